@@ -1,0 +1,31 @@
+import type { Provider } from "./provider.js";
+
+/** The subject token types Google STS accepts (RFC 8693 URNs plus AWS's signed-request type). */
+export const SUBJECT_TOKEN_TYPES = Object.freeze({
+  jwt: "urn:ietf:params:oauth:token-type:jwt",
+  idToken: "urn:ietf:params:oauth:token-type:id_token",
+  saml2: "urn:ietf:params:oauth:token-type:saml2",
+  accessToken: "urn:ietf:params:oauth:token-type:access_token",
+  mtls: "urn:ietf:params:oauth:token-type:mtls",
+  aws4Request: "urn:ietf:params:aws:token-type:aws4_request",
+} as const);
+
+export type SubjectTokenType = (typeof SUBJECT_TOKEN_TYPES)[keyof typeof SUBJECT_TOKEN_TYPES];
+
+/** A credential from the workload's own platform, ready to present to Google STS. */
+export interface SubjectToken {
+  token: string;
+  type: SubjectTokenType;
+  /** When the platform credential stops being valid, if known. */
+  expiresAt?: Date | undefined;
+}
+
+/** Anything that produces subject tokens: a file, a URL, an executable, AWS, Azure, your own code. */
+export type SubjectTokenSupplier = Provider<SubjectToken>;
+
+/** A Google token: an OAuth access token or an OIDC ID token. */
+export interface Token {
+  value: string;
+  expiresAt: Date;
+  type: "access_token" | "id_token";
+}

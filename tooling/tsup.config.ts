@@ -1,0 +1,45 @@
+/**
+ * The one build preset every wifkit package and app uses: `tsup --config ../../tooling/tsup.config.ts`.
+ *
+ * Entry points are derived from the package's own manifest, so a package never repeats them: each
+ * `./dist/NAME.js` named in `exports` or `bin` is built from `src/NAME.ts`, and every `exports` entry also
+ * gets a bundled `.d.ts`. Runtime `dependencies` stay external; anything else a package imports (a
+ * devDependency such as zod) is bundled and tree-shaken into `dist`, which keeps the install footprint small.
+ */
+import { readFileSync } from "node:fs";
+import { defineConfig } from "tsup";
+
+interface Manifest {
+  exports?: Record<string, string | { default?: string; import?: string }>;
+  bin?: string | Record<string, string>;
+  private?: boolean;
+}
+
+const manifest = JSON.parse(readFileSync("package.json", "utf8")) as Manifest;
+
+function sourceOf(distPath: string): [name: string, source: string] {
+  const match = /^\.\/dist\/(.+)\.js$/.exec(distPath);
+  if (!match?.[1]) throw new Error(`package.json points at ${distPath}; the preset expects ./dist/NAME.js`);
+  return [match[1], `src/${match[1]}.ts`];
+}
+
+const exported = Object.values(manifest.exports ?? {})
+  .map((target) => (typeof target === "string" ? target : (target.import ?? target.default)))
+  .filter((target): target is string => typeof target === "string" && target.endsWith(".js"))
+  .map(sourceOf);
+const bins = Object.values(
+  typeof manifest.bin === "string" ? { bin: manifest.bin } : (manifest.bin ?? {}),
+).map(sourceOf);
+
+export default defineConfig({
+  entry: Object.fromEntries([...exported, ...bins]),
+  format: ["esm"],
+  platform: "node",
+  target: "node20",
+  dts: exported.length > 0 ? { entry: Object.fromEntries(exported) } : false,
+  sourcemap: true,
+  clean: true,
+  splitting: true,
+  treeshake: true,
+  shims: false,
+});
