@@ -1,1 +1,31 @@
-export {};
+export type {
+  FileTokenStore,
+  FileTokenStoreOptions,
+  TokenStore,
+  TokenStoreCallOptions,
+  TokenStoreReadOptions,
+  WithFileStoreOptions,
+} from "./file-store.js";
+export {
+  createFileTokenStore,
+  DEFAULT_FILE_STORE_MIN_VALIDITY_MS,
+  DEFAULT_FILE_STORE_TIMEOUT_MS,
+  FILE_STORE_FORMAT_VERSION,
+  withFileStore,
+} from "./file-store.js";
+export type { KeyedCache, KeyedCacheOptions } from "./keyed-cache.js";
+export { canonicalKey, createKeyedCache, DEFAULT_MAX_ENTRIES } from "./keyed-cache.js";
+export type {
+  MemoizedProvider,
+  MemoizeOptions,
+  RefreshErrorEvent,
+  RefreshEvent,
+  RefreshKind,
+} from "./memoize.js";
+export {
+  DEFAULT_FETCH_TIMEOUT_MS,
+  DEFAULT_MAX_RETRY_BACKOFF_MS,
+  DEFAULT_REFRESH_BEFORE_MS,
+  DEFAULT_RETRY_BACKOFF_MS,
+  memoize,
+} from "./memoize.js";
