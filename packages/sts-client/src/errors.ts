@@ -1,0 +1,235 @@
+import { type HttpResponse, type SubjectTokenType, WifError, type WifErrorOptions } from "@wifkit/core";
+
+/**
+ * The codes an `StsError` carries; callers switch on `error.code`. Timeouts, network failures, aborts and
+ * oversized responses keep the codes of `@wifkit/core` (`ERR_WIF_TIMEOUT`, `ERR_WIF_NETWORK`,
+ * `ERR_WIF_ABORTED`, `ERR_WIF_RESPONSE_TOO_LARGE`) and are plain `WifError`s.
+ */
+export const STS_ERROR_CODES = Object.freeze({
+  /** STS refused the request as malformed: audience, scope, token type or mapped-attribute limits. */
+  badRequest: "ERR_WIF_STS_BAD_REQUEST",
+  /** `unauthorized_client`: the provider's attribute condition rejected the credential. */
+  rejectedByCondition: "ERR_WIF_STS_REJECTED_BY_CONDITION",
+  /** `invalid_grant` on a token exchange: the subject token is invalid, expired or its issuer unreachable. */
+  invalidSubjectToken: "ERR_WIF_STS_INVALID_SUBJECT_TOKEN",
+  /** `invalid_grant` on a refresh: the refresh token is expired or revoked. */
+  invalidRefreshToken: "ERR_WIF_STS_INVALID_REFRESH_TOKEN",
+  /** `invalid_client`: the client ID or secret was not accepted. */
+  invalidClient: "ERR_WIF_STS_INVALID_CLIENT",
+  /** HTTP 429 after the retry budget was spent. */
+  throttled: "ERR_WIF_STS_THROTTLED",
+  /** HTTP 408 or 5xx after the retry budget was spent. */
+  unavailable: "ERR_WIF_STS_UNAVAILABLE",
+  /** A success status with a body that is not a usable token response. */
+  responseInvalid: "ERR_WIF_STS_RESPONSE_INVALID",
+  /** An option failed validation before any request was sent. */
+  invalidOption: "ERR_WIF_INVALID_OPTION",
+} as const);
+
+export type StsErrorCode = (typeof STS_ERROR_CODES)[keyof typeof STS_ERROR_CODES];
+
+/**
+ * A failure reported by (or about) Google's Security Token Service. `status`, `upstreamError` (the OAuth
+ * `error`) and `upstreamDescription` (`error_description`) say what STS answered; the message adds what to
+ * check. Neither ever contains the subject token, an access or refresh token, or a client secret.
+ */
+export class StsError extends WifError {
+  override name = "StsError";
+  declare readonly code: StsErrorCode;
+
+  constructor(message: string, options: WifErrorOptions & { code: StsErrorCode }) {
+    super(message, options);
+  }
+}
+
+/** Which call failed, for messages and for choosing the hints that apply. */
+export interface StsCallContext {
+  operation: string;
+  url: string;
+  kind: "exchange" | "refresh" | "introspect";
+  audience?: string | undefined;
+  subjectTokenType?: SubjectTokenType | string | undefined;
+  /** Values that must never appear in a message: removed from anything echoed from upstream. */
+  secrets: ReadonlyArray<string | undefined>;
+}
+
+const MAX_DESCRIPTION_LENGTH = 500;
+
+/** Replaces every occurrence of a secret (and of long secrets' halves, in case upstream truncated them). */
+export function redact(text: string, secrets: ReadonlyArray<string | undefined>): string {
+  let result = text;
+  for (const secret of secrets) {
+    if (!secret || secret.length < 4) continue;
+    result = result.split(secret).join("[redacted]");
+    // A server that echoes part of a long token (a JWT's payload, say) must not leak it either.
+    if (secret.length >= 32) {
+      for (const piece of secret.split(/[.:~]/)) {
+        if (piece.length >= 16) result = result.split(piece).join("[redacted]");
+      }
+    }
+  }
+  return result.length > MAX_DESCRIPTION_LENGTH ? `${result.slice(0, MAX_DESCRIPTION_LENGTH)}...` : result;
+}
+
+interface OAuthErrorBody {
+  error?: string;
+  description?: string;
+}
+
+function readOAuthError(response: HttpResponse): OAuthErrorBody {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(response.body.toString("utf8"));
+  } catch {
+    return {};
+  }
+  if (typeof parsed !== "object" || parsed === null) return {};
+  const record = parsed as Record<string, unknown>;
+  const result: OAuthErrorBody = {};
+  if (typeof record.error === "string") result.error = record.error;
+  // Some Google endpoints answer OAuth calls with the Google API error shape instead.
+  else if (typeof record.error === "object" && record.error !== null) {
+    const nested = record.error as Record<string, unknown>;
+    if (typeof nested.status === "string") result.error = nested.status;
+    if (typeof nested.message === "string") result.description = nested.message;
+  }
+  if (typeof record.error_description === "string") result.description = record.error_description;
+  return result;
+}
+
+const PROVIDER_NAME_FORM =
+  "//iam.googleapis.com/projects/PROJECT_NUMBER/locations/global/workloadIdentityPools/POOL_ID/providers/PROVIDER_ID";
+
+function subjectTokenHint(type: string | undefined): string {
+  switch (type) {
+    case "urn:ietf:params:aws:token-type:aws4_request":
+      return (
+        "Check the signed GetCallerIdentity request: the AWS credentials must be valid and unexpired, the region must " +
+        "match regional_cred_verification_url, the x-goog-cloud-target-resource header must equal the audience, and " +
+        "this machine's clock must be within 5 minutes of AWS's (SigV4 signatures expire)."
+      );
+    case "urn:ietf:params:oauth:token-type:saml2":
+      return (
+        "Check the SAML assertion: its signature must verify against the provider's IdP metadata, and it must " +
+        "be within its validity window."
+      );
+    case "urn:ietf:params:oauth:token-type:mtls":
+      return (
+        "Check the client certificate: it must chain to a trust anchor in the pool's trust store and be " +
+        "within its validity period."
+      );
+    default:
+      return (
+        "Check the subject token: it must not be expired, its `iss` must equal the provider's issuer URI (whose " +
+        "/.well-known/openid-configuration and JWKS must be reachable by Google, or uploaded as the provider's " +
+        "JWKS), and its `aud` must be one of the provider's allowed audiences (by default " +
+        "https://iam.googleapis.com/ followed by the provider's resource name)."
+      );
+  }
+}
+
+function hintFor(
+  code: StsErrorCode,
+  oauthError: string | undefined,
+  description: string,
+  ctx: StsCallContext,
+) {
+  switch (code) {
+    case STS_ERROR_CODES.rejectedByCondition:
+      return (
+        "The workload identity provider's attribute condition rejected this credential. Compare the token's " +
+        "claims (after attribute mapping) with the provider's attributeCondition " +
+        "(`gcloud iam workload-identity-pools providers describe PROVIDER_ID --workload-identity-pool=POOL_ID --location=global`)."
+      );
+    case STS_ERROR_CODES.invalidSubjectToken:
+      return subjectTokenHint(ctx.subjectTokenType);
+    case STS_ERROR_CODES.invalidRefreshToken:
+      return (
+        "The refresh token is expired or was revoked. Sign in again (`gcloud auth login --login-config=...`) " +
+        "to write a new external_account_authorized_user credential."
+      );
+    case STS_ERROR_CODES.invalidClient:
+      return "Check client_id and client_secret in the credential configuration; STS did not accept them.";
+    case STS_ERROR_CODES.throttled:
+      return (
+        "STS is throttling token requests. Cache tokens until shortly before they expire and share one refresh " +
+        "between concurrent callers (see @wifkit/token-cache) instead of exchanging per request."
+      );
+    case STS_ERROR_CODES.unavailable:
+      return "STS is unavailable or overloaded; the retry budget is spent. Try again later.";
+    default:
+      break;
+  }
+  if (oauthError === "invalid_target") {
+    return (
+      "The pool or provider named by the audience does not exist, is disabled or was deleted, or the project " +
+      `number is wrong. Check audience${ctx.audience ? ` "${ctx.audience}"` : ""} against the provider.`
+    );
+  }
+  if (oauthError === "invalid_request" && /audience/i.test(description)) {
+    return (
+      `The audience must be the provider's full resource name, ${PROVIDER_NAME_FORM} ` +
+      `(or the workforce form //iam.googleapis.com/locations/global/workforcePools/POOL_ID/providers/PROVIDER_ID)` +
+      `${ctx.audience ? `; got "${ctx.audience}"` : ""}.`
+    );
+  }
+  if (/mapped attribute|exceeds|limit/i.test(description)) {
+    return "An attribute mapping produced a value over Google's size limits (google.subject: 127 bytes); shorten the mapping.";
+  }
+  if (oauthError === "invalid_scope") return "Check the requested scopes.";
+  if (oauthError === "unsupported_grant_type" || oauthError === "unsupported_token_type") {
+    return "Check that the token URL is a Google STS endpoint and subject_token_type matches the credential source.";
+  }
+  return "Check the request's audience, subject_token_type and scopes against the workload identity provider.";
+}
+
+function codeFor(status: number, oauthError: string | undefined, kind: StsCallContext["kind"]): StsErrorCode {
+  if (status === 429 || oauthError === "RESOURCE_EXHAUSTED") return STS_ERROR_CODES.throttled;
+  if (status === 408 || status >= 500) return STS_ERROR_CODES.unavailable;
+  if (oauthError === "unauthorized_client" && kind === "exchange") return STS_ERROR_CODES.rejectedByCondition;
+  if (oauthError === "invalid_grant") {
+    return kind === "refresh" ? STS_ERROR_CODES.invalidRefreshToken : STS_ERROR_CODES.invalidSubjectToken;
+  }
+  if (oauthError === "invalid_client" || (oauthError === "unauthorized_client" && kind !== "exchange")) {
+    return STS_ERROR_CODES.invalidClient;
+  }
+  return STS_ERROR_CODES.badRequest;
+}
+
+/** Turns a non-2xx STS response into an `StsError` with a code, the upstream error and what to check. */
+export function stsErrorFromResponse(response: HttpResponse, ctx: StsCallContext): StsError {
+  const body = readOAuthError(response);
+  const description = body.description === undefined ? undefined : redact(body.description, ctx.secrets);
+  const oauthError = body.error === undefined ? undefined : redact(body.error, ctx.secrets);
+  const code = codeFor(response.status, oauthError, ctx.kind);
+  const answered = [`HTTP ${response.status}`, oauthError, description ? `"${description}"` : undefined]
+    .filter(Boolean)
+    .join(" ");
+  const hint = hintFor(code, oauthError, description ?? "", ctx);
+  return new StsError(`${ctx.operation} at ${ctx.url} failed: ${answered}. ${hint}`, {
+    code,
+    status: response.status,
+    upstreamError: oauthError,
+    upstreamDescription: description,
+    url: ctx.url,
+    retryable: code === STS_ERROR_CODES.throttled || code === STS_ERROR_CODES.unavailable,
+  });
+}
+
+/** A success status whose body is not what the operation promises. */
+export function invalidResponse(
+  ctx: StsCallContext,
+  status: number,
+  problem: string,
+  cause?: unknown,
+): StsError {
+  return new StsError(
+    `${ctx.operation} at ${ctx.url} answered HTTP ${status} but ${problem}. Check that the URL is a Google STS endpoint.`,
+    { code: STS_ERROR_CODES.responseInvalid, status, url: ctx.url, cause },
+  );
+}
+
+/** An option that fails validation; names the option and never echoes a secret value. */
+export function invalidOption(option: string, problem: string): StsError {
+  return new StsError(`Invalid option \`${option}\`: ${problem}.`, { code: STS_ERROR_CODES.invalidOption });
+}
