@@ -1,1 +1,28 @@
-export {};
+export type { AzureTokenClaims } from "./claims.js";
+export { decodeTokenClaims } from "./claims.js";
+export type {
+  AzureSourceCheck,
+  AzureSourceDetection,
+  DetectAzureSourceOptions,
+} from "./detect.js";
+export { detectAzureSource } from "./detect.js";
+export type { AzureErrorCode } from "./errors.js";
+export { AZURE_ERROR_CODES } from "./errors.js";
+export type { AzureSourceName, AzureSupplierInit } from "./options.js";
+export {
+  APP_SERVICE_API_VERSION,
+  ARC_API_VERSION,
+  ARC_KEY_FILE_MAX_BYTES,
+  AZURE_SOURCES,
+  DEFAULT_ARC_KEY_DIRECTORY_LINUX,
+  DEFAULT_AUTHORITY_HOST,
+  DEFAULT_AZURE_RETRY_POLICY,
+  DEFAULT_AZURE_TIMEOUT_MS,
+  DEFAULT_IMDS_ENDPOINT,
+  DEFAULT_IMDS_PROBE_TIMEOUT_MS,
+  DEFAULT_REFRESH_BEFORE_MS,
+  IMDS_API_VERSION,
+  isAzureRetryableStatus,
+} from "./options.js";
+export type { AzureSubjectTokenSupplier } from "./supplier.js";
+export { fromAzure } from "./supplier.js";
