@@ -1,0 +1,107 @@
+import { SUBJECT_TOKEN_TYPES, type SubjectTokenSupplier, systemClock, WifError } from "@wifkit/core";
+import { type DefaultAwsCredentialsInit, defaultAwsCredentialsWith } from "./default-chain.js";
+import { InstanceMetadataClient } from "./imds.js";
+import { resolveRegionWith } from "./region.js";
+import {
+  DEFAULT_REGIONAL_CRED_VERIFICATION_URL,
+  SIGNATURE_VALIDITY_MS,
+  serializeSubjectToken,
+  signGetCallerIdentity,
+} from "./sign.js";
+
+/**
+ * The `credential_source` of an AWS credential configuration file (`environment_id: "aws1"`), as
+ * `gcloud iam workload-identity-pools create-cred-config --aws` writes it. Structural, so a config parsed by
+ * @wifkit/config (or read with `JSON.parse`) can be passed as it is.
+ */
+export interface AwsCredentialSourceFields {
+  environment_id?: string;
+  region_url?: string;
+  url?: string;
+  regional_cred_verification_url?: string;
+  imdsv2_session_token_url?: string;
+}
+
+export interface AwsSupplierInit extends DefaultAwsCredentialsInit {
+  /** The workload identity provider's full name, the credential config's `audience`. */
+  audience: string;
+  /**
+   * The GetCallerIdentity URL to sign, `{region}` substituted. Default: the config's
+   * `regional_cred_verification_url`, else `DEFAULT_REGIONAL_CRED_VERIFICATION_URL`.
+   */
+  regionalCredVerificationUrl?: string;
+  /** The AWS region. Default `AWS_REGION`, `AWS_DEFAULT_REGION`, then EC2 instance metadata. */
+  region?: string;
+  /** The credential config's `credential_source`; explicit options win over its fields. */
+  credentialSource?: AwsCredentialSourceFields;
+}
+
+/**
+ * A subject token supplier for AWS workloads: finds AWS credentials (explicit, environment, IRSA, ECS / EKS
+ * Pod Identity, EC2 instance metadata) and the region, and signs a GetCallerIdentity request that Google STS
+ * verifies with AWS. Each call signs afresh; the token is valid for 15 minutes (`expiresAt`), or until the
+ * AWS credentials expire if that is sooner. Credentials and the region are cached between calls.
+ *
+ * @example
+ * const supplier = fromAws({
+ *   audience: config.audience,
+ *   credentialSource: config.credential_source,
+ * });
+ * const { token, type } = await supplier();
+ */
+export function fromAws(init: AwsSupplierInit): SubjectTokenSupplier {
+  if (typeof init.audience !== "string" || init.audience.trim() === "") {
+    throw new WifError(
+      "fromAws needs the workload identity provider's audience (the credential config's audience).",
+      {
+        code: "ERR_WIF_AWS_AUDIENCE_MISSING",
+      },
+    );
+  }
+  const source = init.credentialSource ?? {};
+  if (source.environment_id !== undefined && source.environment_id !== "aws1") {
+    throw new WifError(
+      `credential_source.environment_id is "${source.environment_id}"; only "aws1" is supported.`,
+      { code: "ERR_WIF_AWS_UNSUPPORTED_ENVIRONMENT" },
+    );
+  }
+  const clock = init.clock ?? systemClock;
+  const imdsUrls = {
+    ...(source.url !== undefined ? { credentialsUrl: source.url } : {}),
+    ...(source.region_url !== undefined ? { regionUrl: source.region_url } : {}),
+    ...(source.imdsv2_session_token_url !== undefined
+      ? { sessionTokenUrl: source.imdsv2_session_token_url }
+      : {}),
+    ...init.imds,
+  };
+  const imds = new InstanceMetadataClient({ ...init, ...imdsUrls, clock });
+  const credentials = defaultAwsCredentialsWith({ ...init, imds: imdsUrls, clock }, imds);
+  const verificationUrl =
+    init.regionalCredVerificationUrl ??
+    source.regional_cred_verification_url ??
+    DEFAULT_REGIONAL_CRED_VERIFICATION_URL;
+  let region: string | undefined;
+
+  return async (options) => {
+    const awsCredentials = await credentials(options);
+    region ??= await resolveRegionWith(
+      { ...init, imds: imdsUrls, ...(options?.signal ? { signal: options.signal } : {}) },
+      () => imds,
+    );
+    const date = new Date(clock.now());
+    const signed = await signGetCallerIdentity({
+      credentials: awsCredentials,
+      region,
+      url: verificationUrl,
+      audience: init.audience,
+      date,
+    });
+    const signatureExpiry = date.getTime() + SIGNATURE_VALIDITY_MS;
+    const credentialExpiry = awsCredentials.expiration?.getTime() ?? Number.POSITIVE_INFINITY;
+    return {
+      token: serializeSubjectToken(signed),
+      type: SUBJECT_TOKEN_TYPES.aws4Request,
+      expiresAt: new Date(Math.min(signatureExpiry, credentialExpiry)),
+    };
+  };
+}

@@ -1,0 +1,39 @@
+import type { Clock, HttpTransport } from "@wifkit/core";
+
+/**
+ * AWS credentials as the AWS SDK for JavaScript v3 shapes them, so its providers plug in unchanged.
+ * `expiration` is set for temporary credentials (IMDS, container endpoint, web identity, SSO ...).
+ */
+export interface AwsCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string | undefined;
+  expiration?: Date | undefined;
+}
+
+/**
+ * Anything that produces AWS credentials: one of this package's sources, or any AWS SDK v3 credential
+ * provider such as `fromNodeProviderChain()` or `fromSSO()`.
+ */
+export type AwsCredentialProvider = (options?: {
+  signal?: AbortSignal;
+  forceRefresh?: boolean;
+}) => Promise<AwsCredentials>;
+
+/** Reads a whole file as UTF-8; the seam tests use instead of the real file system. */
+export type ReadTextFile = (path: string) => Promise<string>;
+
+/** Process environment as a plain map; the seam tests use instead of `process.env`. */
+export type Environment = Readonly<Record<string, string | undefined>>;
+
+/** The edges every AWS source shares: where to read the environment, files, time and the network. */
+export interface AwsSourceInit {
+  /** Environment variables to read. Default `process.env`. */
+  env?: Environment;
+  /** HTTP transport for every request this source sends. Default: core's node:http(s) transport. */
+  transport?: HttpTransport;
+  /** Clock for expiry decisions. Default: the system clock. */
+  clock?: Clock;
+  /** Per-attempt timeout in milliseconds for this source's requests. */
+  timeoutMs?: number;
+}
