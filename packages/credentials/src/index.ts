@@ -1,1 +1,33 @@
-export {};
+export type {
+  Provider,
+  ProviderOptions,
+  SubjectToken,
+  SubjectTokenSupplier,
+  SubjectTokenType,
+  Token,
+} from "@wifkit/core";
+export { chain, isWifError, SourceUnavailableError, SUBJECT_TOKEN_TYPES, WifError } from "@wifkit/core";
+export type { Env, ReadFile } from "./io.js";
+export type { CertificateSubjectToken, FromCertificateInit } from "./suppliers/certificate.js";
+export {
+  CERTIFICATE_CONFIG_ENV,
+  DEFAULT_CERTIFICATE_CONFIG_FILE,
+  defaultCertificateConfigPath,
+  fromCertificate,
+} from "./suppliers/certificate.js";
+export type { FromExecutableInit } from "./suppliers/executable.js";
+export {
+  ALLOW_EXECUTABLES_ENV,
+  DEFAULT_EXECUTABLE_TIMEOUT_MS,
+  DEFAULT_MAX_EXECUTABLE_OUTPUT_BYTES,
+  fromExecutable,
+  splitCommand,
+} from "./suppliers/executable.js";
+export type { FromFileInit } from "./suppliers/file.js";
+export { DEFAULT_MAX_SUBJECT_TOKEN_FILE_BYTES, fromFile } from "./suppliers/file.js";
+export type { SubjectTokenFormat } from "./suppliers/format.js";
+export { DEFAULT_SUBJECT_TOKEN_FORMAT } from "./suppliers/format.js";
+export type { FromSupplierInit, SuppliedSubjectToken } from "./suppliers/programmatic.js";
+export { fromSupplier } from "./suppliers/programmatic.js";
+export type { FromUrlInit } from "./suppliers/url.js";
+export { DEFAULT_MAX_SUBJECT_TOKEN_URL_BYTES, fromUrl } from "./suppliers/url.js";

@@ -1,0 +1,77 @@
+import {
+  SourceUnavailableError,
+  SUBJECT_TOKEN_TYPES,
+  type SubjectToken,
+  type SubjectTokenSupplier,
+  type SubjectTokenType,
+  WifError,
+} from "@wifkit/core";
+import { asText, defaultReadFile, fileErrorCode, type ReadFile } from "../io.js";
+import { DEFAULT_SUBJECT_TOKEN_FORMAT, extractSubjectToken, type SubjectTokenFormat } from "./format.js";
+
+/** Files larger than this are not subject tokens; refusing them keeps a wrong path from filling memory. */
+export const DEFAULT_MAX_SUBJECT_TOKEN_FILE_BYTES = 1024 * 1024;
+
+export interface FromFileInit {
+  /** Path of the file holding the token (`credential_source.file`). */
+  path: string;
+  /** Text (default) or a field of a JSON object. */
+  format?: SubjectTokenFormat | undefined;
+  /** The token type to report; default `urn:ietf:params:oauth:token-type:jwt`. */
+  type?: SubjectTokenType | undefined;
+  /** File read seam; default `fs.promises.readFile`. */
+  readFile?: ReadFile | undefined;
+}
+
+/**
+ * A subject token supplier that reads a file on every call, so a token that the platform rotates (a
+ * Kubernetes projected service account token, a file a sidecar refreshes) is always read fresh. A missing
+ * file is `SourceUnavailableError` (code `ERR_WIF_SUBJECT_TOKEN_FILE_NOT_FOUND`), so a `chain()` moves on;
+ * an empty file or a missing JSON field is an error that stops it.
+ *
+ * @example
+ * const supplier = fromFile({ path: "/var/run/secrets/tokens/gcp-token" });
+ * const { token } = await supplier();
+ */
+export function fromFile(init: FromFileInit): SubjectTokenSupplier {
+  const readFile = init.readFile ?? defaultReadFile;
+  const format = init.format ?? DEFAULT_SUBJECT_TOKEN_FORMAT;
+  const type = init.type ?? SUBJECT_TOKEN_TYPES.jwt;
+  const where = `the file ${init.path}`;
+  return async (options): Promise<SubjectToken> => {
+    options?.signal?.throwIfAborted();
+    let content: Buffer | string;
+    try {
+      content = await readFile(init.path, { signal: options?.signal });
+    } catch (error) {
+      const code = fileErrorCode(error);
+      if (code === "ENOENT") {
+        throw new SourceUnavailableError(
+          `The subject token file ${init.path} does not exist. Check credential_source.file, and that the ` +
+            `platform mounts the token there.`,
+          { code: "ERR_WIF_SUBJECT_TOKEN_FILE_NOT_FOUND", cause: error },
+        );
+      }
+      if (code === "ABORT_ERR" || options?.signal?.aborted) {
+        throw new WifError(`Reading the subject token file ${init.path} was aborted by the caller.`, {
+          code: "ERR_WIF_ABORTED",
+          cause: error,
+        });
+      }
+      throw new WifError(
+        `Could not read the subject token file ${init.path}: ${code ?? "read failed"}. ` +
+          `Check that the process may read it.`,
+        { code: "ERR_WIF_SUBJECT_TOKEN_FILE_UNREADABLE", cause: error },
+      );
+    }
+    const size = typeof content === "string" ? Buffer.byteLength(content) : content.length;
+    if (size > DEFAULT_MAX_SUBJECT_TOKEN_FILE_BYTES) {
+      throw new WifError(
+        `The subject token file ${init.path} holds ${size} bytes, more than a token can be. ` +
+          `Check credential_source.file.`,
+        { code: "ERR_WIF_SUBJECT_TOKEN_TOO_LARGE" },
+      );
+    }
+    return { token: extractSubjectToken(asText(content), format, where), type };
+  };
+}
