@@ -213,7 +213,7 @@ export function memoize<T extends { expiresAt: Date }>(
           error,
           durationMs: now - started,
           consecutiveFailures,
-          retryAt: new Date(nextBackgroundAttemptMs),
+          retryAt: new Date(Math.max(now, nextBackgroundAttemptMs)),
           servingCachedToken: cached !== undefined && now < cached.expiresAtMs,
         });
         throw error;
