@@ -1,1 +1,18 @@
-export {};
+export type { ImpersonationErrorCode, ImpersonationErrorOptions } from "./errors.js";
+export { IAM_ERROR_CODES, ImpersonationError } from "./errors.js";
+export type {
+  GenerateAccessTokenInit,
+  GeneratedAccessToken,
+  GeneratedIdToken,
+  GenerateIdTokenInit,
+  ImpersonationCallOptions,
+} from "./generate.js";
+export { generateAccessToken, generateIdToken } from "./generate.js";
+export {
+  DEFAULT_LIFETIME_SECONDS,
+  DEFAULT_UNIVERSE_DOMAIN,
+  MAX_LIFETIME_SECONDS,
+  MIN_LIFETIME_SECONDS,
+} from "./options.js";
+export type { ImpersonationTarget } from "./url.js";
+export { parseImpersonationUrl } from "./url.js";

@@ -1,6 +1,5 @@
 import {
   type Clock,
-  describeUrl,
   type HttpTransport,
   httpRequest,
   isTransientStatus,
@@ -45,7 +44,7 @@ export function endpointUrl(option: string, value: unknown): URL {
   try {
     url = new URL(value);
   } catch {
-    throw invalidOption(option, `"${describeUrl(value)}" is not a URL`);
+    throw invalidOption(option, "not a valid URL");
   }
   if (url.protocol !== "https:" && url.protocol !== "http:") {
     throw invalidOption(option, `expected an http(s) URL, got ${url.protocol}`);

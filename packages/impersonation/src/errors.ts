@@ -1,0 +1,220 @@
+import { type HttpResponse, WifError, type WifErrorOptions } from "@wifkit/core";
+
+/**
+ * The codes an `ImpersonationError` carries; callers switch on `error.code`. Timeouts, network failures,
+ * aborts and oversized responses keep the codes of `@wifkit/core` (`ERR_WIF_TIMEOUT`, `ERR_WIF_NETWORK`,
+ * `ERR_WIF_ABORTED`, `ERR_WIF_RESPONSE_TOO_LARGE`).
+ */
+export const IAM_ERROR_CODES = Object.freeze({
+  /** 403: the caller may not impersonate the service account (or it does not exist). */
+  permissionDenied: "ERR_WIF_IAM_PERMISSION_DENIED",
+  /** 401: the bearer token (the federated STS token) was not accepted. */
+  unauthenticated: "ERR_WIF_IAM_UNAUTHENTICATED",
+  /** 400 and other 4xx: the request itself was refused (lifetime, scopes, audience, delegates). */
+  badRequest: "ERR_WIF_IAM_BAD_REQUEST",
+  /** 404: the service account does not exist. */
+  notFound: "ERR_WIF_IAM_NOT_FOUND",
+  /** 429 after the retry budget was spent. */
+  throttled: "ERR_WIF_IAM_THROTTLED",
+  /** 408 or 5xx after the retry budget was spent. */
+  unavailable: "ERR_WIF_IAM_UNAVAILABLE",
+  /** A success status with a body that is not a usable token response. */
+  responseInvalid: "ERR_WIF_IAM_RESPONSE_INVALID",
+  /** An option (or a configuration's impersonation URL) failed validation before any request was sent. */
+  invalidOption: "ERR_WIF_INVALID_OPTION",
+} as const);
+
+export type ImpersonationErrorCode = (typeof IAM_ERROR_CODES)[keyof typeof IAM_ERROR_CODES];
+
+export interface ImpersonationErrorOptions extends WifErrorOptions {
+  code: ImpersonationErrorCode;
+  /** The IAM permission Google reported as missing, e.g. `iam.serviceAccounts.getAccessToken`. */
+  permission?: string | undefined;
+  /** `ErrorInfo.reason` from the Google API error, e.g. `IAM_PERMISSION_DENIED`. */
+  reason?: string | undefined;
+}
+
+/**
+ * A failure of an IAM Credentials call. `status`, `upstreamError` (Google's `status`, e.g.
+ * `PERMISSION_DENIED`), `upstreamDescription` (Google's `message`), `permission` and `reason` say what IAM
+ * answered; the message says what to change, and for a 403 names the binding that is missing. Never
+ * contains the bearer token or the token minted.
+ */
+export class ImpersonationError extends WifError {
+  override name = "ImpersonationError";
+  declare readonly code: ImpersonationErrorCode;
+  readonly permission: string | undefined;
+  readonly reason: string | undefined;
+
+  constructor(message: string, options: ImpersonationErrorOptions) {
+    super(message, options);
+    this.permission = options.permission;
+    this.reason = options.reason;
+  }
+}
+
+/** What was being done, for messages and hints. */
+export interface IamCallContext {
+  method: "generateAccessToken" | "generateIdToken";
+  url: string;
+  serviceAccount: string;
+  delegates: readonly string[];
+  principal: string | undefined;
+  lifetimeSeconds?: number | undefined;
+  /** Values that must never appear in a message. */
+  secrets: ReadonlyArray<string | undefined>;
+}
+
+interface GoogleApiError {
+  status?: string;
+  message?: string;
+  reason?: string;
+  permission?: string;
+}
+
+const MAX_DESCRIPTION_LENGTH = 500;
+
+function redact(text: string, secrets: ReadonlyArray<string | undefined>): string {
+  let result = text;
+  for (const secret of secrets) {
+    if (secret && secret.length >= 4) result = result.split(secret).join("[redacted]");
+  }
+  return result.length > MAX_DESCRIPTION_LENGTH ? `${result.slice(0, MAX_DESCRIPTION_LENGTH)}...` : result;
+}
+
+/** Reads `{"error":{"code","message","status","details":[{reason, metadata.permission}]}}`, tolerating anything else. */
+function readGoogleApiError(response: HttpResponse): GoogleApiError {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(response.body.toString("utf8"));
+  } catch {
+    return {};
+  }
+  const error = (parsed as { error?: unknown } | null)?.error;
+  if (typeof error !== "object" || error === null) {
+    // An OAuth-shaped error from a proxy or an emulator: keep what it says.
+    const record = (parsed ?? {}) as Record<string, unknown>;
+    const result: GoogleApiError = {};
+    if (typeof record.error === "string") result.status = record.error;
+    if (typeof record.error_description === "string") result.message = record.error_description;
+    return result;
+  }
+  const record = error as Record<string, unknown>;
+  const result: GoogleApiError = {};
+  if (typeof record.status === "string") result.status = record.status;
+  if (typeof record.message === "string") result.message = record.message;
+  if (Array.isArray(record.details)) {
+    for (const detail of record.details as unknown[]) {
+      if (typeof detail !== "object" || detail === null) continue;
+      const info = detail as { reason?: unknown; metadata?: { permission?: unknown } };
+      if (result.reason === undefined && typeof info.reason === "string") result.reason = info.reason;
+      const permission = info.metadata?.permission;
+      if (result.permission === undefined && typeof permission === "string") result.permission = permission;
+    }
+  }
+  if (result.permission === undefined && result.message) {
+    const match = /Permission '([\w.]+)' denied/.exec(result.message);
+    if (match?.[1]) result.permission = match[1];
+  }
+  return result;
+}
+
+const UNKNOWN_PRINCIPAL =
+  "the federated principal (principal://iam.googleapis.com/projects/PROJECT_NUMBER/locations/global/" +
+  "workloadIdentityPools/POOL_ID/subject/SUBJECT, or a principalSet:// that contains it)";
+
+function permissionHint(ctx: IamCallContext): string {
+  const principal = ctx.principal ?? UNKNOWN_PRINCIPAL;
+  const member =
+    ctx.principal ??
+    "principal://iam.googleapis.com/projects/PROJECT_NUMBER/locations/global/workloadIdentityPools/POOL_ID/subject/SUBJECT";
+  const delegateEmails = ctx.delegates.map((d) => d.slice(d.lastIndexOf("/") + 1));
+  const first = delegateEmails[0] ?? ctx.serviceAccount;
+  let hint =
+    `${principal} needs roles/iam.workloadIdentityUser on service account ${first}: ` +
+    `gcloud iam service-accounts add-iam-policy-binding ${first} --role=roles/iam.workloadIdentityUser ` +
+    `--member="${member}".`;
+  if (delegateEmails.length > 0) {
+    const chain = [...delegateEmails, ctx.serviceAccount];
+    hint += ` With delegates, each service account in ${chain.join(" -> ")} also needs roles/iam.serviceAccountTokenCreator on the next one.`;
+  }
+  return `${hint} Google reports the same error when the service account does not exist; check the email too.`;
+}
+
+function codeFor(status: number, googleStatus: string | undefined): ImpersonationErrorCode {
+  if (status === 429 || googleStatus === "RESOURCE_EXHAUSTED") return IAM_ERROR_CODES.throttled;
+  if (status === 408 || status >= 500) return IAM_ERROR_CODES.unavailable;
+  if (status === 401 || googleStatus === "UNAUTHENTICATED") return IAM_ERROR_CODES.unauthenticated;
+  if (status === 403 || googleStatus === "PERMISSION_DENIED") return IAM_ERROR_CODES.permissionDenied;
+  if (status === 404 || googleStatus === "NOT_FOUND") return IAM_ERROR_CODES.notFound;
+  return IAM_ERROR_CODES.badRequest;
+}
+
+function hintFor(code: ImpersonationErrorCode, description: string, ctx: IamCallContext): string {
+  switch (code) {
+    case IAM_ERROR_CODES.permissionDenied:
+      return permissionHint(ctx);
+    case IAM_ERROR_CODES.unauthenticated:
+      return "The bearer token was not accepted: pass a current federated access token from Google STS (exchange again if it expired).";
+    case IAM_ERROR_CODES.notFound:
+      return `Service account ${ctx.serviceAccount} does not exist; check the email in service_account_impersonation_url.`;
+    case IAM_ERROR_CODES.throttled:
+      return "IAM Credentials is throttling; cache service account tokens until shortly before they expire (see @wifkit/token-cache).";
+    case IAM_ERROR_CODES.unavailable:
+      return "IAM Credentials is unavailable or overloaded; the retry budget is spent. Try again later.";
+    default:
+      break;
+  }
+  if (ctx.lifetimeSeconds !== undefined && ctx.lifetimeSeconds > 3600 && /lifetime/i.test(description)) {
+    return (
+      "Lifetimes over 3600 s need the organization policy constraint " +
+      `constraints/iam.allowServiceAccountCredentialLifetimeExtension to list ${ctx.serviceAccount}; ask for 3600 s or less otherwise.`
+    );
+  }
+  return ctx.method === "generateIdToken"
+    ? "Check the audience and delegates."
+    : "Check the scopes, the lifetime and the delegates.";
+}
+
+/** Turns a non-2xx IAM Credentials response into an `ImpersonationError`. */
+export function iamErrorFromResponse(response: HttpResponse, ctx: IamCallContext): ImpersonationError {
+  const body = readGoogleApiError(response);
+  const description = body.message === undefined ? undefined : redact(body.message, ctx.secrets);
+  const googleStatus = body.status === undefined ? undefined : redact(body.status, ctx.secrets);
+  const code = codeFor(response.status, googleStatus);
+  const answered = [
+    `HTTP ${response.status}`,
+    googleStatus,
+    body.permission ? `(permission ${body.permission})` : undefined,
+    description ? `"${description}"` : undefined,
+  ]
+    .filter(Boolean)
+    .join(" ");
+  const message =
+    `IAM Credentials ${ctx.method} for service account ${ctx.serviceAccount} at ${ctx.url} failed: ` +
+    `${answered}. ${hintFor(code, description ?? "", ctx)}`;
+  return new ImpersonationError(message, {
+    code,
+    status: response.status,
+    upstreamError: googleStatus,
+    upstreamDescription: description,
+    url: ctx.url,
+    permission: body.permission,
+    reason: body.reason,
+    retryable: code === IAM_ERROR_CODES.throttled || code === IAM_ERROR_CODES.unavailable,
+  });
+}
+
+export function invalidResponse(ctx: IamCallContext, status: number, problem: string, cause?: unknown) {
+  return new ImpersonationError(
+    `IAM Credentials ${ctx.method} at ${ctx.url} answered HTTP ${status} but ${problem}. Check that the base URL is an IAM Credentials endpoint.`,
+    { code: IAM_ERROR_CODES.responseInvalid, status, url: ctx.url, cause },
+  );
+}
+
+/** An option that fails validation; names the option and never echoes a token. */
+export function invalidOption(option: string, problem: string): ImpersonationError {
+  return new ImpersonationError(`Invalid option \`${option}\`: ${problem}.`, {
+    code: IAM_ERROR_CODES.invalidOption,
+  });
+}
