@@ -36,7 +36,9 @@ export default defineConfig({
   format: ["esm"],
   platform: "node",
   target: "node20",
-  dts: exported.length > 0 ? { entry: Object.fromEntries(exported) } : false,
+  // Declarations resolve other wifkit packages through node_modules (their built .d.ts, as users will),
+  // not through the source paths tests and typecheck use, so no package's types get inlined into another's.
+  dts: exported.length > 0 ? { entry: Object.fromEntries(exported), compilerOptions: { paths: {} } } : false,
   sourcemap: true,
   clean: true,
   splitting: true,

@@ -8,8 +8,8 @@
  * built-in client does everything a token exchange needs. The transport is an injectable edge, so tests and
  * users can put anything in front of it.
  */
-import http from "node:http";
-import https from "node:https";
+import type http from "node:http";
+import type https from "node:https";
 import { WifError } from "./errors.js";
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
@@ -244,46 +244,64 @@ function sleep(ms: number, signal: AbortSignal | undefined, operation: string, u
 }
 
 // One keep-alive pool per origin is what node's Agent already does (sockets are keyed by host:port), so one
-// agent per scheme suffices; mTLS needs its own agent per client certificate.
-const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 32 });
-const httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 32 });
-const tlsAgents = new WeakMap<TlsClientOptions, https.Agent>();
+// agent per scheme suffices; mTLS needs its own agent per client certificate. node:http and node:https are
+// loaded on the first request, not at import: importing them costs milliseconds a CLI start-up should not pay.
+interface Clients {
+  http: typeof http;
+  https: typeof https;
+  httpAgent: http.Agent;
+  httpsAgent: https.Agent;
+  tlsAgents: WeakMap<TlsClientOptions, https.Agent>;
+}
+let clients: Promise<Clients> | undefined;
 
-function agentFor(url: URL, tls: TlsClientOptions | undefined): http.Agent {
-  if (url.protocol === "http:") return httpAgent;
-  if (!tls) return httpsAgent;
-  let agent = tlsAgents.get(tls);
+function loadClients(): Promise<Clients> {
+  clients ??= Promise.all([import("node:http"), import("node:https")]).then(([httpModule, httpsModule]) => ({
+    http: httpModule.default,
+    https: httpsModule.default,
+    httpAgent: new httpModule.default.Agent({ keepAlive: true, maxSockets: 32 }),
+    httpsAgent: new httpsModule.default.Agent({ keepAlive: true, maxSockets: 32 }),
+    tlsAgents: new WeakMap(),
+  }));
+  return clients;
+}
+
+function agentFor(c: Clients, url: URL, tls: TlsClientOptions | undefined): http.Agent {
+  if (url.protocol === "http:") return c.httpAgent;
+  if (!tls) return c.httpsAgent;
+  let agent = c.tlsAgents.get(tls);
   if (!agent) {
-    agent = new https.Agent({
+    agent = new c.https.Agent({
       keepAlive: true,
       maxSockets: 32,
       cert: tls.cert,
       key: tls.key,
       ...(tls.ca ? { ca: tls.ca } : {}),
     });
-    tlsAgents.set(tls, agent);
+    c.tlsAgents.set(tls, agent);
   }
   return agent;
 }
 
 /** The default transport: node:http(s) with keep-alive pools. */
-export const nodeTransport: HttpTransport = (request) =>
-  new Promise<HttpResponse>((resolve, reject) => {
-    const { url } = request;
-    if (url.protocol !== "http:" && url.protocol !== "https:") {
-      reject(
-        new WifError(`Only http and https URLs can be fetched, not ${url.protocol} (${describeUrl(url)}).`, {
-          code: "ERR_WIF_NETWORK",
-          url: describeUrl(url),
-        }),
-      );
-      return;
-    }
-    const client = url.protocol === "http:" ? http : https;
+export const nodeTransport: HttpTransport = async (request) => {
+  const { url } = request;
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new WifError(
+      `Only http and https URLs can be fetched, not ${url.protocol} (${describeUrl(url)}).`,
+      {
+        code: "ERR_WIF_NETWORK",
+        url: describeUrl(url),
+      },
+    );
+  }
+  const c = await loadClients();
+  return new Promise<HttpResponse>((resolve, reject) => {
+    const client = url.protocol === "http:" ? c.http : c.https;
     const req = client.request(url, {
       method: request.method,
       headers: request.headers,
-      agent: agentFor(url, request.tls),
+      agent: agentFor(c, url, request.tls),
       signal: request.signal,
     });
     req.once("error", reject);
@@ -312,3 +330,4 @@ export const nodeTransport: HttpTransport = (request) =>
     });
     req.end(request.body);
   });
+};
