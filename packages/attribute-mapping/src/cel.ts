@@ -8,7 +8,8 @@ import { extract } from "./extract.js";
 
 /**
  * cel-js predefines a constant `google` (the `google.protobuf.*` type namespace) that cannot be replaced, so
- * condition sources are compiled with their free `google` identifier renamed to this name.
+ * sources are compiled with their free `google` identifier renamed to this name, which only the condition
+ * environment declares.
  */
 const GOOGLE_VARIABLE = "wifkit_google_attributes";
 
@@ -74,6 +75,7 @@ function describeFailure(
   error: unknown,
   originalSource: string,
   toOriginal: (index: number) => number,
+  atRuntime = false,
 ): CelProblem {
   const celError = error as { summary?: unknown; code?: unknown; range?: { start?: unknown } } | undefined;
   const rawSummary =
@@ -82,15 +84,22 @@ function describeFailure(
       : error instanceof Error
         ? error.message
         : String(error);
-  const summary = rawSummary.replaceAll(GOOGLE_VARIABLE, "google").replace(/\.$/, "");
-  const problem: CelProblem = {
-    summary,
-    celCode: typeof celError?.code === "string" ? celError.code : "error",
-    cause: error,
-  };
-  const start = celError?.range?.start;
-  if (typeof start === "number") {
-    const { line, column } = lineAndColumn(originalSource, toOriginal(start));
+  const celCode = typeof celError?.code === "string" ? celError.code : "error";
+  const range = celError?.range as { start?: unknown; end?: unknown } | undefined;
+  const start = typeof range?.start === "number" ? toOriginal(range.start) : undefined;
+  const end = typeof range?.end === "number" ? toOriginal(range.end) : undefined;
+  let summary = rawSummary.replaceAll(GOOGLE_VARIABLE, "google").replace(/\.$/, "");
+  if (atRuntime && celCode === "no_such_key" && start !== undefined && end !== undefined) {
+    // cel-js names the missing key, which for an index such as m[assertion.sub] is a credential value;
+    // name the failing part of the expression instead, which is the provider's own configuration.
+    const snippet = originalSource.slice(start, end);
+    summary = /^[A-Za-z_][A-Za-z0-9_]*$/.test(snippet)
+      ? `No such key: ${snippet}`
+      : `No such key in ${snippet.length > 80 ? `${snippet.slice(0, 77)}...` : snippet}`;
+  }
+  const problem: CelProblem = { summary, celCode, cause: error };
+  if (start !== undefined) {
+    const { line, column } = lineAndColumn(originalSource, start);
     problem.line = line;
     problem.column = column;
   }
@@ -109,10 +118,9 @@ export function formatProblem(problem: CelProblem): string {
  * it; that is what makes compile-once, evaluate-many cheap.
  */
 export function compileExpression(source: string, kind: "mapping" | "condition"): CompiledExpression {
-  const renamed =
-    kind === "condition"
-      ? renameFreeIdentifier(source, "google", GOOGLE_VARIABLE)
-      : { source, toOriginal: (index: number) => index };
+  // Renamed in mapping expressions too, where it is then an unknown variable as in Google's dialect,
+  // instead of cel-js's type namespace.
+  const renamed = renameFreeIdentifier(source, "google", GOOGLE_VARIABLE);
   const environment = kind === "condition" ? getConditionEnvironment() : getMappingEnvironment();
   let parsed: ParseResult;
   try {
@@ -130,7 +138,7 @@ export function compileExpression(source: string, kind: "mapping" | "condition")
       try {
         value = parsed(variables);
       } catch (error) {
-        throw new CelProblemError(describeFailure(error, source, renamed.toOriginal));
+        throw new CelProblemError(describeFailure(error, source, renamed.toOriginal, true));
       }
       return value;
     },
