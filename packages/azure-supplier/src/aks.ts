@@ -86,7 +86,7 @@ export async function fetchAksToken(
     now: clock.now(),
   };
   if (isOk(response)) return parseTokenResponse(response, context);
-  const upstream = upstreamOf(response);
+  const upstream = upstreamOf(response, [assertion]);
   if (isInvalidResource(upstream) || upstream.error === "invalid_scope") {
     throw invalidResourceError(upstream, context);
   }

@@ -38,7 +38,7 @@ export async function fetchAppServiceToken(
     now: clock.now(),
   };
   if (isOk(response)) return parseTokenResponse(response, context);
-  const upstream = upstreamOf(response);
+  const upstream = upstreamOf(response, [identityHeader]);
   const where = describeUrl(url);
   const fields = {
     status: upstream.status,

@@ -85,7 +85,7 @@ export async function fetchArcToken(
       { code: AZURE_ERROR_CODES.arcKeyFile, status: 401, url: where },
     );
   }
-  throw responseError(upstreamOf(response), context());
+  throw responseError(upstreamOf(response, [key]), context());
 }
 
 /**

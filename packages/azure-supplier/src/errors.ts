@@ -37,13 +37,20 @@ const MAX_DESCRIPTION = 500;
  * Upstream text is quoted in messages because it is what a person searches for (AADSTS codes), but an
  * identity endpoint may echo what it was sent: anything shaped like a JWT is cut out first.
  */
-export function redact(text: string): string {
-  const cleaned = text.replace(JWT_LIKE, "[redacted token]").replace(/\s+/g, " ").trim();
+export function redact(text: string, secrets: readonly string[] = []): string {
+  let cleaned = text.replace(JWT_LIKE, "[redacted token]");
+  // What we sent (an identity header, an Arc key) may come back quoted; very short values would only
+  // mangle the text, and are not worth much as secrets anyway.
+  for (const secret of secrets) if (secret.length >= 6) cleaned = cleaned.split(secret).join("[redacted]");
+  cleaned = cleaned.replace(/\s+/g, " ").trim();
   return cleaned.length > MAX_DESCRIPTION ? `${cleaned.slice(0, MAX_DESCRIPTION)}...` : cleaned;
 }
 
 /** The error fields of the shapes Azure identity endpoints answer with (OAuth, App Service, ARM). */
-export function upstreamErrorOf(body: unknown): { error?: string; description?: string } {
+export function upstreamErrorOf(
+  body: unknown,
+  secrets: readonly string[] = [],
+): { error?: string; description?: string } {
   if (typeof body !== "object" || body === null) return {};
   const record = body as Record<string, unknown>;
   const nested =
@@ -59,8 +66,8 @@ export function upstreamErrorOf(body: unknown): { error?: string; description?: 
     record.ExceptionMessage,
   );
   return {
-    ...(error === undefined ? {} : { error: redact(error) }),
-    ...(description === undefined ? {} : { description: redact(description) }),
+    ...(error === undefined ? {} : { error: redact(error, secrets) }),
+    ...(description === undefined ? {} : { description: redact(description, secrets) }),
   };
 }
 

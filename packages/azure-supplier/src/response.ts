@@ -90,15 +90,18 @@ function numberOf(value: unknown): number | undefined {
   return undefined;
 }
 
-/** The upstream error of a failed response: status plus OAuth / App Service error fields, redacted. */
-export function upstreamOf(response: HttpResponse): Upstream {
+/**
+ * The upstream error of a failed response: status plus OAuth / App Service error fields, with JWTs and
+ * the `secrets` this request sent cut out.
+ */
+export function upstreamOf(response: HttpResponse, secrets: readonly string[] = []): Upstream {
   let body: unknown;
   try {
     body = JSON.parse(response.body.toString("utf8"));
   } catch {
     body = undefined;
   }
-  return { status: response.status, ...upstreamErrorOf(body) };
+  return { status: response.status, ...upstreamErrorOf(body, secrets) };
 }
 
 export function describeUpstream(upstream: Upstream): string {
