@@ -1,1 +1,39 @@
-export {};
+export type { ParsedAudience } from "./audience.js";
+export {
+  DEFAULT_UNIVERSE_DOMAIN,
+  isServiceAccountEmail,
+  parseAudience,
+  serviceAccountFromImpersonationUrl,
+  workloadProviderAudience,
+} from "./audience.js";
+export type { BuildCredentialConfigOptions, BuildEndpoints, FormatOptions, SourceOptions } from "./build.js";
+export {
+  AWS_METADATA_BASE_URL,
+  AWS_REGIONAL_CRED_VERIFICATION_URL,
+  AZURE_METADATA_BASE_URL,
+  buildCredentialConfig,
+  DEFAULT_SUBJECT_TOKEN_TYPE,
+} from "./build.js";
+export type { ConfigIssue } from "./errors.js";
+export { ConfigError } from "./errors.js";
+export type { LoadCredentialConfigOptions, LoadedCredentialConfig } from "./load.js";
+export { loadCredentialConfig, MAX_CONFIG_BYTES } from "./load.js";
+export type { ParsedCredentialConfig, ParseOptions } from "./parse.js";
+export { EXECUTABLE_TIMEOUT_RANGE, parseCredentialConfig, TOKEN_LIFETIME_RANGE } from "./parse.js";
+export type { AllowOptions } from "./policy.js";
+export { isLoopbackHost } from "./policy.js";
+export type {
+  AuthorizedUserConfig,
+  AwsCredentialSource,
+  CertificateConfig,
+  CertificateCredentialSource,
+  CredentialConfig,
+  CredentialSource,
+  ExecutableConfig,
+  ExecutableCredentialSource,
+  ExternalAccountConfig,
+  FileCredentialSource,
+  ServiceAccountImpersonation,
+  SubjectTokenFormat,
+  UrlCredentialSource,
+} from "./types.js";

@@ -1,0 +1,271 @@
+import {
+  AwsClient,
+  ExternalAccountClient,
+  IdentityPoolClient,
+  PluggableAuthClient,
+} from "google-auth-library";
+import { describe, expect, it } from "vitest";
+import { type BuildCredentialConfigOptions, buildCredentialConfig } from "./build.js";
+import { parseCredentialConfig } from "./parse.js";
+
+const RESOURCE = "projects/123456789012/locations/global/workloadIdentityPools/my-pool/providers/my-provider";
+const AUDIENCE = `//iam.googleapis.com/${RESOURCE}`;
+const SA = "app@my-project.iam.gserviceaccount.com";
+
+// What WIRE.md section 1 says `gcloud iam workload-identity-pools create-cred-config` writes, flag by flag.
+const cases: Array<
+  [flags: string, options: BuildCredentialConfigOptions, expected: Record<string, unknown>]
+> = [
+  [
+    "--aws",
+    { resource: RESOURCE, source: { kind: "aws" } },
+    {
+      type: "external_account",
+      audience: AUDIENCE,
+      subject_token_type: "urn:ietf:params:aws:token-type:aws4_request",
+      token_url: "https://sts.googleapis.com/v1/token",
+      token_info_url: "https://sts.googleapis.com/v1/introspect",
+      credential_source: {
+        environment_id: "aws1",
+        region_url: "http://169.254.169.254/latest/meta-data/placement/availability-zone",
+        url: "http://169.254.169.254/latest/meta-data/iam/security-credentials",
+        regional_cred_verification_url:
+          "https://sts.{region}.amazonaws.com?Action=GetCallerIdentity&Version=2011-06-15",
+      },
+    },
+  ],
+  [
+    "--aws --enable-imdsv2 --service-account SA",
+    { resource: RESOURCE, source: { kind: "aws", enableImdsv2: true }, serviceAccount: SA },
+    {
+      type: "external_account",
+      audience: AUDIENCE,
+      subject_token_type: "urn:ietf:params:aws:token-type:aws4_request",
+      token_url: "https://sts.googleapis.com/v1/token",
+      service_account_impersonation_url: `https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/${SA}:generateAccessToken`,
+      credential_source: {
+        environment_id: "aws1",
+        region_url: "http://169.254.169.254/latest/meta-data/placement/availability-zone",
+        url: "http://169.254.169.254/latest/meta-data/iam/security-credentials",
+        regional_cred_verification_url:
+          "https://sts.{region}.amazonaws.com?Action=GetCallerIdentity&Version=2011-06-15",
+        imdsv2_session_token_url: "http://169.254.169.254/latest/api/token",
+      },
+    },
+  ],
+  [
+    "--azure --app-id-uri URI --service-account SA --service-account-token-lifetime-seconds 7200",
+    {
+      resource: RESOURCE,
+      source: { kind: "azure", appIdUri: "api://my-app" },
+      serviceAccount: SA,
+      serviceAccountTokenLifetimeSeconds: 7200,
+    },
+    {
+      type: "external_account",
+      audience: AUDIENCE,
+      subject_token_type: "urn:ietf:params:oauth:token-type:jwt",
+      token_url: "https://sts.googleapis.com/v1/token",
+      service_account_impersonation_url: `https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/${SA}:generateAccessToken`,
+      service_account_impersonation: { token_lifetime_seconds: 7200 },
+      credential_source: {
+        url: "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=api://my-app",
+        headers: { Metadata: "True" },
+        format: { type: "json", subject_token_field_name: "access_token" },
+      },
+    },
+  ],
+  [
+    "--credential-source-file F",
+    { resource: RESOURCE, source: { kind: "file", path: "/var/run/secrets/token" } },
+    {
+      type: "external_account",
+      audience: AUDIENCE,
+      subject_token_type: "urn:ietf:params:oauth:token-type:jwt",
+      token_url: "https://sts.googleapis.com/v1/token",
+      token_info_url: "https://sts.googleapis.com/v1/introspect",
+      credential_source: { file: "/var/run/secrets/token" },
+    },
+  ],
+  [
+    "--credential-source-file F --credential-source-type json --credential-source-field-name id_token --subject-token-type id_token",
+    {
+      resource: RESOURCE,
+      source: { kind: "file", path: "/t.json", format: { type: "json", subjectTokenFieldName: "id_token" } },
+      subjectTokenType: "urn:ietf:params:oauth:token-type:id_token",
+    },
+    {
+      type: "external_account",
+      audience: AUDIENCE,
+      subject_token_type: "urn:ietf:params:oauth:token-type:id_token",
+      token_url: "https://sts.googleapis.com/v1/token",
+      token_info_url: "https://sts.googleapis.com/v1/introspect",
+      credential_source: { file: "/t.json", format: { type: "json", subject_token_field_name: "id_token" } },
+    },
+  ],
+  [
+    "--credential-source-url U --credential-source-headers k=v --credential-source-type text",
+    {
+      resource: RESOURCE,
+      source: {
+        kind: "url",
+        url: "https://tokens.example.com/oidc",
+        headers: { Authorization: "Bearer x" },
+        format: { type: "text" },
+      },
+    },
+    {
+      type: "external_account",
+      audience: AUDIENCE,
+      subject_token_type: "urn:ietf:params:oauth:token-type:jwt",
+      token_url: "https://sts.googleapis.com/v1/token",
+      token_info_url: "https://sts.googleapis.com/v1/introspect",
+      credential_source: {
+        url: "https://tokens.example.com/oidc",
+        headers: { Authorization: "Bearer x" },
+        format: { type: "text" },
+      },
+    },
+  ],
+  [
+    "--executable-command C --executable-timeout-millis 60000 --executable-output-file O",
+    {
+      resource: RESOURCE,
+      source: {
+        kind: "executable",
+        command: "/usr/bin/token --aud x",
+        timeoutMillis: 60000,
+        outputFile: "/tmp/cache.json",
+      },
+    },
+    {
+      type: "external_account",
+      audience: AUDIENCE,
+      subject_token_type: "urn:ietf:params:oauth:token-type:jwt",
+      token_url: "https://sts.googleapis.com/v1/token",
+      token_info_url: "https://sts.googleapis.com/v1/introspect",
+      credential_source: {
+        executable: {
+          command: "/usr/bin/token --aud x",
+          timeout_millis: 60000,
+          output_file: "/tmp/cache.json",
+        },
+      },
+    },
+  ],
+  [
+    "--executable-command C",
+    { resource: RESOURCE, source: { kind: "executable", command: "/usr/bin/token" } },
+    {
+      type: "external_account",
+      audience: AUDIENCE,
+      subject_token_type: "urn:ietf:params:oauth:token-type:jwt",
+      token_url: "https://sts.googleapis.com/v1/token",
+      token_info_url: "https://sts.googleapis.com/v1/introspect",
+      credential_source: { executable: { command: "/usr/bin/token" } },
+    },
+  ],
+  [
+    "--credential-source-file F --universe-domain D --service-account SA",
+    {
+      resource: RESOURCE,
+      source: { kind: "file", path: "/t" },
+      universeDomain: "example-universe.com",
+      serviceAccount: SA,
+    },
+    {
+      type: "external_account",
+      audience: AUDIENCE,
+      subject_token_type: "urn:ietf:params:oauth:token-type:jwt",
+      token_url: "https://sts.example-universe.com/v1/token",
+      service_account_impersonation_url: `https://iamcredentials.example-universe.com/v1/projects/-/serviceAccounts/${SA}:generateAccessToken`,
+      universe_domain: "example-universe.com",
+      credential_source: { file: "/t" },
+    },
+  ],
+];
+
+describe("buildCredentialConfig writes what gcloud writes", () => {
+  it.each(cases)("%s", (_flags, options, expected) => {
+    const built = buildCredentialConfig(options);
+    expect(built).toStrictEqual(expected);
+  });
+
+  it.each(cases)("%s passes the schema and every rule (round trip)", (_flags, options) => {
+    const built = buildCredentialConfig(options);
+    expect(parseCredentialConfig(JSON.parse(JSON.stringify(built)))).toEqual({ config: built, warnings: [] });
+  });
+
+  it("accepts the full audience as well as the resource", () => {
+    expect(buildCredentialConfig({ resource: AUDIENCE, source: { kind: "file", path: "/t" } }).audience).toBe(
+      AUDIENCE,
+    );
+  });
+
+  it("points every endpoint elsewhere for an emulator, and the result passes with that origin allowed", () => {
+    const origin = "http://127.0.0.1:40000";
+    const built = buildCredentialConfig({
+      resource: RESOURCE,
+      source: { kind: "aws", enableImdsv2: true },
+      serviceAccount: SA,
+      endpoints: {
+        tokenUrl: `${origin}/v1/token`,
+        iamCredentialsBaseUrl: origin,
+        awsMetadataBaseUrl: origin,
+      },
+    });
+    expect(built.token_url).toBe(`${origin}/v1/token`);
+    expect(built.service_account_impersonation_url).toBe(
+      `${origin}/v1/projects/-/serviceAccounts/${SA}:generateAccessToken`,
+    );
+    expect(built.credential_source).toMatchObject({ imdsv2_session_token_url: `${origin}/latest/api/token` });
+    expect(() => parseCredentialConfig(built)).toThrow(/token_url/);
+    expect(parseCredentialConfig(built, { allow: { origins: [origin] } }).config).toEqual(built);
+  });
+});
+
+describe("google-auth-library 10 accepts what the builders write", () => {
+  it("loads an AWS config as an AwsClient", () => {
+    const client = ExternalAccountClient.fromJSON(
+      buildCredentialConfig({
+        resource: RESOURCE,
+        source: { kind: "aws", enableImdsv2: true },
+        serviceAccount: SA,
+      }) as never,
+    );
+    expect(client).toBeInstanceOf(AwsClient);
+    expect(client?.getServiceAccountEmail()).toBe(SA);
+    expect((client as unknown as { audience: string }).audience).toBe(AUDIENCE);
+  });
+
+  it("loads Azure, file and URL configs as IdentityPoolClients", () => {
+    for (const source of [
+      { kind: "azure", appIdUri: "api://my-app" },
+      { kind: "file", path: "/t" },
+      {
+        kind: "url",
+        url: "https://tokens.example.com",
+        format: { type: "json", subjectTokenFieldName: "token" },
+      },
+    ] as const) {
+      const client = ExternalAccountClient.fromJSON(
+        buildCredentialConfig({ resource: RESOURCE, source }) as never,
+      );
+      expect(client).toBeInstanceOf(IdentityPoolClient);
+      expect(client?.getServiceAccountEmail()).toBeNull();
+    }
+  });
+
+  it("loads an executable config as a PluggableAuthClient", () => {
+    const client = ExternalAccountClient.fromJSON(
+      buildCredentialConfig({
+        resource: RESOURCE,
+        source: { kind: "executable", command: "/usr/bin/token", timeoutMillis: 10000 },
+        serviceAccount: SA,
+        serviceAccountTokenLifetimeSeconds: 1200,
+      }) as never,
+    );
+    expect(client).toBeInstanceOf(PluggableAuthClient);
+    expect(client?.getServiceAccountEmail()).toBe(SA);
+  });
+});

@@ -1,0 +1,97 @@
+/**
+ * Finds where a JSON text stops being valid, so a syntax error can name its line and column on every Node
+ * version (V8's messages differ between releases, and some quote the text, which may hold a secret).
+ * Returns the offset of the first offending character, the text's length when the input ends too early,
+ * or -1 when the text is valid JSON.
+ */
+export function findJsonErrorOffset(text: string): number {
+  let i = 0;
+  class Stop {}
+  const fail = (at = i): never => {
+    i = at;
+    throw new Stop();
+  };
+  const skipSpace = () => {
+    while (i < text.length && " \t\n\r".includes(text.charAt(i))) i++;
+  };
+  const expect = (char: string) => {
+    if (text.charAt(i) !== char) fail();
+    i++;
+  };
+  const readLiteral = (word: string) => {
+    for (const char of word) expect(char);
+  };
+  const readString = () => {
+    expect('"');
+    while (text.charAt(i) !== '"') {
+      if (i >= text.length || text.charCodeAt(i) < 0x20) fail();
+      if (text.charAt(i) === "\\") {
+        i++;
+        if (text.charAt(i) === "u") {
+          if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 1, i + 5))) fail(i + 1);
+          i += 4;
+        } else if (!'"\\/bfnrt'.includes(text.charAt(i)) || i >= text.length) {
+          fail();
+        }
+      }
+      i++;
+    }
+    i++;
+  };
+  const readNumber = () => {
+    const match = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i));
+    if (!match) fail();
+    i += (match as RegExpExecArray)[0].length;
+  };
+  const readMembers = (close: string, readMember: () => void) => {
+    i++;
+    skipSpace();
+    if (text.charAt(i) === close) {
+      i++;
+      return;
+    }
+    for (;;) {
+      readMember();
+      skipSpace();
+      if (text.charAt(i) === close) {
+        i++;
+        return;
+      }
+      expect(",");
+    }
+  };
+  const readValue = (): void => {
+    skipSpace();
+    const char = text.charAt(i);
+    if (char === "{") {
+      readMembers("}", () => {
+        skipSpace();
+        readString();
+        skipSpace();
+        expect(":");
+        readValue();
+      });
+    } else if (char === "[") {
+      readMembers("]", readValue);
+    } else if (char === '"') {
+      readString();
+    } else if (char === "t") {
+      readLiteral("true");
+    } else if (char === "f") {
+      readLiteral("false");
+    } else if (char === "n") {
+      readLiteral("null");
+    } else {
+      readNumber();
+    }
+  };
+  try {
+    readValue();
+    skipSpace();
+    if (i < text.length) fail();
+    return -1;
+  } catch (error) {
+    if (!(error instanceof Stop)) throw error;
+    return Math.min(i, text.length);
+  }
+}

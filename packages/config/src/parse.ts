@@ -1,0 +1,489 @@
+/**
+ * Parsing follows one pipeline: check the file's shape against the schema, then the rules that relate fields
+ * to each other, then the endpoint policy, collecting every problem with its JSON path so one run tells the
+ * user everything to fix. Unknown fields are warnings, not errors: newer gcloud versions add fields.
+ */
+import type * as z from "zod/mini";
+import { DEFAULT_UNIVERSE_DOMAIN, isServiceAccountEmail, parseAudience } from "./audience.js";
+import { ConfigError, type ConfigIssue } from "./errors.js";
+import {
+  type AllowOptions,
+  checkAwsMetadataUrl,
+  checkAwsVerificationUrl,
+  checkGoogleEndpoint,
+  checkSubjectTokenUrl,
+} from "./policy.js";
+import { authorizedUserSchema, externalAccountSchema, SOURCE_VARIANTS, type SourceKind } from "./schema.js";
+import type {
+  AuthorizedUserConfig,
+  CredentialConfig,
+  CredentialSource,
+  ExternalAccountConfig,
+  UrlCredentialSource,
+} from "./types.js";
+
+export interface ParseOptions {
+  /** Extra origins the endpoint policy accepts (emulators, test servers). */
+  allow?: AllowOptions | undefined;
+  /** Names the configuration in error messages, e.g. its file path. */
+  source?: string | undefined;
+}
+
+export interface ParsedCredentialConfig<T extends CredentialConfig = CredentialConfig> {
+  config: T;
+  /** Things that do not stop the configuration from working but deserve a look, with their JSON paths. */
+  warnings: string[];
+}
+
+export const EXECUTABLE_TIMEOUT_RANGE = { min: 5_000, max: 120_000 } as const;
+export const TOKEN_LIFETIME_RANGE = { min: 600, max: 43_200 } as const;
+
+type Json = Record<string, unknown>;
+const isObject = (value: unknown): value is Json =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
+
+/**
+ * Validates a parsed credential configuration (`external_account` or `external_account_authorized_user`)
+ * and returns it typed, with warnings. Throws `ConfigError` (`ERR_WIF_CONFIG_INVALID`) listing every problem
+ * with its JSON path.
+ *
+ * @example
+ * const { config, warnings } = parseCredentialConfig(JSON.parse(text), { allow: { origins: [emulatorUrl] } });
+ */
+export function parseCredentialConfig(input: unknown, options: ParseOptions = {}): ParsedCredentialConfig {
+  const issues: ConfigIssue[] = [];
+  const warnings: string[] = [];
+  if (!isObject(input)) {
+    throw new ConfigError([{ path: "", message: "must be a JSON object" }], { source: options.source });
+  }
+  let config: CredentialConfig | undefined;
+  if (input.type === "external_account") {
+    config = parseExternalAccount(input, options.allow, issues, warnings);
+  } else if (input.type === "external_account_authorized_user") {
+    config = parseAuthorizedUser(input, options.allow, issues, warnings);
+  } else if (input.type === "service_account" || input.type === "authorized_user") {
+    issues.push({
+      path: "type",
+      message: `"${input.type}" is a ${input.type === "service_account" ? "service account key" : "user credential"} file, not a workload identity federation configuration; create one with wif create-cred-config or gcloud iam workload-identity-pools create-cred-config`,
+    });
+  } else {
+    issues.push({
+      path: "type",
+      message:
+        input.type === undefined
+          ? 'required; must be "external_account" or "external_account_authorized_user"'
+          : 'must be "external_account" or "external_account_authorized_user"',
+    });
+  }
+  if (issues.length > 0 || !config) throw new ConfigError(issues, { source: options.source });
+  return { config, warnings };
+}
+
+function parseExternalAccount(
+  input: Json,
+  allow: AllowOptions | undefined,
+  issues: ConfigIssue[],
+  warnings: string[],
+) {
+  warnUnknownKeys(input, Object.keys(externalAccountSchema.shape), "", warnings);
+  const { credential_source: rawSource, ...top } = input;
+  const topSchema = externalAccountSchema.shape;
+  const topResult = checkShape(top, topSchema, "", issues, { credential_source: true });
+
+  const source = selectSource(rawSource, issues, warnings);
+  if (!topResult || !source) return undefined;
+  const config = { ...topResult, credential_source: source.value } as ExternalAccountConfig;
+  checkExternalAccountRules(config, source.kind, issues, warnings);
+  if (issues.length === 0) checkExternalAccountEndpoints(config, source.kind, allow, issues);
+  return config;
+}
+
+function parseAuthorizedUser(
+  input: Json,
+  allow: AllowOptions | undefined,
+  issues: ConfigIssue[],
+  warnings: string[],
+) {
+  warnUnknownKeys(input, Object.keys(authorizedUserSchema.shape), "", warnings);
+  const config = checkShape(input, authorizedUserSchema.shape, "", issues) as
+    | AuthorizedUserConfig
+    | undefined;
+  if (!config) return undefined;
+  const universe = config.universe_domain ?? DEFAULT_UNIVERSE_DOMAIN;
+  checkUniverseDomain(config.universe_domain, issues);
+  if (config.audience !== undefined && parseAudience(config.audience)?.kind !== "workforce") {
+    issues.push({
+      path: "audience",
+      message:
+        "must be a workforce pool provider: //iam.googleapis.com/locations/global/workforcePools/POOL/providers/PROVIDER",
+    });
+  }
+  for (const field of ["token_url", "token_info_url", "revoke_url"] as const) {
+    const value = config[field];
+    if (value !== undefined && issues.length === 0)
+      checkGoogleEndpoint(field, value, "sts", universe, allow, issues);
+  }
+  return config;
+}
+
+/** Validates `value` against an object shape, dropping unknown keys; returns undefined and records issues on failure. */
+function checkShape(
+  value: Json,
+  shape: Record<string, z.ZodMiniType>,
+  prefix: string,
+  issues: ConfigIssue[],
+  skip: Record<string, true> = {},
+): Json | undefined {
+  const out: Json = {};
+  let ok = true;
+  for (const [key, schema] of Object.entries(shape)) {
+    if (skip[key]) continue;
+    const result = schema.safeParse(value[key]);
+    if (result.success) {
+      if (result.data !== undefined) out[key] = result.data;
+    } else {
+      ok = false;
+      for (const issue of result.error.issues) {
+        const path = [prefix, key, ...issue.path.map(String)].filter(Boolean).join(".");
+        issues.push({ path, message: describeIssue(issue, valueAt(value[key], issue.path)) });
+      }
+    }
+  }
+  return ok ? out : undefined;
+}
+
+function valueAt(value: unknown, path: readonly PropertyKey[]): unknown {
+  let current = value;
+  for (const key of path) current = isObject(current) ? current[key as string] : undefined;
+  return current;
+}
+
+function typeName(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  if (typeof value === "object") return "an object";
+  return `a ${typeof value}`;
+}
+
+/** Turns a zod issue into a sentence. Never echoes the value: it may be a secret. */
+function describeIssue(issue: z.core.$ZodIssue, value: unknown): string {
+  switch (issue.code) {
+    case "invalid_type": {
+      if (value === undefined) return "required";
+      const expected = issue.expected === "int" ? "a whole number" : `a ${issue.expected}`;
+      return `must be ${expected}, not ${typeName(value)}`;
+    }
+    case "invalid_value":
+      return `must be ${issue.values.map((v) => JSON.stringify(v)).join(" or ")}`;
+    case "too_small":
+      return issue.origin === "string" ? "must not be empty" : `must be at least ${issue.minimum}`;
+    case "too_big":
+      return `must be at most ${issue.maximum}`;
+    default:
+      return issue.message;
+  }
+}
+
+function warnUnknownKeys(value: Json, known: readonly string[], prefix: string, warnings: string[]): void {
+  for (const key of Object.keys(value)) {
+    if (!known.includes(key)) warnings.push(`${prefix}${key}: unknown field, ignored`);
+  }
+}
+
+const ALL_SOURCE_KEYS = SOURCE_VARIANTS.map((variant) => variant.key);
+
+function selectSource(
+  raw: unknown,
+  issues: ConfigIssue[],
+  warnings: string[],
+): { kind: SourceKind; value: CredentialSource } | undefined {
+  if (raw === undefined) {
+    issues.push({ path: "credential_source", message: "required" });
+    return undefined;
+  }
+  if (!isObject(raw)) {
+    issues.push({ path: "credential_source", message: `must be an object, not ${typeName(raw)}` });
+    return undefined;
+  }
+  // The first identifying key wins (an AWS source also has a `url`); any other source's key is a conflict.
+  const variant = SOURCE_VARIANTS.find((candidate) => raw[candidate.key] !== undefined);
+  if (!variant) {
+    issues.push({
+      path: "credential_source",
+      message: `must name one source: ${ALL_SOURCE_KEYS.join(", ")}`,
+    });
+    return undefined;
+  }
+  const conflicts = ALL_SOURCE_KEYS.filter((key) => raw[key] !== undefined && !(key in variant.schema.shape));
+  if (conflicts.length > 0) {
+    issues.push({
+      path: "credential_source",
+      message: `names more than one source (${[variant.key, ...conflicts].join(" and ")}); keep exactly one`,
+    });
+    return undefined;
+  }
+  warnUnknownKeys(raw, Object.keys(variant.schema.shape), "credential_source.", warnings);
+  const value = checkShape(
+    raw,
+    variant.schema.shape as Record<string, z.ZodMiniType>,
+    "credential_source",
+    issues,
+  );
+  if (!value) return undefined;
+  for (const nested of ["executable", "certificate", "format"] as const) {
+    const inner = raw[nested];
+    const innerSchema = (variant.schema.shape as Record<string, unknown>)[nested];
+    if (isObject(inner) && innerSchema) {
+      const shape = unwrapShape(innerSchema);
+      if (shape) warnUnknownKeys(inner, Object.keys(shape), `credential_source.${nested}.`, warnings);
+    }
+  }
+  return { kind: variant.kind, value: value as unknown as CredentialSource };
+}
+
+function unwrapShape(schema: unknown): Record<string, unknown> | undefined {
+  const def = (
+    schema as { _zod?: { def?: { type?: string; innerType?: unknown; shape?: Record<string, unknown> } } }
+  )._zod?.def;
+  if (def?.type === "optional") return unwrapShape(def.innerType);
+  return def?.type === "object" ? def.shape : undefined;
+}
+
+const ID = /^[a-z0-9-]{4,32}$/;
+
+function checkAudience(audience: string, issues: ConfigIssue[]): void {
+  const parsed = parseAudience(audience);
+  const example =
+    "//iam.googleapis.com/projects/PROJECT_NUMBER/locations/global/workloadIdentityPools/POOL_ID/providers/PROVIDER_ID";
+  if (!parsed) {
+    const hint =
+      audience.startsWith("projects/") || audience.startsWith("locations/")
+        ? ' (prefix it with "//iam.googleapis.com/")'
+        : "";
+    issues.push({
+      path: "audience",
+      message: `must be the full resource name of a workload or workforce identity pool provider${hint}, e.g. ${example}`,
+    });
+    return;
+  }
+  if (parsed.kind === "workload" && !/^\d+$/.test(parsed.projectNumber)) {
+    issues.push({
+      path: "audience",
+      message: `names project "${parsed.projectNumber}"; use the project NUMBER, not the project id (gcloud projects describe PROJECT --format='value(projectNumber)')`,
+    });
+  }
+  if (parsed.kind === "workload" && parsed.location !== "global") {
+    issues.push({ path: "audience", message: 'workload identity pools live in location "global"' });
+  }
+  for (const [what, id] of [
+    ["pool id", parsed.poolId],
+    ["provider id", parsed.providerId],
+  ] as const) {
+    if (!ID.test(id)) {
+      issues.push({
+        path: "audience",
+        message: `${what} "${id}" must be 4 to 32 characters of a-z, 0-9 and -`,
+      });
+    }
+  }
+}
+
+function checkUniverseDomain(universe: string | undefined, issues: ConfigIssue[]): void {
+  if (
+    universe !== undefined &&
+    !/^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/.test(universe)
+  ) {
+    issues.push({ path: "universe_domain", message: "must be a domain name such as googleapis.com" });
+  }
+}
+
+const SOURCE_TOKEN_TYPES: Record<SourceKind, readonly string[]> = {
+  aws: ["urn:ietf:params:aws:token-type:aws4_request"],
+  certificate: ["urn:ietf:params:oauth:token-type:mtls"],
+  executable: [
+    "urn:ietf:params:oauth:token-type:jwt",
+    "urn:ietf:params:oauth:token-type:id_token",
+    "urn:ietf:params:oauth:token-type:saml2",
+  ],
+  file: [
+    "urn:ietf:params:oauth:token-type:jwt",
+    "urn:ietf:params:oauth:token-type:id_token",
+    "urn:ietf:params:oauth:token-type:saml2",
+    "urn:ietf:params:oauth:token-type:access_token",
+  ],
+  url: [
+    "urn:ietf:params:oauth:token-type:jwt",
+    "urn:ietf:params:oauth:token-type:id_token",
+    "urn:ietf:params:oauth:token-type:saml2",
+    "urn:ietf:params:oauth:token-type:access_token",
+  ],
+};
+
+function checkExternalAccountRules(
+  config: ExternalAccountConfig,
+  kind: SourceKind,
+  issues: ConfigIssue[],
+  warnings: string[],
+): void {
+  checkAudience(config.audience, issues);
+  checkUniverseDomain(config.universe_domain, issues);
+
+  const allowed = SOURCE_TOKEN_TYPES[kind];
+  if (!allowed.includes(config.subject_token_type)) {
+    issues.push({
+      path: "subject_token_type",
+      message: `does not fit a ${kind} credential source; use ${allowed.map((t) => `"${t}"`).join(" or ")}`,
+    });
+  }
+
+  if (
+    config.workforce_pool_user_project !== undefined &&
+    parseAudience(config.audience)?.kind !== "workforce"
+  ) {
+    issues.push({
+      path: "workforce_pool_user_project",
+      message:
+        "is only valid with a workforce pool audience (//iam.googleapis.com/locations/global/workforcePools/...)",
+    });
+  }
+  if (config.client_secret !== undefined && config.client_id === undefined) {
+    issues.push({ path: "client_secret", message: "needs client_id beside it" });
+  }
+
+  const impersonation = config.service_account_impersonation_url;
+  if (impersonation !== undefined) {
+    const path = (() => {
+      try {
+        return new URL(impersonation).pathname;
+      } catch {
+        return undefined;
+      }
+    })();
+    const match =
+      path === undefined ? null : /^\/v1\/projects\/-\/serviceAccounts\/([^/:]+)(:[A-Za-z]+)?$/.exec(path);
+    if (!match) {
+      issues.push({
+        path: "service_account_impersonation_url",
+        message:
+          "must be https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/SERVICE_ACCOUNT_EMAIL:generateAccessToken",
+      });
+    } else if (!isServiceAccountEmail(decodeURIComponent(match[1] ?? ""))) {
+      issues.push({
+        path: "service_account_impersonation_url",
+        message: "must name a service account email",
+      });
+    } else if (match[2] !== ":generateAccessToken") {
+      issues.push({
+        path: "service_account_impersonation_url",
+        message: `must end with the :generateAccessToken method${match[2] ? `, not ${match[2]}` : ""}`,
+      });
+    }
+  }
+  const lifetime = config.service_account_impersonation?.token_lifetime_seconds;
+  if (
+    lifetime !== undefined &&
+    (lifetime < TOKEN_LIFETIME_RANGE.min || lifetime > TOKEN_LIFETIME_RANGE.max)
+  ) {
+    issues.push({
+      path: "service_account_impersonation.token_lifetime_seconds",
+      message: `must be between ${TOKEN_LIFETIME_RANGE.min} and ${TOKEN_LIFETIME_RANGE.max} seconds (10 minutes to 12 hours)`,
+    });
+  }
+  if (config.service_account_impersonation !== undefined && impersonation === undefined) {
+    warnings.push("service_account_impersonation: has no effect without service_account_impersonation_url");
+  }
+
+  const source = config.credential_source;
+  if ("environment_id" in source) {
+    const version = /^aws(\d+)$/.exec(source.environment_id)?.[1];
+    if (version === undefined) {
+      issues.push({ path: "credential_source.environment_id", message: 'must be "aws1"' });
+    } else if (version !== "1") {
+      issues.push({
+        path: "credential_source.environment_id",
+        message: `aws version ${version} is not supported; only "aws1" exists`,
+      });
+    }
+  } else if ("certificate" in source) {
+    const { use_default_certificate_config: useDefault, certificate_config_location: location } =
+      source.certificate;
+    if (useDefault === true && location !== undefined) {
+      issues.push({
+        path: "credential_source.certificate",
+        message: "set either use_default_certificate_config or certificate_config_location, not both",
+      });
+    } else if (useDefault !== true && location === undefined) {
+      issues.push({
+        path: "credential_source.certificate",
+        message: "needs use_default_certificate_config: true or a certificate_config_location",
+      });
+    }
+  } else if ("executable" in source) {
+    const { command, timeout_millis: timeout } = source.executable;
+    const program = command.trim().split(/\s+/)[0] ?? "";
+    if (!program.startsWith("/") && !/^[A-Za-z]:[\\/]/.test(program)) {
+      issues.push({
+        path: "credential_source.executable.command",
+        message: "must start with the absolute path of the program (e.g. /usr/local/bin/get-token --flag)",
+      });
+    }
+    if (
+      timeout !== undefined &&
+      (timeout < EXECUTABLE_TIMEOUT_RANGE.min || timeout > EXECUTABLE_TIMEOUT_RANGE.max)
+    ) {
+      issues.push({
+        path: "credential_source.executable.timeout_millis",
+        message: `must be between ${EXECUTABLE_TIMEOUT_RANGE.min} and ${EXECUTABLE_TIMEOUT_RANGE.max}`,
+      });
+    }
+  }
+  if (
+    "format" in source &&
+    source.format?.type === "json" &&
+    source.format.subject_token_field_name === undefined
+  ) {
+    issues.push({
+      path: "credential_source.format.subject_token_field_name",
+      message: 'required when format.type is "json"',
+    });
+  }
+}
+
+function checkExternalAccountEndpoints(
+  config: ExternalAccountConfig,
+  kind: SourceKind,
+  allow: AllowOptions | undefined,
+  issues: ConfigIssue[],
+): void {
+  const universe = config.universe_domain ?? DEFAULT_UNIVERSE_DOMAIN;
+  if (config.token_url !== undefined)
+    checkGoogleEndpoint("token_url", config.token_url, "sts", universe, allow, issues);
+  if (config.token_info_url !== undefined) {
+    checkGoogleEndpoint("token_info_url", config.token_info_url, "sts", universe, allow, issues);
+  }
+  if (config.service_account_impersonation_url !== undefined) {
+    checkGoogleEndpoint(
+      "service_account_impersonation_url",
+      config.service_account_impersonation_url,
+      "iamcredentials",
+      universe,
+      allow,
+      issues,
+    );
+  }
+  const source = config.credential_source;
+  if (kind === "aws" && "environment_id" in source) {
+    for (const field of ["region_url", "url", "imdsv2_session_token_url"] as const) {
+      const value = source[field];
+      if (value !== undefined) checkAwsMetadataUrl(`credential_source.${field}`, value, allow, issues);
+    }
+    checkAwsVerificationUrl(
+      "credential_source.regional_cred_verification_url",
+      source.regional_cred_verification_url,
+      allow,
+      issues,
+    );
+  } else if (kind === "url") {
+    checkSubjectTokenUrl("credential_source.url", (source as UrlCredentialSource).url, allow, issues);
+  }
+}

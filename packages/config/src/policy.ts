@@ -1,0 +1,155 @@
+/**
+ * Endpoint policy. A credential configuration often comes from someone else, and a hostile one can send
+ * your AWS signature or your Google token anywhere it names. So Google endpoints must be https on a host of
+ * the configuration's universe domain, metadata URLs must be the documented link-local hosts, and subject
+ * tokens never travel over plain http except on this machine or to a link-local metadata server. Callers
+ * that need more (an emulator, a test server) pass the extra origins explicitly.
+ */
+import type { ConfigIssue } from "./errors.js";
+
+export interface AllowOptions {
+  /**
+   * Extra origins every URL field may use, e.g. `http://127.0.0.1:41234` for the emulator. Plain http is
+   * accepted only for loopback origins.
+   */
+  origins?: readonly string[] | undefined;
+}
+
+export type GoogleService = "sts" | "iamcredentials";
+
+const AWS_METADATA_HOSTS = new Set(["169.254.169.254", "[fd00:ec2::254]"]);
+const LINK_LOCAL_METADATA_HOSTS = new Set([
+  ...AWS_METADATA_HOSTS,
+  "169.254.170.2",
+  "169.254.170.23",
+  "[fd00:ec2::23]",
+]);
+
+export function isLoopbackHost(hostname: string): boolean {
+  return hostname === "localhost" || hostname === "[::1]" || /^127(\.\d{1,3}){3}$/.test(hostname);
+}
+
+/** The URL's origin as policy compares it, or undefined when the URL does not parse. */
+function originOf(value: string): URL | undefined {
+  try {
+    return new URL(value);
+  } catch {
+    return undefined;
+  }
+}
+
+function isAllowed(url: URL, allow: AllowOptions | undefined): boolean {
+  if (!allow?.origins?.length) return false;
+  if (url.protocol === "http:" && !isLoopbackHost(url.hostname)) return false;
+  return allow.origins.some((origin) => originOf(origin)?.origin === url.origin);
+}
+
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+function googleHostPattern(service: GoogleService, universeDomain: string): RegExp {
+  const domain = escapeRegExp(universeDomain);
+  return new RegExp(`^${service}\\.(?:mtls\\.|[a-z0-9-]+\\.rep\\.)?${domain}$`);
+}
+
+const ALLOW_HINT =
+  "Only Google endpoints are accepted, because a configuration can send your credentials to any URL it names; to use another endpoint (an emulator or a test server), pass its origin in allow.origins.";
+
+/** Checks a Google endpoint field (`token_url`, `service_account_impersonation_url`, `token_info_url`). */
+export function checkGoogleEndpoint(
+  path: string,
+  value: string,
+  service: GoogleService,
+  universeDomain: string,
+  allow: AllowOptions | undefined,
+  issues: ConfigIssue[],
+): void {
+  const url = originOf(value);
+  if (!url) {
+    issues.push({ path, message: "must be an absolute URL" });
+    return;
+  }
+  if (isAllowed(url, allow)) return;
+  const expected = `https://${service}.${universeDomain}`;
+  if (url.username || url.password) {
+    issues.push({ path, message: "must not contain a user name or password" });
+  } else if (
+    url.protocol !== "https:" ||
+    url.port !== "" ||
+    !googleHostPattern(service, universeDomain).test(url.hostname)
+  ) {
+    issues.push({
+      path,
+      message: `${url.protocol}//${url.host} is not a Google ${service === "sts" ? "STS" : "IAM Credentials"} endpoint of universe ${universeDomain} (expected ${expected}/...). ${ALLOW_HINT}`,
+    });
+  }
+}
+
+/** Checks an AWS instance metadata URL (`region_url`, `url`, `imdsv2_session_token_url`). */
+export function checkAwsMetadataUrl(
+  path: string,
+  value: string,
+  allow: AllowOptions | undefined,
+  issues: ConfigIssue[],
+): void {
+  const url = originOf(value);
+  if (!url) {
+    issues.push({ path, message: "must be an absolute URL" });
+    return;
+  }
+  if (isAllowed(url, allow)) return;
+  if (url.protocol !== "http:" || !AWS_METADATA_HOSTS.has(url.hostname) || url.port !== "") {
+    issues.push({
+      path,
+      message: `${url.protocol}//${url.host} is not the AWS instance metadata service (expected http://169.254.169.254 or http://[fd00:ec2::254]). ${ALLOW_HINT}`,
+    });
+  }
+}
+
+/** Checks the URL of a URL credential source: https anywhere; plain http only on this machine or link-local metadata. */
+export function checkSubjectTokenUrl(
+  path: string,
+  value: string,
+  allow: AllowOptions | undefined,
+  issues: ConfigIssue[],
+): void {
+  const url = originOf(value);
+  if (!url) {
+    issues.push({ path, message: "must be an absolute URL" });
+    return;
+  }
+  if (isAllowed(url, allow) || url.protocol === "https:") return;
+  if (url.protocol !== "http:") {
+    issues.push({ path, message: `must be an http or https URL, not ${url.protocol}` });
+  } else if (!LINK_LOCAL_METADATA_HOSTS.has(url.hostname) && !isLoopbackHost(url.hostname)) {
+    issues.push({
+      path,
+      message: `http://${url.host} would carry the subject token unencrypted across the network; use https (plain http is accepted only for loopback and the link-local metadata servers)`,
+    });
+  }
+}
+
+const AWS_VERIFICATION = /^https:\/\/sts(?:\.\{region\}|\.[a-z0-9-]+)?\.amazonaws\.com(?:\.cn)?\/?\?(.*)$/;
+
+/** Checks `regional_cred_verification_url`: the AWS STS GetCallerIdentity URL that gets signed. */
+export function checkAwsVerificationUrl(
+  path: string,
+  value: string,
+  allow: AllowOptions | undefined,
+  issues: ConfigIssue[],
+): void {
+  const url = originOf(value.replace("{region}", "region"));
+  if (url && isAllowed(url, allow)) return;
+  const match = AWS_VERIFICATION.exec(value);
+  if (!match) {
+    issues.push({
+      path,
+      message:
+        "must be an https AWS STS URL such as https://sts.{region}.amazonaws.com?Action=GetCallerIdentity&Version=2011-06-15",
+    });
+  } else if (!new URLSearchParams(match[1]).getAll("Action").includes("GetCallerIdentity")) {
+    issues.push({
+      path,
+      message: "must call Action=GetCallerIdentity, the only AWS request Google STS accepts",
+    });
+  }
+}
