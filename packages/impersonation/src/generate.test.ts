@@ -349,6 +349,11 @@ describe("IAM errors", () => {
     for (const surface of [error.message, String(error.stack), JSON.stringify({ ...error })]) {
       expect(surface).not.toContain(BEARER);
     }
+    const foreign = await iam((_req, res) =>
+      sendJson(res, 400, googleError(400, "INVALID_ARGUMENT", "token ya29.c.someone-elses-token is bad")),
+    );
+    const echoed = await rejection(generateAccessToken(accessInit(foreign.origin)));
+    expect(echoed.message).toContain("token [redacted] is bad");
     const hang = await iam(() => undefined);
     const timeout = await rejection(generateIdToken(idInit(hang.origin, { timeoutMs: 100, retry: false })));
     expect(timeout.message).not.toContain(BEARER);

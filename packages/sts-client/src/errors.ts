@@ -54,6 +54,8 @@ export interface StsCallContext {
 }
 
 const MAX_DESCRIPTION_LENGTH = 500;
+const JWT_SHAPE = /[\w-]{8,}\.[\w-]{8,}\.[\w-]{8,}/g;
+const GOOGLE_ACCESS_TOKEN_SHAPE = /\bya29\.[\w.-]+/g;
 
 /** Replaces every occurrence of a secret (and of long secrets' halves, in case upstream truncated them). */
 export function redact(text: string, secrets: ReadonlyArray<string | undefined>): string {
@@ -68,6 +70,8 @@ export function redact(text: string, secrets: ReadonlyArray<string | undefined>)
       }
     }
   }
+  // Tokens this call never saw (another JWT, a Google access token) are caught by their shape.
+  result = result.replace(JWT_SHAPE, "[redacted]").replace(GOOGLE_ACCESS_TOKEN_SHAPE, "[redacted]");
   return result.length > MAX_DESCRIPTION_LENGTH ? `${result.slice(0, MAX_DESCRIPTION_LENGTH)}...` : result;
 }
 

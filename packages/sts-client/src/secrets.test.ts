@@ -127,3 +127,20 @@ it("never echoes a secret from an invalid option", async () => {
   }).catch((e: unknown) => e);
   expectNoSecret(error);
 });
+
+it("redacts token-shaped strings upstream echoes even when this call never sent them", async () => {
+  const foreignJwt = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJzb21lb25lLWVsc2UifQ.c29tZW9uZS1lbHNlcw";
+  const server = await startServer((_req, res) =>
+    sendJson(res, 400, {
+      error: "invalid_grant",
+      error_description: `bad ${foreignJwt} and ya29.a0AfH6SMB-other`,
+    }),
+  );
+  servers.push(server);
+  const error = await calls.exchangeToken(`${server.origin}/v1/token`).then(
+    () => new Error("resolved"),
+    (e: unknown) => e as Error,
+  );
+  expect(error.message).toContain("bad [redacted] and [redacted]");
+  expect(error.message).not.toContain("ya29.a0AfH6SMB-other");
+});
