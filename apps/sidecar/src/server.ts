@@ -1,0 +1,576 @@
+/**
+ * The metadata HTTP server: request checks (method, forwarding headers, Host allowlist, body, optional
+ * bearer token, Metadata-Flavor), the token and identity routes, the static tree, redirects and long polls.
+ *
+ * The cached-token path is kept short on purpose: one scan of the raw header list, a string split of the URL,
+ * a map lookup of the raw query, and a write of a body and header list rendered at most once per second.
+ */
+import { createHash, timingSafeEqual } from "node:crypto";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { Socket } from "node:net";
+import type { Clock } from "@wifkit/core";
+import { isWifError } from "@wifkit/core";
+import type { Logger } from "pino";
+import type { MetadataNode, MetadataValues, StaticResponse } from "./metadata.js";
+import { buildMetadataTree, lookup, renderNode, staticResponse, TEXT_CONTENT_TYPE } from "./metadata.js";
+import type { CounterSeries, RouteLabel, SidecarMetrics } from "./metrics.js";
+import type { TokenBroker, TokenSlot } from "./tokens.js";
+import { BadRequestError, parseScopes } from "./tokens.js";
+
+/** Largest request head (request line + headers) accepted, in bytes. */
+export const DEFAULT_MAX_HEADER_SIZE = 8 * 1024;
+/** Most header lines accepted per request. */
+export const DEFAULT_MAX_HEADERS_COUNT = 64;
+/** Longest request target accepted (414 beyond). */
+export const MAX_URL_LENGTH = 4096;
+/** Time allowed to receive a request's headers. */
+export const DEFAULT_HEADERS_TIMEOUT_MS = 10_000;
+/** `wait_for_change` without `timeout_sec` waits this long; `timeout_sec` is capped at the maximum. */
+export const DEFAULT_WAIT_TIMEOUT_SEC = 60;
+export const MAX_WAIT_TIMEOUT_SEC = 3600;
+/** Most long polls held at once (429 beyond). */
+export const DEFAULT_MAX_WAITERS = 256;
+/** Host names always accepted (with or without the listening port): loopback and the GCE metadata names. */
+export const DEFAULT_ALLOWED_HOSTS: readonly string[] = [
+  "127.0.0.1",
+  "localhost",
+  "[::1]",
+  "metadata.google.internal",
+  "metadata.google.internal.",
+  "169.254.169.254",
+];
+
+const BASE = "/computeMetadata/v1/";
+const SERVICE_ACCOUNTS = `${BASE}instance/service-accounts/`;
+const QUERY_CACHE_LIMIT = 256;
+const REFUSED: RouteLabel = "refused";
+
+export interface MetadataHandlerOptions {
+  broker: TokenBroker;
+  values: MetadataValues;
+  metrics: SidecarMetrics;
+  logger: Logger;
+  clock: Clock;
+  /** Host names accepted in addition to `DEFAULT_ALLOWED_HOSTS` (each with or without the port). */
+  allowedHosts?: readonly string[];
+  /** When set, every request must carry `Authorization: Bearer <this>`. */
+  bearerToken?: string | undefined;
+  maxWaiters?: number;
+}
+
+interface StaticParams {
+  recursive: boolean;
+  alt: "json" | "text" | undefined;
+  wait: boolean;
+  lastEtag: string | null;
+  timeoutSec: number;
+}
+
+interface Waiter {
+  timer: ReturnType<typeof setTimeout>;
+  finish: () => void;
+}
+
+function lowerEquals(name: string, lower: string): boolean {
+  return name === lower || name.toLowerCase() === lower;
+}
+
+function digest(value: string): Buffer {
+  return createHash("sha256").update(value).digest();
+}
+
+/**
+ * The request handler behind the metadata server. Separate from the `http.Server` so the sidecar can mount
+ * it on a TCP port or a Unix socket, and so its port-dependent Host allowlist can be completed after listen.
+ */
+export class MetadataHandler {
+  private readonly tree;
+  private readonly allowedNames: string[];
+  private readonly allowedHosts = new Set<string>();
+  private readonly bearerDigest: Buffer | undefined;
+  private readonly staticCache = new Map<string, StaticResponse>();
+  private readonly tokenQueries = new Map<string, TokenSlot>();
+  private readonly identityQueries = new Map<string, TokenSlot>();
+  private readonly waiters = new Set<Waiter>();
+  private readonly tokenPaths: Set<string>;
+  private readonly identityPaths: Set<string>;
+  private readonly tokenOk: CounterSeries;
+  private readonly debug: boolean;
+  private readonly maxWaiters: number;
+  private closing = false;
+
+  constructor(private readonly options: MetadataHandlerOptions) {
+    this.tree = buildMetadataTree(options.values);
+    this.allowedNames = [...DEFAULT_ALLOWED_HOSTS, ...(options.allowedHosts ?? [])].map((name) =>
+      name.toLowerCase(),
+    );
+    for (const name of this.allowedNames) this.allowedHosts.add(name);
+    this.bearerDigest = options.bearerToken === undefined ? undefined : digest(options.bearerToken);
+    const accounts = ["default", options.values.serviceAccountEmail];
+    this.tokenPaths = new Set(accounts.map((account) => `${SERVICE_ACCOUNTS}${account}/token`));
+    this.identityPaths = new Set(accounts.map((account) => `${SERVICE_ACCOUNTS}${account}/identity`));
+    this.tokenOk = options.metrics.requestSeries("token", 200);
+    this.debug = options.logger.isLevelEnabled("debug");
+    this.maxWaiters = options.maxWaiters ?? DEFAULT_MAX_WAITERS;
+  }
+
+  /** Accept `NAME:port` for every allowed name once the listening port is known. */
+  allowPort(port: number): void {
+    for (const name of this.allowedNames) this.allowedHosts.add(`${name}:${port}`);
+  }
+
+  /** Answer the long polls now and mark responses `Connection: close` (graceful shutdown). */
+  beginShutdown(): void {
+    this.closing = true;
+    for (const waiter of this.waiters) {
+      clearTimeout(waiter.timer);
+      waiter.finish();
+    }
+    this.waiters.clear();
+  }
+
+  /** The `request` listener. */
+  readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
+    if (this.closing) res.shouldKeepAlive = false;
+    if (req.method !== "GET") {
+      this.fail(res, REFUSED, 405, "Only GET requests are served.", ["Allow", "GET"]);
+      return;
+    }
+    const raw = req.rawHeaders;
+    let host: string | undefined;
+    let hostCount = 0;
+    let flavor: string | undefined;
+    let forwarded = false;
+    let authorization: string | undefined;
+    let hasBody = false;
+    for (let index = 0; index < raw.length; index += 2) {
+      const name = raw[index]!;
+      switch (name.length) {
+        case 4:
+          if (lowerEquals(name, "host")) {
+            host = raw[index + 1];
+            hostCount++;
+          }
+          break;
+        case 9:
+          if (lowerEquals(name, "forwarded")) forwarded = true;
+          break;
+        case 13:
+          if (lowerEquals(name, "authorization")) authorization = raw[index + 1];
+          break;
+        case 14:
+          if (lowerEquals(name, "content-length") && raw[index + 1] !== "0") hasBody = true;
+          break;
+        case 15:
+          if (lowerEquals(name, "metadata-flavor")) flavor = raw[index + 1];
+          else if (lowerEquals(name, "x-forwarded-for")) forwarded = true;
+          break;
+        case 17:
+          if (lowerEquals(name, "transfer-encoding")) hasBody = true;
+          break;
+      }
+    }
+    if (forwarded) {
+      this.fail(
+        res,
+        REFUSED,
+        403,
+        "Requests with X-Forwarded-For or Forwarded are refused: the sidecar serves local clients only.",
+      );
+      return;
+    }
+    if (
+      hostCount !== 1 ||
+      host === undefined ||
+      !(this.allowedHosts.has(host) || this.allowedHosts.has(host.toLowerCase()))
+    ) {
+      this.fail(
+        res,
+        REFUSED,
+        403,
+        "The Host header is not in the sidecar's allowlist (add the name with --allowed-host).",
+      );
+      return;
+    }
+    if (hasBody) {
+      this.fail(res, REFUSED, 413, "Request bodies are not accepted.");
+      return;
+    }
+    if (this.bearerDigest !== undefined && !this.authorized(authorization)) {
+      this.fail(res, REFUSED, 401, "This sidecar requires Authorization: Bearer <token>.", [
+        "WWW-Authenticate",
+        "Bearer",
+      ]);
+      return;
+    }
+    const url = req.url ?? "/";
+    if (url.length > MAX_URL_LENGTH) {
+      this.fail(res, REFUSED, 414, "The request target is too long.");
+      return;
+    }
+    const mark = url.indexOf("?");
+    const path = mark < 0 ? url : url.slice(0, mark);
+    const query = mark < 0 ? "" : url.slice(mark + 1);
+    if (path.startsWith("/computeMetadata")) {
+      if (flavor !== "Google") {
+        this.fail(res, REFUSED, 403, "Missing required header: Metadata-Flavor: Google.");
+        return;
+      }
+      if (this.tokenPaths.has(path)) this.token(res, query);
+      else if (this.identityPaths.has(path)) this.identity(res, query);
+      else this.metadata(res, path, query);
+    } else if (path === "/") {
+      this.send(res, "root", 200, staticResponse("computeMetadata/\n", TEXT_CONTENT_TYPE));
+    } else {
+      this.fail(res, "not_found", 404, "Not found.");
+    }
+    if (this.debug) this.options.logger.debug({ method: "GET", path }, "request");
+  };
+
+  private authorized(header: string | undefined): boolean {
+    if (header === undefined || !/^bearer /i.test(header)) return false;
+    return timingSafeEqual(digest(header.slice(7).trim()), this.bearerDigest!);
+  }
+
+  private token(res: ServerResponse, query: string): void {
+    let slot = query.length === 0 ? this.options.broker.defaultSlot : this.tokenQueries.get(query);
+    if (slot === undefined || slot.evicted) {
+      let params: URLSearchParams;
+      let scopes: string[];
+      try {
+        params = new URLSearchParams(query);
+        this.checkTokenParams(params);
+        scopes = parseScopes(params.get("scopes") ?? "");
+      } catch (error) {
+        this.badRequest(res, "token", error);
+        return;
+      }
+      slot = scopes.length === 0 ? this.options.broker.defaultSlot : this.options.broker.accessSlot(scopes);
+      if (params.get("alt") === "text") {
+        void this.tokenAsText(res, slot);
+        return;
+      }
+      if (this.tokenQueries.size < QUERY_CACHE_LIMIT) this.tokenQueries.set(query, slot);
+    }
+    const now = this.options.clock.now();
+    if (slot.current(now)) {
+      slot.hits.value++;
+      this.options.broker.touch(slot, now);
+      res.writeHead(200, slot.headers);
+      res.end(slot.body);
+      this.tokenOk.value++;
+      return;
+    }
+    void this.awaitToken(res, "token", slot, now);
+  }
+
+  private checkTokenParams(params: URLSearchParams): void {
+    const alt = params.get("alt");
+    if (alt !== null && alt !== "json" && alt !== "text")
+      throw new BadRequestError("alt must be json or text");
+    if (params.has("wait_for_change") && params.get("wait_for_change")!.toLowerCase() !== "false") {
+      throw new BadRequestError("wait_for_change is not supported on token routes");
+    }
+  }
+
+  private identity(res: ServerResponse, query: string): void {
+    let slot = this.identityQueries.get(query);
+    if (slot === undefined || slot.evicted) {
+      try {
+        const params = new URLSearchParams(query);
+        const audience = params.get("audience");
+        if (audience === null || audience.length === 0) {
+          throw new BadRequestError("non-empty audience parameter required");
+        }
+        const format = params.get("format") ?? "standard";
+        if (format !== "standard" && format !== "full")
+          throw new BadRequestError("format must be standard or full");
+        const licenses = params.get("licenses");
+        if (licenses !== null && !/^(true|false)$/i.test(licenses)) {
+          throw new BadRequestError("licenses must be TRUE or FALSE");
+        }
+        if (params.has("wait_for_change") && params.get("wait_for_change")!.toLowerCase() !== "false") {
+          throw new BadRequestError("wait_for_change is not supported on token routes");
+        }
+        // format=full is the one that carries the service account's email on GCE; the instance and license
+        // claims of GCE tokens cannot be produced by IAM Credentials, so `licenses` is accepted and has no effect.
+        slot = this.options.broker.idSlot(audience, format === "full");
+      } catch (error) {
+        this.badRequest(res, "identity", error);
+        return;
+      }
+      if (this.identityQueries.size < QUERY_CACHE_LIMIT) this.identityQueries.set(query, slot);
+    }
+    const now = this.options.clock.now();
+    if (slot.current(now)) {
+      slot.hits.value++;
+      this.options.broker.touch(slot, now);
+      res.writeHead(200, slot.headers);
+      res.end(slot.body);
+      this.options.metrics.requestSeries("identity", 200).value++;
+      return;
+    }
+    void this.awaitToken(res, "identity", slot, now);
+  }
+
+  /** No valid token is cached: wait for the one upstream attempt in flight (or start it). */
+  private async awaitToken(
+    res: ServerResponse,
+    route: RouteLabel,
+    slot: TokenSlot,
+    now: number,
+  ): Promise<void> {
+    slot.misses.value++;
+    slot.lastUsedMs = now;
+    await this.options.broker.obtain(slot);
+    if (this.closing) res.shouldKeepAlive = false;
+    if (slot.current(this.options.clock.now())) {
+      res.writeHead(200, slot.headers);
+      res.end(slot.body);
+      this.options.metrics.requestSeries(route, 200).value++;
+      return;
+    }
+    this.unavailable(res, route, slot);
+  }
+
+  private async tokenAsText(res: ServerResponse, slot: TokenSlot): Promise<void> {
+    let now = this.options.clock.now();
+    if (!slot.current(now)) {
+      slot.misses.value++;
+      await this.options.broker.obtain(slot);
+      now = this.options.clock.now();
+    } else {
+      slot.hits.value++;
+    }
+    slot.lastUsedMs = now;
+    if (!slot.current(now) || slot.value === undefined) {
+      this.unavailable(res, "token", slot);
+      return;
+    }
+    const seconds = Math.floor((slot.expiresAtMs - now) / 1000);
+    const text = `access_token ${slot.value}\nexpires_in ${seconds}\ntoken_type Bearer\n`;
+    this.send(res, "token", 200, staticResponse(text, TEXT_CONTENT_TYPE));
+  }
+
+  private unavailable(res: ServerResponse, route: RouteLabel, slot: TokenSlot): void {
+    const error = slot.lastError;
+    // WifError messages are written to be shown (never a token); anything else is summarised by the log only.
+    const reason = isWifError(error) ? ` (${error.code}: ${error.message})` : "";
+    const retryAfter = Math.max(1, Math.ceil((slot.retryAtMs - this.options.clock.now()) / 1000));
+    this.fail(
+      res,
+      route,
+      503,
+      `No valid ${slot.kind === "access_token" ? "access" : "ID"} token is available${reason}. Retry later.`,
+      ["Retry-After", String(retryAfter)],
+    );
+  }
+
+  private metadata(res: ServerResponse, path: string, query: string): void {
+    if (path === "/computeMetadata" || path === "/computeMetadata/v1") {
+      this.redirect(res, path, query);
+      return;
+    }
+    if (path === "/computeMetadata/") {
+      this.send(res, "metadata", 200, staticResponse("v1/\n", TEXT_CONTENT_TYPE));
+      return;
+    }
+    if (!path.startsWith(BASE)) {
+      this.fail(res, "not_found", 404, "Not found.");
+      return;
+    }
+    const rest = path.slice(BASE.length);
+    const directoryRequest = rest.length === 0 || rest.endsWith("/");
+    let segments: string[];
+    try {
+      const trimmed = directoryRequest ? rest.slice(0, -1) : rest;
+      segments = trimmed.length === 0 ? [] : trimmed.split("/").map((segment) => decodeURIComponent(segment));
+    } catch {
+      this.fail(res, "metadata", 400, "The path is not valid percent-encoding.");
+      return;
+    }
+    const node = lookup(this.tree, segments);
+    if (node === undefined || (node.kind !== "dir" && directoryRequest)) {
+      this.fail(res, "not_found", 404, "Not found.");
+      return;
+    }
+    if (node.kind === "dir" && !directoryRequest) {
+      this.redirect(res, path, query);
+      return;
+    }
+    if (node.kind === "token") {
+      this.token(res, query);
+      return;
+    }
+    if (node.kind === "identity") {
+      this.identity(res, query);
+      return;
+    }
+    let params: StaticParams;
+    try {
+      params = this.parseStaticParams(query);
+    } catch (error) {
+      this.badRequest(res, "metadata", error);
+      return;
+    }
+    const response = this.rendered(segments, node, params);
+    if (params.wait && (params.lastEtag === null || params.lastEtag === response.etag)) {
+      this.waitForChange(res, response, params.timeoutSec);
+      return;
+    }
+    this.send(res, "metadata", 200, response);
+  }
+
+  private parseStaticParams(query: string): StaticParams {
+    const params = new URLSearchParams(query);
+    const bool = (name: string): boolean => {
+      const value = params.get(name);
+      if (value === null) return false;
+      if (/^true$/i.test(value)) return true;
+      if (/^false$/i.test(value)) return false;
+      throw new BadRequestError(`${name} must be true or false`);
+    };
+    const alt = params.get("alt");
+    if (alt !== null && alt !== "json" && alt !== "text")
+      throw new BadRequestError("alt must be json or text");
+    const timeout = params.get("timeout_sec");
+    if (timeout !== null && !/^\d{1,9}$/.test(timeout))
+      throw new BadRequestError("timeout_sec must be a whole number");
+    return {
+      recursive: bool("recursive"),
+      alt: alt ?? undefined,
+      wait: bool("wait_for_change"),
+      lastEtag: params.get("last_etag"),
+      timeoutSec: Math.min(
+        MAX_WAIT_TIMEOUT_SEC,
+        timeout === null ? DEFAULT_WAIT_TIMEOUT_SEC : Number(timeout),
+      ),
+    };
+  }
+
+  private rendered(
+    segments: readonly string[],
+    node: Exclude<MetadataNode, { kind: "token" } | { kind: "identity" }>,
+    params: { recursive: boolean; alt: "json" | "text" | undefined },
+  ): StaticResponse {
+    const key = `${segments.join("/")}\n${params.recursive}\n${params.alt}`;
+    let response = this.staticCache.get(key);
+    if (response === undefined) {
+      response = renderNode(node, params);
+      this.staticCache.set(key, response);
+    }
+    return response;
+  }
+
+  /**
+   * The values served never change while the process runs, so a long poll is answered with the same value
+   * when its timeout passes, as the real server does for a value that did not change.
+   */
+  private waitForChange(res: ServerResponse, response: StaticResponse, timeoutSec: number): void {
+    if (this.closing || timeoutSec === 0) {
+      this.send(res, "metadata", 200, response);
+      return;
+    }
+    if (this.waiters.size >= this.maxWaiters) {
+      this.fail(res, "metadata", 429, "Too many wait_for_change requests are waiting.", ["Retry-After", "1"]);
+      return;
+    }
+    const waiter: Waiter = {
+      timer: setTimeout(() => waiter.finish(), timeoutSec * 1000),
+      finish: () => {
+        this.waiters.delete(waiter);
+        if (this.closing) res.shouldKeepAlive = false;
+        if (!res.writableEnded && !res.destroyed) this.send(res, "metadata", 200, response);
+      },
+    };
+    this.waiters.add(waiter);
+    res.on("close", () => {
+      clearTimeout(waiter.timer);
+      this.waiters.delete(waiter);
+    });
+  }
+
+  private redirect(res: ServerResponse, path: string, query: string): void {
+    const location = `${path}/${query.length > 0 ? `?${query}` : ""}`;
+    res.writeHead(301, [
+      "Metadata-Flavor",
+      "Google",
+      "Location",
+      location,
+      "Content-Type",
+      "text/html; charset=UTF-8",
+      "Content-Length",
+      "0",
+    ]);
+    res.end();
+    this.options.metrics.requestSeries("metadata", 301).value++;
+  }
+
+  private send(res: ServerResponse, route: RouteLabel, status: number, response: StaticResponse): void {
+    res.writeHead(status, response.headers);
+    res.end(response.body);
+    this.options.metrics.requestSeries(route, status).value++;
+  }
+
+  private badRequest(res: ServerResponse, route: RouteLabel, error: unknown): void {
+    const message = error instanceof BadRequestError ? error.message : "the query string is not valid";
+    this.fail(res, route, 400, `Bad request: ${message}.`);
+  }
+
+  /** Error responses: plain text, and Metadata-Flavor like every other response (clients check it). */
+  private fail(
+    res: ServerResponse,
+    route: RouteLabel,
+    status: number,
+    message: string,
+    extra: string[] = [],
+  ): void {
+    const body = Buffer.from(`${message}\n`);
+    res.writeHead(status, [
+      "Metadata-Flavor",
+      "Google",
+      "Content-Type",
+      "text/plain; charset=utf-8",
+      "Content-Length",
+      String(body.length),
+      ...extra,
+    ]);
+    res.end(body);
+    this.options.metrics.requestSeries(route, status).value++;
+  }
+}
+
+const CLIENT_ERROR_STATUS: Record<string, [number, string]> = {
+  HPE_HEADER_OVERFLOW: [431, "Request Header Fields Too Large"],
+  ERR_HTTP_REQUEST_TIMEOUT: [408, "Request Timeout"],
+  HPE_HEADERS_TIMEOUT: [408, "Request Timeout"],
+};
+
+/**
+ * Creates the HTTP server with the sidecar's limits. Malformed or oversized requests that never reach the
+ * handler still get an answer with `Metadata-Flavor: Google`, then the connection is closed.
+ */
+export function createMetadataServer(handler: MetadataHandler, metrics: SidecarMetrics): Server {
+  const server = createServer(
+    {
+      maxHeaderSize: DEFAULT_MAX_HEADER_SIZE,
+      headersTimeout: DEFAULT_HEADERS_TIMEOUT_MS,
+      requestTimeout: DEFAULT_HEADERS_TIMEOUT_MS * 3,
+      keepAliveTimeout: 5_000,
+    },
+    handler.handle,
+  );
+  server.maxHeadersCount = DEFAULT_MAX_HEADERS_COUNT;
+  server.on("clientError", (error: Error & { code?: string }, socket: Socket) => {
+    const [status, text] = CLIENT_ERROR_STATUS[error.code ?? ""] ?? [400, "Bad Request"];
+    metrics.requestSeries(REFUSED, status).value++;
+    if (socket.writable) {
+      socket.end(
+        `HTTP/1.1 ${status} ${text}\r\nMetadata-Flavor: Google\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`,
+      );
+    } else {
+      socket.destroy();
+    }
+  });
+  return server;
+}
