@@ -24,6 +24,15 @@ describe("compileCondition", () => {
     ).toBe(false);
   });
 
+  it("guards optional values with has()", () => {
+    const condition = compileCondition(
+      "has(google.groups) ? 'admins' in google.groups : has(assertion.admin)",
+    );
+    expect(condition.evaluate({ assertion: {}, google: { subject: "s", groups: ["admins"] } })).toBe(true);
+    expect(condition.evaluate({ assertion: {}, google: { subject: "s" } })).toBe(false);
+    expect(condition.evaluate({ assertion: { admin: "yes" } })).toBe(true);
+  });
+
   it("does not confuse an assertion field or a string named google with the google variable", () => {
     const condition = compileCondition("assertion.google == 'google' && google.subject == 'google.subject'");
     expect(
