@@ -8,6 +8,8 @@ export type {
 export { detectAzureSource } from "./detect.js";
 export type { AzureErrorCode } from "./errors.js";
 export { AZURE_ERROR_CODES } from "./errors.js";
+export type { AzureImdsUrlOptions } from "./imds-url.js";
+export { azureOptionsFromImdsUrl } from "./imds-url.js";
 export type { AzureSourceName, AzureSupplierInit } from "./options.js";
 export {
   APP_SERVICE_API_VERSION,
