@@ -162,6 +162,28 @@ describe("defaultAwsCredentials: the order of sources", () => {
     expect(aws.requests).toHaveLength(0);
   });
 
+  it("accepts a provider typed exactly like the AWS SDK's AwsCredentialIdentityProvider", async () => {
+    // The shape of @smithy/types' AwsCredentialIdentityProvider, spelled out so the type check guards it.
+    type SdkIdentity = {
+      accessKeyId: string;
+      secretAccessKey: string;
+      sessionToken?: string;
+      credentialScope?: string;
+      accountId?: string;
+      expiration?: Date;
+    };
+    // biome-ignore lint/suspicious/noExplicitAny: the SDK declares its parameter this way
+    const sdkProvider: (identityProperties?: Record<string, any>) => Promise<SdkIdentity> = async () => ({
+      accessKeyId: "ASIASDKTYPED",
+      secretAccessKey: "s",
+      accountId: "111122223333",
+    });
+    const supplier = fromAws({ audience: AUDIENCE, region: "us-east-1", credentials: sdkProvider, env: {} });
+    const decoded = decode((await supplier()).token);
+    expect(headerOf(decoded, "authorization")).toContain("Credential=ASIASDKTYPED/");
+    expect(headerOf(decoded, "x-amz-security-token")).toBeUndefined();
+  });
+
   it("refuses expired credentials from a user's provider, and invalid static credentials up front", async () => {
     const provider = defaultAwsCredentials({
       credentials: async () => ({
