@@ -22,6 +22,7 @@ describe("xmlText", () => {
   it("returns undefined for a missing element and an empty string for an empty one", () => {
     expect(xmlText(doc, ["ErrorResponse", "Credentials"])).toBeUndefined();
     expect(xmlText("<A><B/></A>", ["A", "B"])).toBe("");
+    expect(xmlText('<A><B kind="x"/><C>c</C></A>', ["A", "B"])).toBe("");
     expect(xmlText("not xml at all", ["A"])).toBeUndefined();
   });
 

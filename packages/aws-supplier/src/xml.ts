@@ -21,7 +21,7 @@ function escapeRegExp(text: string): string {
 /** The inner XML of the first element named `tag` in `xml`, or undefined. */
 function innerXml(xml: string, tag: string): string | undefined {
   const name = escapeRegExp(tag);
-  const open = new RegExp(`<(?:[\\w.-]+:)?${name}(?:\\s[^>]*)?(/?)>`).exec(xml);
+  const open = new RegExp(`<(?:[\\w.-]+:)?${name}(?:\\s[^>]*?)?(/?)>`).exec(xml);
   if (!open) return undefined;
   if (open[1] === "/") return "";
   const start = open.index + open[0].length;
