@@ -13,6 +13,8 @@ import type { AwsCredentialProvider, AwsSourceInit } from "./types.js";
 
 /** The EC2 instance metadata service (IPv4). `AWS_EC2_METADATA_SERVICE_ENDPOINT` overrides it. */
 export const DEFAULT_IMDS_ENDPOINT = "http://169.254.169.254";
+/** The IPv6 address of IMDS, used when `AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE=IPv6`. */
+export const DEFAULT_IMDS_IPV6_ENDPOINT = "http://[fd00:ec2::254]";
 /** Per-attempt timeout for IMDS: it answers in milliseconds on EC2, and off EC2 waiting longer only delays the error. */
 export const DEFAULT_IMDS_TIMEOUT_MS = 1000;
 /** Attempts after the first for transient IMDS failures (5xx, 429, resets, refused connections). */
@@ -29,7 +31,10 @@ const AVAILABILITY_ZONE_PATH = "/latest/meta-data/placement/availability-zone";
 
 /** Where the instance metadata lives. Each URL, when given, wins over `endpoint` and the environment. */
 export interface InstanceMetadataUrls {
-  /** Base URL of IMDS. Default: `AWS_EC2_METADATA_SERVICE_ENDPOINT`, else `DEFAULT_IMDS_ENDPOINT`. */
+  /**
+   * Base URL of IMDS. Default: `AWS_EC2_METADATA_SERVICE_ENDPOINT`, else `DEFAULT_IMDS_IPV6_ENDPOINT` when
+   * `AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE=IPv6`, else `DEFAULT_IMDS_ENDPOINT`.
+   */
   endpoint?: string;
   /** The credential config's `url`: lists the instance role, and serves its credentials under `/ROLE`. */
   credentialsUrl?: string;
@@ -85,8 +90,11 @@ export class InstanceMetadataClient {
 
   constructor(init: InstanceMetadataInit = {}) {
     const env = environmentOf(init.env);
+    const ipv6 = readEnv(env, "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE")?.toLowerCase() === "ipv6";
     this.endpoint = trimSlash(
-      init.endpoint ?? readEnv(env, "AWS_EC2_METADATA_SERVICE_ENDPOINT") ?? DEFAULT_IMDS_ENDPOINT,
+      init.endpoint ??
+        readEnv(env, "AWS_EC2_METADATA_SERVICE_ENDPOINT") ??
+        (ipv6 ? DEFAULT_IMDS_IPV6_ENDPOINT : DEFAULT_IMDS_ENDPOINT),
     );
     this.credentialsUrl = init.credentialsUrl ?? `${this.endpoint}${CREDENTIALS_PATH}`;
     this.regionUrl = init.regionUrl;

@@ -14,6 +14,7 @@ export { fromEnv } from "./env.js";
 export type { InstanceMetadataInit, InstanceMetadataUrls } from "./imds.js";
 export {
   DEFAULT_IMDS_ENDPOINT,
+  DEFAULT_IMDS_IPV6_ENDPOINT,
   DEFAULT_IMDS_RETRIES,
   DEFAULT_IMDS_TIMEOUT_MS,
   DEFAULT_IMDS_TOKEN_TTL_SECONDS,

@@ -216,6 +216,25 @@ describe("fromInstanceMetadata", () => {
     ).resolves.toMatchObject({ accessKeyId: IMDS_CREDENTIALS.accessKeyId });
   });
 
+  it("defaults to 169.254.169.254, or [fd00:ec2::254] with AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE=IPv6", async () => {
+    const seen: string[] = [];
+    const capture: HttpTransport = async (request) => {
+      seen.push(request.url.href);
+      return { status: 403, headers: {}, body: Buffer.alloc(0) };
+    };
+    await fromInstanceMetadata({ env: {}, transport: capture })().catch(() => undefined);
+    await fromInstanceMetadata({
+      env: { AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE: "IPv6" },
+      transport: capture,
+    })().catch(() => undefined);
+    expect(seen).toEqual([
+      "http://169.254.169.254/latest/api/token",
+      "http://169.254.169.254/latest/meta-data/iam/security-credentials",
+      "http://[fd00:ec2::254]/latest/api/token",
+      "http://[fd00:ec2::254]/latest/meta-data/iam/security-credentials",
+    ]);
+  });
+
   it("honours AWS_EC2_METADATA_DISABLED without touching the network", async () => {
     const aws = await fake();
     const error = await fromInstanceMetadata({
