@@ -7,6 +7,32 @@ export type {
   Token,
 } from "@wifkit/core";
 export { chain, isWifError, SourceUnavailableError, SUBJECT_TOKEN_TYPES, WifError } from "@wifkit/core";
+export type { AuthorizedUserCredentials, AuthorizedUserOptions } from "./authorized-user.js";
+export { createAuthorizedUserCredentials } from "./authorized-user.js";
+export type { CallOptions } from "./call.js";
+export type {
+  CredentialSourceKind,
+  Credentials,
+  CredentialsOptions,
+  ExternalAccountCredentials,
+  ExternalAccountCredentialsInit,
+  GetAccessTokenOptions,
+  GetIdTokenOptions,
+  Principal,
+} from "./credentials.js";
+export {
+  createExternalAccountCredentials,
+  DEFAULT_MAX_CACHED_TOKENS,
+  DEFAULT_UNIVERSE_DOMAIN,
+  QUOTA_PROJECT_ENV,
+} from "./credentials.js";
+export type {
+  ConfigDetails,
+  ConfiguredCredentials,
+  FromConfigOptions,
+  OptionalPackage,
+} from "./from-config.js";
+export { AZURE_IMDS_TOKEN_PATH, fromAuthorizedUserConfig, fromConfig } from "./from-config.js";
 export type { Env, ReadFile } from "./io.js";
 export type { CertificateSubjectToken, FromCertificateInit } from "./suppliers/certificate.js";
 export {
@@ -31,3 +57,4 @@ export type { FromSupplierInit, SuppliedSubjectToken } from "./suppliers/program
 export { fromSupplier } from "./suppliers/programmatic.js";
 export type { FromUrlInit } from "./suppliers/url.js";
 export { DEFAULT_MAX_SUBJECT_TOKEN_URL_BYTES, fromUrl } from "./suppliers/url.js";
+export { WIFKIT_VERSION } from "./version.js";

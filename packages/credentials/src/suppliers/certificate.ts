@@ -58,6 +58,13 @@ export function fromCertificate(init: FromCertificateInit): Provider<Certificate
     );
   }
   const readFile = init.readFile ?? defaultReadFile;
+  // core keeps one keep-alive agent per TLS object, so an unchanged certificate reuses the same object.
+  let lastTls: { cert: Buffer; key: Buffer } | undefined;
+  const sameMaterial = (previous: typeof lastTls, cert: Buffer, key: Buffer) => {
+    if (previous?.cert.equals(cert) && previous.key.equals(key)) return previous;
+    lastTls = { cert, key };
+    return lastTls;
+  };
   return async (options) => {
     const signal = options?.signal;
     const env = init.env ?? process.env;
@@ -88,7 +95,7 @@ export function fromCertificate(init: FromCertificateInit): Provider<Certificate
     return {
       token: JSON.stringify(chain.map((certificate) => certificate.raw.toString("base64"))),
       type: SUBJECT_TOKEN_TYPES.mtls,
-      tls: { cert, key },
+      tls: sameMaterial(lastTls, cert, key),
     };
   };
 }

@@ -1,0 +1,382 @@
+/**
+ * The external-account credential: subject token supplier -> Google STS -> optional service account
+ * impersonation -> token cache. Everything a Google client library's external-account client does, with
+ * the edges (transport, clock, environment) injectable and every token cached single-flight.
+ */
+import {
+  type Clock,
+  DEFAULT_TIMEOUT_MS,
+  type HttpTransport,
+  nodeTransport,
+  type ProviderOptions,
+  type RetryPolicy,
+  type SubjectToken,
+  type SubjectTokenSupplier,
+  type SubjectTokenType,
+  systemClock,
+  type TlsClientOptions,
+  type Token,
+  WifError,
+} from "@wifkit/core";
+import { generateAccessToken, generateIdToken } from "@wifkit/impersonation";
+import { DEFAULT_SCOPES, exchangeToken } from "@wifkit/sts-client";
+import {
+  createKeyedCache,
+  type MemoizeOptions,
+  memoize,
+  type RefreshErrorEvent,
+  type RefreshEvent,
+} from "@wifkit/token-cache";
+import { type CallOptions, withDeadline } from "./call.js";
+import type { Env } from "./io.js";
+import { WIFKIT_VERSION } from "./version.js";
+
+/** Google's default universe. */
+export const DEFAULT_UNIVERSE_DOMAIN = "googleapis.com";
+/** How many scope sets, and how many ID token audiences, a credential keeps tokens for. */
+export const DEFAULT_MAX_CACHED_TOKENS = 100;
+/** The environment variable that names the project billed for quota when the config does not. */
+export const QUOTA_PROJECT_ENV = "GOOGLE_CLOUD_QUOTA_PROJECT";
+
+/** Where the subject token comes from, for the `x-goog-api-client` metrics header Google's libraries send. */
+export type CredentialSourceKind = "aws" | "file" | "url" | "executable" | "certificate" | "programmatic";
+
+export interface GetAccessTokenOptions extends CallOptions {
+  /** OAuth scopes. Default: the credential's `scopes` (cloud-platform). Tokens are cached per scope set. */
+  scopes?: readonly string[] | undefined;
+  /** Fetch a new token even if a cached one is valid. */
+  forceRefresh?: boolean | undefined;
+}
+
+export interface GetIdTokenOptions extends CallOptions {
+  /** The `aud` of the ID token: a Cloud Run URL, an IAP OAuth client ID... */
+  audience: string;
+  /** Include the `email` and `email_verified` claims. Default false. */
+  includeEmail?: boolean | undefined;
+  forceRefresh?: boolean | undefined;
+}
+
+/** Who the credential acts as, for display (`wif whoami`) and logs. */
+export interface Principal {
+  /** `service_account` when impersonating, `federated` for a direct federated token, or a workforce user. */
+  kind: "service_account" | "federated" | "authorized_user";
+  /** The impersonated service account. */
+  serviceAccount?: string | undefined;
+  /** The workload or workforce identity pool provider. */
+  audience?: string | undefined;
+  /** One line: "service account sa@p.iam.gserviceaccount.com via //iam.googleapis.com/...". */
+  description: string;
+}
+
+/** What every wifkit credential offers. */
+export interface Credentials {
+  readonly type: "external_account" | "external_account_authorized_user";
+  readonly principal: Principal;
+  /** The project billed for quota (`x-goog-user-project`), if any. */
+  readonly quotaProjectId: string | undefined;
+  readonly universeDomain: string;
+  /** A Google access token for `scopes`; cached, refreshed ahead of expiry, never expired. */
+  getAccessToken(options?: GetAccessTokenOptions): Promise<Token>;
+  /** A Google-signed OIDC ID token for `audience`. */
+  getIdToken(options: GetIdTokenOptions): Promise<Token>;
+  /** `Authorization: Bearer ...` and, when a quota project is set, `x-goog-user-project`. */
+  getRequestHeaders(options?: GetAccessTokenOptions): Promise<Record<string, string>>;
+}
+
+export interface ExternalAccountCredentials extends Credentials {
+  readonly type: "external_account";
+  /** The cached tokens, without fetching: for a health check or a metrics endpoint. */
+  peekAccessToken(scopes?: readonly string[]): Token | undefined;
+}
+
+/** Options shared by every way of building a credential. */
+export interface CredentialsOptions {
+  /** Default scopes of `getAccessToken`. Default `DEFAULT_SCOPES` (cloud-platform). */
+  scopes?: readonly string[] | undefined;
+  /** Project billed for quota; wins over `GOOGLE_CLOUD_QUOTA_PROJECT` and the config's `quota_project_id`. */
+  quotaProjectId?: string | undefined;
+  /** Per-attempt timeout of every HTTP request. Default `DEFAULT_TIMEOUT_MS` (10 s). */
+  timeoutMs?: number | undefined;
+  /** Retry policy overrides for Google calls (408, 429, 5xx and resets are retried), or `false`. */
+  retry?: Partial<RetryPolicy> | false | undefined;
+  /** HTTP seam for every request. Default node:http(s) with keep-alive pools. */
+  transport?: HttpTransport | undefined;
+  /** Time source for expiry and refresh decisions. */
+  clock?: Clock | undefined;
+  /** Environment seam. Default `process.env`. */
+  env?: Env | undefined;
+  /** Refresh tokens this long before they expire (capped at half their lifetime). Default 5 minutes. */
+  refreshBeforeMs?: number | undefined;
+  /** First wait before retrying a failed background refresh. Default 10 s, doubling. */
+  retryBackoffMs?: number | undefined;
+  /** Scope sets and ID token audiences kept. Default `DEFAULT_MAX_CACHED_TOKENS`. */
+  maxCachedTokens?: number | undefined;
+  /** Called after every token fetch (metrics). `event.key` names the scope set or audience. */
+  onRefresh?: ((event: RefreshEvent<Token>) => void) | undefined;
+  /** Called after every failed fetch, including background refreshes that keep serving a valid token. */
+  onError?: ((event: RefreshErrorEvent) => void) | undefined;
+}
+
+export interface ExternalAccountCredentialsInit extends CredentialsOptions {
+  /** The workload or workforce identity pool provider: `//iam.googleapis.com/projects/N/...`. */
+  audience: string;
+  /** Produces subject tokens: `fromFile`, `fromUrl`, `chain(...)`, `fromAws`, your own. */
+  supplier: SubjectTokenSupplier;
+  /** The subject token type sent to STS. Default: the type the supplier reports. */
+  subjectTokenType?: SubjectTokenType | undefined;
+  /** STS token endpoint. Default `https://sts.{universeDomain}/v1/token`. */
+  tokenUrl?: string | undefined;
+  /** Service account to impersonate; without it the federated token is used directly. */
+  serviceAccount?: string | undefined;
+  /** IAM Credentials base URL. Default `https://iamcredentials.{universeDomain}`. */
+  iamCredentialsBaseUrl?: string | undefined;
+  /** Lifetime of impersonated access tokens, 600 to 43200 s. Default 3600. */
+  tokenLifetimeSeconds?: number | undefined;
+  /** Service accounts between the federated principal and `serviceAccount`. */
+  delegates?: readonly string[] | undefined;
+  /** STS client authentication (workforce pools). */
+  clientId?: string | undefined;
+  clientSecret?: string | undefined;
+  /** Workforce pools: the project billed for the exchange. */
+  workforcePoolUserProject?: string | undefined;
+  universeDomain?: string | undefined;
+  /** Only for the metrics header. Default `programmatic`. */
+  sourceKind?: CredentialSourceKind | undefined;
+}
+
+/** A federated token and the TLS material of the subject token it came from (X.509 sources). */
+interface FederatedToken {
+  value: string;
+  expiresAt: Date;
+  tls: TlsClientOptions | undefined;
+}
+
+/**
+ * Builds an external-account credential from any subject token supplier: the composition `fromConfig`
+ * uses, open for custom chains. Access tokens are cached per scope set and ID tokens per audience, each
+ * single-flight and refreshed in the background before expiry; with impersonation, one federated token is
+ * shared by every scope set and audience.
+ *
+ * @example
+ * const credentials = createExternalAccountCredentials({
+ *   audience: "//iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/pool/providers/oidc",
+ *   supplier: chain(fromFile({ path: "/var/run/secrets/token" }), fromUrl({ url: "http://127.0.0.1:8080/token" })),
+ *   serviceAccount: "app@my-project.iam.gserviceaccount.com",
+ * });
+ * const headers = await credentials.getRequestHeaders();
+ */
+export function createExternalAccountCredentials(
+  init: ExternalAccountCredentialsInit,
+): ExternalAccountCredentials {
+  if (typeof init.audience !== "string" || init.audience === "") {
+    throw new WifError("An external-account credential needs the identity pool provider's audience.", {
+      code: "ERR_WIF_CREDENTIALS_INVALID",
+    });
+  }
+  const clock = init.clock ?? systemClock;
+  const env = init.env ?? process.env;
+  const universeDomain = init.universeDomain ?? DEFAULT_UNIVERSE_DOMAIN;
+  const tokenUrl = init.tokenUrl ?? `https://sts.${universeDomain}/v1/token`;
+  const defaultScopes = normalizeScopes(init.scopes ?? DEFAULT_SCOPES);
+  const timeoutMs = init.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const quotaProjectId = init.quotaProjectId ?? nonEmpty(env[QUOTA_PROJECT_ENV]);
+  const serviceAccount = init.serviceAccount;
+  const clientAuth =
+    init.clientId && init.clientSecret
+      ? { clientId: init.clientId, clientSecret: init.clientSecret }
+      : undefined;
+  const metricsHeader =
+    `gl-node/${process.versions.node} auth/${WIFKIT_VERSION} google-byoid-sdk ` +
+    `source/${init.sourceKind ?? "programmatic"} sa-impersonation/${serviceAccount !== undefined} ` +
+    `config-lifetime/${init.tokenLifetimeSeconds !== undefined}`;
+  const http = {
+    timeoutMs,
+    ...(init.retry !== undefined ? { retry: init.retry } : {}),
+    ...(init.transport ? { transport: init.transport } : {}),
+  };
+  const cacheOptions: MemoizeOptions<Token> = {
+    clock,
+    ...(init.refreshBeforeMs !== undefined ? { refreshBeforeMs: init.refreshBeforeMs } : {}),
+    ...(init.retryBackoffMs !== undefined ? { retryBackoffMs: init.retryBackoffMs } : {}),
+    ...(init.onRefresh ? { onRefresh: init.onRefresh } : {}),
+    ...(init.onError ? { onError: init.onError } : {}),
+  };
+  const maxEntries = init.maxCachedTokens ?? DEFAULT_MAX_CACHED_TOKENS;
+
+  async function exchange(scopes: readonly string[], options: ProviderOptions): Promise<FederatedToken> {
+    const subject: SubjectToken & { tls?: TlsClientOptions } = await init.supplier({
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.forceRefresh ? { forceRefresh: true } : {}),
+    });
+    const result = await exchangeToken({
+      tokenUrl,
+      audience: init.audience,
+      subjectToken: subject.token,
+      subjectTokenType: init.subjectTokenType ?? subject.type,
+      scopes,
+      ...(init.workforcePoolUserProject ? { userProject: init.workforcePoolUserProject } : {}),
+      ...(clientAuth ? { clientAuth } : {}),
+      headers: { "x-goog-api-client": metricsHeader },
+      ...(subject.tls ? { tls: subject.tls } : {}),
+      ...http,
+      clock,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    return { value: result.accessToken, expiresAt: result.expiresAt, tls: subject.tls };
+  }
+
+  // With impersonation every scope set and audience shares one federated token (always cloud-platform).
+  const federated = memoize<FederatedToken>((options = {}) => exchange(DEFAULT_SCOPES, options), {
+    clock,
+    ...(init.refreshBeforeMs !== undefined ? { refreshBeforeMs: init.refreshBeforeMs } : {}),
+    ...(init.retryBackoffMs !== undefined ? { retryBackoffMs: init.retryBackoffMs } : {}),
+  });
+
+  const impersonation = (bearer: FederatedToken, signal: AbortSignal | undefined) => ({
+    serviceAccount: serviceAccount as string,
+    bearer: bearer.value,
+    ...(init.delegates ? { delegates: init.delegates } : {}),
+    universeDomain,
+    ...(init.iamCredentialsBaseUrl ? { baseUrl: init.iamCredentialsBaseUrl } : {}),
+    ...http,
+    // An X.509 subject token means the workload speaks mTLS; IAM gets the same client certificate.
+    ...(bearer.tls ? { transport: withTls(init.transport, bearer.tls) } : {}),
+    ...(signal ? { signal } : {}),
+  });
+
+  const accessTokens = createKeyedCache<string, Token>({
+    ...cacheOptions,
+    maxEntries,
+    keyOf: (key) => key,
+    load: async (key, options) => {
+      const scopes = key.split(" ");
+      if (serviceAccount === undefined) {
+        const token = await exchange(scopes, options);
+        return { value: token.value, expiresAt: token.expiresAt, type: "access_token" };
+      }
+      const bearer = await federated({
+        ...(options.signal ? { signal: options.signal } : {}),
+        ...(options.forceRefresh ? { forceRefresh: true } : {}),
+      });
+      const generated = await generateAccessToken({
+        ...impersonation(bearer, options.signal),
+        scopes,
+        ...(init.tokenLifetimeSeconds !== undefined ? { lifetimeSeconds: init.tokenLifetimeSeconds } : {}),
+      });
+      return { value: generated.accessToken, expiresAt: generated.expiresAt, type: "access_token" };
+    },
+  });
+
+  const idTokens = createKeyedCache<{ audience: string; includeEmail: boolean }, Token>({
+    ...cacheOptions,
+    maxEntries,
+    keyOf: (key) => `${key.includeEmail ? "email" : "no-email"} ${key.audience}`,
+    load: async (key, options) => {
+      const bearer = await federated({
+        ...(options.signal ? { signal: options.signal } : {}),
+        ...(options.forceRefresh ? { forceRefresh: true } : {}),
+      });
+      const generated = await generateIdToken({
+        ...impersonation(bearer, options.signal),
+        audience: key.audience,
+        includeEmail: key.includeEmail,
+      });
+      return { value: generated.idToken, expiresAt: generated.expiresAt, type: "id_token" };
+    },
+  });
+
+  const getAccessToken = (options?: GetAccessTokenOptions): Promise<Token> =>
+    withDeadline("Getting a Google access token", options, (signal) =>
+      accessTokens.get(scopeKey(options?.scopes, defaultScopes), {
+        ...(signal ? { signal } : {}),
+        ...(options?.forceRefresh ? { forceRefresh: true } : {}),
+      }),
+    );
+
+  return {
+    type: "external_account",
+    principal:
+      serviceAccount !== undefined
+        ? {
+            kind: "service_account",
+            serviceAccount,
+            audience: init.audience,
+            description: `service account ${serviceAccount} (impersonated through ${init.audience})`,
+          }
+        : {
+            kind: "federated",
+            audience: init.audience,
+            description: `federated identity from ${init.audience}`,
+          },
+    quotaProjectId,
+    universeDomain,
+    getAccessToken,
+    async getIdToken(options) {
+      if (serviceAccount === undefined) {
+        throw new WifError(
+          "ID tokens need a service account to impersonate, and this credential has none: set " +
+            "service_account_impersonation_url in the credential config (gcloud iam workload-identity-pools " +
+            "create-cred-config --service-account=EMAIL), and grant the federated principal " +
+            "roles/iam.workloadIdentityUser on it.",
+          { code: "ERR_WIF_ID_TOKEN_NEEDS_IMPERSONATION" },
+        );
+      }
+      if (typeof options?.audience !== "string" || options.audience === "") {
+        throw new WifError("getIdToken needs an audience: the URL of the service the token is for.", {
+          code: "ERR_WIF_ID_TOKEN_AUDIENCE_MISSING",
+        });
+      }
+      return withDeadline("Getting a Google ID token", options, (signal) =>
+        idTokens.get(
+          { audience: options.audience, includeEmail: options.includeEmail === true },
+          { ...(signal ? { signal } : {}), ...(options.forceRefresh ? { forceRefresh: true } : {}) },
+        ),
+      );
+    },
+    async getRequestHeaders(options) {
+      const token = await getAccessToken(options);
+      return requestHeaders(token, quotaProjectId);
+    },
+    peekAccessToken(scopes) {
+      return accessTokens.peek(scopeKey(scopes, defaultScopes));
+    },
+  };
+}
+
+/** The headers of an authorized Google API request. */
+export function requestHeaders(token: Token, quotaProjectId: string | undefined): Record<string, string> {
+  return {
+    Authorization: `Bearer ${token.value}`,
+    ...(quotaProjectId ? { "x-goog-user-project": quotaProjectId } : {}),
+  };
+}
+
+function normalizeScopes(scopes: readonly string[]): string[] {
+  if (
+    !Array.isArray(scopes) ||
+    scopes.length === 0 ||
+    scopes.some((s) => typeof s !== "string" || s.trim() === "")
+  ) {
+    throw new WifError("scopes must be a non-empty list of OAuth scope URLs.", {
+      code: "ERR_WIF_CREDENTIALS_INVALID",
+    });
+  }
+  return [...new Set(scopes.map((s) => s.trim()))].sort();
+}
+
+/** One cache key per scope set, whatever the order or duplicates. */
+function scopeKey(scopes: readonly string[] | undefined, defaults: string[]): string {
+  return (scopes === undefined ? defaults : normalizeScopes(scopes)).join(" ");
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === "" ? undefined : value.trim();
+}
+
+/** A transport that presents `tls` on every request, over the given (or default) transport. */
+function withTls(transport: HttpTransport | undefined, tls: TlsClientOptions): HttpTransport {
+  return (request) => {
+    const base = transport ?? nodeTransport;
+    return base({ ...request, tls: request.tls ?? tls });
+  };
+}

@@ -1,0 +1,344 @@
+import {
+  type AllowOptions,
+  type AuthorizedUserConfig,
+  type SubjectTokenFormat as ConfigFormat,
+  type CredentialConfig,
+  type ExternalAccountConfig,
+  loadCredentialConfig,
+  type ParsedCredentialConfig,
+  parseCredentialConfig,
+} from "@wifkit/config";
+import { type SubjectTokenSupplier, type SubjectTokenType, WifError } from "@wifkit/core";
+import { parseImpersonationUrl } from "@wifkit/impersonation";
+import {
+  type AuthorizedUserCredentials,
+  type AuthorizedUserOptions,
+  createAuthorizedUserCredentials,
+} from "./authorized-user.js";
+import {
+  type CredentialSourceKind,
+  type CredentialsOptions,
+  createExternalAccountCredentials,
+  type ExternalAccountCredentials,
+  QUOTA_PROJECT_ENV,
+} from "./credentials.js";
+import { asText, type ReadFile } from "./io.js";
+import { fromCertificate } from "./suppliers/certificate.js";
+import { fromExecutable } from "./suppliers/executable.js";
+import { fromFile } from "./suppliers/file.js";
+import type { SubjectTokenFormat } from "./suppliers/format.js";
+import { fromUrl } from "./suppliers/url.js";
+
+/** The cloud suppliers `fromConfig` loads only when a config needs them. */
+export type OptionalPackage = "@wifkit/aws-supplier" | "@wifkit/azure-supplier";
+
+/** The path Azure's instance metadata service answers managed identity tokens on. */
+export const AZURE_IMDS_TOKEN_PATH = "/metadata/identity/oauth2/token";
+
+export interface FromConfigOptions extends CredentialsOptions, AuthorizedUserOptions {
+  /** Extra origins the config's URLs may use (an emulator: `emulator.allowOrigins`). */
+  allow?: AllowOptions | undefined;
+  /** Use this supplier instead of the one the config's `credential_source` describes. */
+  supplier?: SubjectTokenSupplier | undefined;
+  /** File read seam for the config file, file sources, certificates and executable output files. */
+  readFile?: ReadFile | undefined;
+  /** Home directory for the default certificate config. Default `os.homedir()`. */
+  homeDir?: string | undefined;
+  /** Loads an optional package; a seam for tests. Default: dynamic `import()`. */
+  importPackage?: ((name: OptionalPackage) => Promise<unknown>) | undefined;
+}
+
+/** What `fromConfig` adds to a credential: where the config came from and what deserves a look. */
+export interface ConfigDetails {
+  /** The config file's absolute path, when it was read from one. */
+  readonly configPath: string | undefined;
+  /** Non-fatal problems the config has (unknown fields and the like), with their JSON paths. */
+  readonly warnings: readonly string[];
+}
+
+export type ConfiguredCredentials = (ExternalAccountCredentials | AuthorizedUserCredentials) & ConfigDetails;
+
+/**
+ * Builds the credential a Workload Identity Federation config describes: a path (default
+ * `GOOGLE_APPLICATION_CREDENTIALS`) or a config object, validated by @wifkit/config. For `external_account`
+ * it composes the subject token supplier of `credential_source` (file, URL, executable, certificate, or AWS
+ * and Azure through their optional packages), the STS exchange, impersonation when
+ * `service_account_impersonation_url` is set, and the token cache; for `external_account_authorized_user`
+ * it refreshes the user's token. The result's `getAccessToken`, `getIdToken` and `getRequestHeaders` are
+ * safe to call from any number of concurrent requests.
+ *
+ * @example
+ * const credentials = await fromConfig("./wif-config.json");
+ * const { value } = await credentials.getAccessToken();
+ * const idToken = await credentials.getIdToken({ audience: "https://my-service-abc123.a.run.app" });
+ */
+export async function fromConfig(
+  configOrPath?: string | CredentialConfig | Readonly<Record<string, unknown>>,
+  options: FromConfigOptions = {},
+): Promise<ConfiguredCredentials> {
+  const { config, warnings, path } = await resolveConfig(configOrPath, options);
+  const details: ConfigDetails = { configPath: path, warnings };
+  if (config.type === "external_account_authorized_user") {
+    return Object.assign(createAuthorizedUserCredentials(config, options), details);
+  }
+  return Object.assign(await createFromExternalAccount(config, options), details);
+}
+
+/**
+ * Builds the credential of an `external_account_authorized_user` config (a path or object), as `fromConfig`
+ * does, and refuses any other type.
+ *
+ * @example
+ * const credentials = await fromAuthorizedUserConfig("~/.config/gcloud/application_default_credentials.json");
+ */
+export async function fromAuthorizedUserConfig(
+  configOrPath?: string | AuthorizedUserConfig | Readonly<Record<string, unknown>>,
+  options: FromConfigOptions = {},
+): Promise<AuthorizedUserCredentials & ConfigDetails> {
+  const { config, warnings, path } = await resolveConfig(configOrPath, options);
+  if (config.type !== "external_account_authorized_user") {
+    throw new WifError(
+      `The credential config${path ? ` ${path}` : ""} has type "${config.type}", not ` +
+        `"external_account_authorized_user". Use fromConfig for it.`,
+      { code: "ERR_WIF_CONFIG_INVALID" },
+    );
+  }
+  return Object.assign(createAuthorizedUserCredentials(config, options), { configPath: path, warnings });
+}
+
+async function resolveConfig(
+  configOrPath: string | CredentialConfig | Readonly<Record<string, unknown>> | undefined,
+  options: FromConfigOptions,
+): Promise<ParsedCredentialConfig & { path: string | undefined }> {
+  if (configOrPath !== undefined && typeof configOrPath === "object") {
+    return { ...parseCredentialConfig(configOrPath, { allow: options.allow }), path: undefined };
+  }
+  if (options.readFile === undefined) {
+    return loadCredentialConfig({ path: configOrPath, env: options.env, allow: options.allow });
+  }
+  const env = options.env ?? process.env;
+  const path = configOrPath ?? env.GOOGLE_APPLICATION_CREDENTIALS;
+  if (!path) {
+    throw new WifError(
+      "No credential configuration given: pass its path or set GOOGLE_APPLICATION_CREDENTIALS.",
+      { code: "ERR_WIF_CONFIG_NOT_FOUND" },
+    );
+  }
+  let text: string;
+  try {
+    text = asText(await options.readFile(path));
+  } catch (cause) {
+    throw new WifError(`Credential configuration ${path} cannot be read.`, {
+      code: "ERR_WIF_CONFIG_NOT_FOUND",
+      cause,
+    });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new WifError(`Credential configuration ${path} is not valid JSON.`, {
+      code: "ERR_WIF_CONFIG_INVALID",
+    });
+  }
+  return { ...parseCredentialConfig(json, { allow: options.allow, source: path }), path };
+}
+
+async function createFromExternalAccount(
+  config: ExternalAccountConfig,
+  options: FromConfigOptions,
+): Promise<ExternalAccountCredentials> {
+  const env = options.env ?? process.env;
+  const target = config.service_account_impersonation_url
+    ? parseImpersonationUrl(config.service_account_impersonation_url)
+    : undefined;
+  const { supplier, kind } = options.supplier
+    ? { supplier: options.supplier, kind: "programmatic" as const }
+    : await supplierFor(config, target?.serviceAccount, options);
+  const quotaProjectId =
+    options.quotaProjectId ?? nonEmpty(env[QUOTA_PROJECT_ENV]) ?? nonEmpty(config.quota_project_id);
+  return createExternalAccountCredentials({
+    ...options,
+    audience: config.audience,
+    supplier,
+    subjectTokenType: config.subject_token_type,
+    ...(config.token_url ? { tokenUrl: config.token_url } : {}),
+    ...(target ? { serviceAccount: target.serviceAccount, iamCredentialsBaseUrl: target.baseUrl } : {}),
+    ...(config.service_account_impersonation?.token_lifetime_seconds !== undefined
+      ? { tokenLifetimeSeconds: config.service_account_impersonation.token_lifetime_seconds }
+      : {}),
+    ...(config.client_id ? { clientId: config.client_id } : {}),
+    ...(config.client_secret ? { clientSecret: config.client_secret } : {}),
+    ...(config.workforce_pool_user_project
+      ? { workforcePoolUserProject: config.workforce_pool_user_project }
+      : {}),
+    ...(config.universe_domain ? { universeDomain: config.universe_domain } : {}),
+    quotaProjectId,
+    sourceKind: kind,
+  });
+}
+
+/** The supplier a config's `credential_source` describes, and its kind for the metrics header. */
+async function supplierFor(
+  config: ExternalAccountConfig,
+  serviceAccount: string | undefined,
+  options: FromConfigOptions,
+): Promise<{ supplier: SubjectTokenSupplier; kind: CredentialSourceKind }> {
+  const source = config.credential_source;
+  const type = config.subject_token_type as SubjectTokenType;
+  const shared = {
+    ...(options.env ? { env: options.env } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.readFile ? { readFile: options.readFile } : {}),
+  };
+  const http = {
+    ...(options.transport ? { transport: options.transport } : {}),
+    ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+  };
+  const importPackage = options.importPackage ?? defaultImport;
+
+  if ("file" in source) {
+    return {
+      supplier: fromFile({ path: source.file, format: toFormat(source.format), type, ...shared }),
+      kind: "file",
+    };
+  }
+  if ("url" in source && !("environment_id" in source)) {
+    // A gcloud --azure config names the VM's IMDS; the Azure supplier also serves AKS, App Service and Arc.
+    if (looksLikeAzureImds(source.url)) {
+      const module = (await importOptional(importPackage, "@wifkit/azure-supplier", undefined)) as
+        | typeof import("@wifkit/azure-supplier")
+        | undefined;
+      const azure = module?.azureOptionsFromImdsUrl(source.url);
+      if (module && azure) {
+        return {
+          supplier: module.fromAzure({
+            ...azure,
+            ...(options.env ? { env: options.env } : {}),
+            ...(options.clock ? { clock: options.clock } : {}),
+            ...http,
+          }),
+          kind: "url",
+        };
+      }
+    }
+    return {
+      supplier: fromUrl({
+        url: source.url,
+        headers: source.headers,
+        format: toFormat(source.format),
+        type,
+        ...http,
+        ...(options.retry !== undefined ? { retry: options.retry } : {}),
+      }),
+      kind: "url",
+    };
+  }
+  if ("executable" in source) {
+    return {
+      supplier: fromExecutable({
+        command: source.executable.command,
+        timeoutMs: source.executable.timeout_millis,
+        outputFile: source.executable.output_file,
+        audience: config.audience,
+        subjectTokenType: type,
+        serviceAccountEmail: serviceAccount,
+        ...shared,
+      }),
+      kind: "executable",
+    };
+  }
+  if ("environment_id" in source) {
+    const module = (await importOptional(
+      importPackage,
+      "@wifkit/aws-supplier",
+      "This credential config has an AWS credential_source",
+    )) as typeof import("@wifkit/aws-supplier");
+    return {
+      supplier: module.fromAws({
+        audience: config.audience,
+        credentialSource: definedFields(source),
+        ...(options.env ? { env: options.env } : {}),
+        ...(options.clock ? { clock: options.clock } : {}),
+        ...http,
+      }),
+      kind: "aws",
+    };
+  }
+  if ("certificate" in source) {
+    return {
+      supplier: fromCertificate({
+        useDefaultCertificateConfig: source.certificate.use_default_certificate_config,
+        certificateConfigLocation: source.certificate.certificate_config_location,
+        trustChainPath: source.certificate.trust_chain_path,
+        ...(options.homeDir ? { homeDir: options.homeDir } : {}),
+        ...shared,
+      }),
+      kind: "certificate",
+    };
+  }
+  throw new WifError("The credential config's credential_source is of no kind this version knows.", {
+    code: "ERR_WIF_CONFIG_INVALID",
+  });
+}
+
+function looksLikeAzureImds(url: string): boolean {
+  try {
+    const parsed = new URL(url);
+    return (
+      parsed.pathname.replace(/\/+$/, "").endsWith(AZURE_IMDS_TOKEN_PATH) &&
+      parsed.searchParams.has("resource")
+    );
+  } catch {
+    return false;
+  }
+}
+
+const defaultImport = (name: OptionalPackage): Promise<unknown> =>
+  name === "@wifkit/aws-supplier" ? import("@wifkit/aws-supplier") : import("@wifkit/azure-supplier");
+
+/**
+ * Loads an optional package. When it is not installed: with `requiredBecause`, an error saying which
+ * package to install; without, undefined (the caller has a fallback).
+ */
+async function importOptional(
+  importPackage: (name: OptionalPackage) => Promise<unknown>,
+  name: OptionalPackage,
+  requiredBecause: string | undefined,
+): Promise<unknown> {
+  try {
+    return await importPackage(name);
+  } catch (error) {
+    const code = (error as { code?: unknown } | undefined)?.code;
+    const notFound =
+      (code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND") && String(error).includes(name);
+    if (!notFound) throw error;
+    if (requiredBecause === undefined) return undefined;
+    throw new WifError(`${requiredBecause}, which needs the ${name} package: npm install ${name}`, {
+      code: "ERR_WIF_PACKAGE_MISSING",
+      cause: error,
+    });
+  }
+}
+
+function toFormat(format: ConfigFormat | undefined): SubjectTokenFormat | undefined {
+  return format
+    ? {
+        type: format.type,
+        ...(format.subject_token_field_name
+          ? { subjectTokenFieldName: format.subject_token_field_name }
+          : {}),
+      }
+    : undefined;
+}
+
+/** The fields that are set; the AWS supplier's options do not take explicit `undefined`s. */
+function definedFields<T extends object>(value: T): { [K in keyof T]: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as {
+    [K in keyof T]: Exclude<T[K], undefined>;
+  };
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === "" ? undefined : value.trim();
+}
