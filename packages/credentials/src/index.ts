@@ -33,6 +33,8 @@ export type {
   OptionalPackage,
 } from "./from-config.js";
 export { AZURE_IMDS_TOKEN_PATH, fromAuthorizedUserConfig, fromConfig } from "./from-config.js";
+export type { AuthClientClass, AuthClientInstance, ToAuthClientOptions } from "./google-auth.js";
+export { toAuthClient } from "./google-auth.js";
 export type { Env, ReadFile } from "./io.js";
 export type { CertificateSubjectToken, FromCertificateInit } from "./suppliers/certificate.js";
 export {
