@@ -193,6 +193,8 @@ export class MetadataHandler {
       return;
     }
     if (hasBody) {
+      // The unread body would be parsed as the next request: answer and close the connection.
+      res.shouldKeepAlive = false;
       this.fail(res, REFUSED, 413, "Request bodies are not accepted.");
       return;
     }

@@ -448,7 +448,7 @@ export class TokenBroker {
         key: slot.key,
         failures: slot.failures,
         holdsValidToken: slot.valid(now),
-        err: describeError(error),
+        err: error,
       },
       "could not obtain a token from upstream",
     );

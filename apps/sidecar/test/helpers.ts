@@ -1,0 +1,200 @@
+/**
+ * Test seams: a clock the test moves, a token source the test controls (counts calls, can be held open or
+ * made to fail), a sidecar started on port 0, and a raw HTTP client that can send any Host header.
+ */
+import { request } from "node:http";
+import { Writable } from "node:stream";
+import type { Token } from "@wifkit/core";
+import { WifError } from "@wifkit/core";
+import { createLogger } from "../src/logger.js";
+import { type Sidecar, type SidecarOptions, startSidecar } from "../src/sidecar.js";
+import type { TokenSource } from "../src/tokens.js";
+
+export class TestClock {
+  constructor(public current = Date.UTC(2030, 0, 1)) {}
+  now(): number {
+    return this.current;
+  }
+  advance(ms: number): void {
+    this.current += ms;
+  }
+}
+
+export interface TestSourceCall {
+  kind: "access" | "id";
+  scopes?: readonly string[];
+  audience?: string;
+  includeEmail?: boolean;
+  forceRefresh: boolean;
+}
+
+/** A token source whose tokens are `access-N` / `id-N`, valid for `lifetimeMs` from the clock's now. */
+export class TestSource implements TokenSource {
+  calls: TestSourceCall[] = [];
+  lifetimeMs = 3600_000;
+  failWith: Error | undefined;
+  /** When set, calls wait for `release()`. */
+  private held: { promise: Promise<void>; release: () => void } | undefined;
+  private readonly counters = { access_token: 0, id_token: 0 };
+
+  constructor(private readonly clock: { now(): number }) {}
+
+  hold(): void {
+    let release!: () => void;
+    const promise = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    this.held = { promise, release };
+  }
+
+  release(): void {
+    const held = this.held;
+    this.held = undefined;
+    held?.release();
+  }
+
+  count(kind: "access" | "id"): number {
+    return this.calls.filter((call) => call.kind === kind).length;
+  }
+
+  private async issue(type: Token["type"]): Promise<Token> {
+    if (this.held !== undefined) await this.held.promise;
+    if (this.failWith !== undefined) throw this.failWith;
+    this.counters[type] += 1;
+    const prefix = type === "access_token" ? "access" : "id";
+    return {
+      value: `${prefix}-${this.counters[type]}`,
+      expiresAt: new Date(this.clock.now() + this.lifetimeMs),
+      type,
+    };
+  }
+
+  getAccessToken(request: { scopes: readonly string[]; forceRefresh?: boolean }): Promise<Token> {
+    this.calls.push({ kind: "access", scopes: request.scopes, forceRefresh: request.forceRefresh ?? false });
+    return this.issue("access_token");
+  }
+
+  getIdToken(request: { audience: string; includeEmail: boolean; forceRefresh?: boolean }): Promise<Token> {
+    this.calls.push({
+      kind: "id",
+      audience: request.audience,
+      includeEmail: request.includeEmail,
+      forceRefresh: request.forceRefresh ?? false,
+    });
+    return this.issue("id_token");
+  }
+}
+
+export const upstreamUnavailable = (): WifError =>
+  new WifError("Google STS answered 503 at https://sts.googleapis.com/v1/token; retry later.", {
+    code: "ERR_WIF_STS_UNAVAILABLE",
+    status: 503,
+    retryable: true,
+  });
+
+/** Collects log lines. */
+export class LogCapture extends Writable {
+  text = "";
+  override _write(chunk: Buffer, _encoding: string, callback: () => void): void {
+    this.text += chunk.toString();
+    callback();
+  }
+  lines(): Record<string, unknown>[] {
+    return this.text
+      .split("\n")
+      .filter((line) => line.length > 0)
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+  }
+}
+
+export const TEST_METADATA = {
+  projectId: "wifkit-test",
+  numericProjectId: "123456789012",
+  serviceAccountEmail: "app@wifkit-test.iam.gserviceaccount.com",
+  universeDomain: "googleapis.com",
+  instanceId: "4520031799277581759",
+  instanceName: "test-host",
+  zone: "projects/123456789012/zones/unknown",
+};
+
+export interface TestSidecar {
+  sidecar: Sidecar;
+  source: TestSource;
+  clock: TestClock;
+  logs: LogCapture;
+}
+
+/** Starts a sidecar on 127.0.0.1 port 0 with a test source and clock; close it in afterEach. */
+export async function startTestSidecar(
+  options: Partial<SidecarOptions> & { logLevel?: "debug" | "info" | "trace"; holdFirstToken?: boolean } = {},
+): Promise<TestSidecar> {
+  const clock = new TestClock();
+  const source = new TestSource(clock);
+  const logs = new LogCapture();
+  const { logLevel, holdFirstToken, ...rest } = options;
+  if (holdFirstToken === true) source.hold();
+  const sidecar = await startSidecar({
+    source,
+    clock,
+    metadata: TEST_METADATA,
+    port: 0,
+    adminPort: 0,
+    logger: createLogger({ level: logLevel ?? "info", destination: logs }),
+    maintenanceIntervalMs: 20,
+    shutdownTimeoutMs: 2_000,
+    ...rest,
+  });
+  return { sidecar, source, clock, logs };
+}
+
+export interface RawResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+/** One HTTP request with full control of method, headers (Host included) and body. */
+export function rawRequest(
+  target: string | { socketPath: string },
+  path: string,
+  options: { method?: string; headers?: Record<string, string>; body?: string; flavor?: boolean } = {},
+): Promise<RawResponse> {
+  const headers: Record<string, string> = {
+    ...(options.flavor === false ? {} : { "Metadata-Flavor": "Google" }),
+    ...options.headers,
+  };
+  return new Promise((resolve, reject) => {
+    const base =
+      typeof target === "string"
+        ? (() => {
+            const url = new URL(target);
+            return { host: url.hostname.replace(/^\[|\]$/g, ""), port: Number(url.port) };
+          })()
+        : { socketPath: target.socketPath };
+    const req = request({ ...base, path, method: options.method ?? "GET", headers, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (chunk: Buffer) => chunks.push(chunk));
+      res.on("end", () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          body: Buffer.concat(chunks).toString(),
+        }),
+      );
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    if (options.body !== undefined) req.write(options.body);
+    req.end();
+  });
+}
+
+/** Polls `check` every 10 ms until it returns true (at most `timeoutMs`). */
+export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`condition not met within ${timeoutMs} ms`);
+}
