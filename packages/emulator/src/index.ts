@@ -1,1 +1,53 @@
-export {};
+export type { EmulatorClock } from "./clock.js";
+export { createEmulatorClock } from "./clock.js";
+export type {
+  AwsConfig,
+  AwsRoleConfig,
+  AwsRoleState,
+  AwsState,
+  AwsUserConfig,
+  AwsUserState,
+  AwsWebIdentityTrust,
+  AzureApplicationConfig,
+  AzureConfig,
+  AzureIdentityConfig,
+  AzureIdentityState,
+  AzureState,
+  BucketConfig,
+  BucketState,
+  EmulatorConfig,
+  EmulatorState,
+  FederatedCredentialConfig,
+  IamConfig,
+  KubernetesConfig,
+  KubernetesState,
+  PoolConfig,
+  PoolState,
+  ProviderConfig,
+  ProviderState,
+  ProviderType,
+  ServiceAccountConfig,
+  ServiceAccountState,
+  StorageObjectConfig,
+} from "./config.js";
+export { DEFAULT_EMULATOR_CONFIG, EmulatorConfigError, mergeConfig, resolveConfig } from "./config.js";
+export type { EmulatorCounters } from "./counters.js";
+export type {
+  AwsCredentialsSnapshot,
+  AwsEnvSource,
+  AwsSubjectTokenOptions,
+  AzureEnvSource,
+  CredentialConfigOptions,
+  CredentialSourceKind,
+  Emulator,
+  EmulatorOptions,
+  GoogleTokenOptions,
+} from "./emulator.js";
+export { DEFAULT_EMULATOR_HOST, startEmulator } from "./emulator.js";
+export type { EmulatorFaults, Fault, FaultHandle } from "./faults.js";
+export type { EmulatorUrls, EntraTokenInit, KubernetesTokenInit, ServiceName } from "./runtime.js";
+export { SERVICE_NAMES } from "./runtime.js";
+export { STS_ERRORS } from "./services/google-sts.js";
+export type { AwsAuthErrorCode, AwsKeyRecord, SignedRequest, VerifyOptions, VerifyResult } from "./sigv4.js";
+export { MAX_SIGNATURE_SKEW_MS, signSigV4, verifySigV4 } from "./sigv4.js";
+export type { AwsKey, AwsKeyInit } from "./stores.js";
