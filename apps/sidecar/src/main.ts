@@ -6,7 +6,6 @@
  */
 import { readFile } from "node:fs/promises";
 import { httpRequest, isWifError } from "@wifkit/core";
-import { fromConfig } from "@wifkit/credentials";
 import packageJson from "../package.json" with { type: "json" };
 import {
   type Command,
@@ -16,7 +15,6 @@ import {
   type SidecarConfig,
   UsageError,
 } from "./config.js";
-import { credentialSource, metadataValues } from "./credential-source.js";
 import { createLogger } from "./logger.js";
 import { startSidecar } from "./sidecar.js";
 
@@ -72,7 +70,12 @@ async function readBearerToken(path: string): Promise<string> {
   return token;
 }
 
-async function run(config: SidecarConfig, env: Env, output: Output): Promise<number> {
+async function run(config: SidecarConfig, env: Env): Promise<number> {
+  // Loaded here, not at the top: --probe (run by the kubelet every few seconds) and --help stay fast.
+  const [{ fromConfig }, { credentialSource, metadataValues }] = await Promise.all([
+    import("@wifkit/credentials"),
+    import("./credential-source.js"),
+  ]);
   const logger = createLogger({ level: config.logLevel });
   const bearerToken =
     config.bearerTokenFile === undefined ? undefined : await readBearerToken(config.bearerTokenFile);
@@ -137,7 +140,7 @@ async function main(argv: readonly string[], env: Env, output: Output = processO
       case "probe":
         return await probe(command, output);
       case "run":
-        return await run(command.config, env, output);
+        return await run(command.config, env);
     }
   } catch (error) {
     if (error instanceof UsageError) {

@@ -47,20 +47,22 @@ export interface SidecarOptions {
   shutdownTimeoutMs?: number;
   maintenanceIntervalMs?: number;
   /** Token timing knobs (tests shorten them). */
-  tokens?: Partial<
-    Pick<
-      TokenBrokerOptions,
-      | "refreshBeforeMs"
-      | "idTokenMinRemainingMs"
-      | "fetchTimeoutMs"
-      | "retryBaseMs"
-      | "retryMaxMs"
-      | "retryMaxWithoutTokenMs"
-      | "idleMs"
-      | "maxScopeSets"
-      | "maxIdTokenAudiences"
-    >
-  >;
+  tokens?:
+    | Partial<
+        Pick<
+          TokenBrokerOptions,
+          | "refreshBeforeMs"
+          | "idTokenMinRemainingMs"
+          | "fetchTimeoutMs"
+          | "retryBaseMs"
+          | "retryMaxMs"
+          | "retryMaxWithoutTokenMs"
+          | "idleMs"
+          | "maxScopeSets"
+          | "maxIdTokenAudiences"
+        >
+      >
+    | undefined;
 }
 
 export interface Sidecar {
