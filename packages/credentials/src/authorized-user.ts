@@ -101,6 +101,8 @@ export function createAuthorizedUserCredentials(
     async getRequestHeaders(callOptions) {
       return requestHeaders(await getAccessToken(callOptions), quotaProjectId);
     },
+    // The refresh token's grant fixes the scopes, so there is one token whatever is asked.
+    peekAccessToken: () => accessToken.peek(),
   };
 }
 

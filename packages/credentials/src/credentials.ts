@@ -81,12 +81,12 @@ export interface Credentials {
   getIdToken(options: GetIdTokenOptions): Promise<Token>;
   /** `Authorization: Bearer ...` and, when a quota project is set, `x-goog-user-project`. */
   getRequestHeaders(options?: GetAccessTokenOptions): Promise<Record<string, string>>;
+  /** The cached, unexpired access token for `scopes`, without fetching: for health checks and metrics. */
+  peekAccessToken(scopes?: readonly string[]): Token | undefined;
 }
 
 export interface ExternalAccountCredentials extends Credentials {
   readonly type: "external_account";
-  /** The cached tokens, without fetching: for a health check or a metrics endpoint. */
-  peekAccessToken(scopes?: readonly string[]): Token | undefined;
 }
 
 /** Options shared by every way of building a credential. */

@@ -35,7 +35,40 @@ export type OptionalPackage = "@wifkit/aws-supplier" | "@wifkit/azure-supplier";
 /** The path Azure's instance metadata service answers managed identity tokens on. */
 export const AZURE_IMDS_TOKEN_PATH = "/metadata/identity/oauth2/token";
 
+/** AWS credentials in the AWS SDK v3 shape (structural: this package does not depend on the AWS supplier). */
+export interface AwsCredentialsLike {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string | undefined;
+  expiration?: Date | undefined;
+}
+
+/** Settings for an AWS `credential_source`, handed to @wifkit/aws-supplier's `fromAws`. */
+export interface AwsSourceOptions {
+  /** The AWS region. Default `AWS_REGION`, `AWS_DEFAULT_REGION`, then instance metadata. */
+  region?: string | undefined;
+  /** Sign with these credentials, or this provider (any AWS SDK v3 credential provider), not the default chain. */
+  credentials?:
+    | AwsCredentialsLike
+    | ((options?: { signal?: AbortSignal; forceRefresh?: boolean }) => Promise<AwsCredentialsLike>)
+    | undefined;
+}
+
+/** Settings for an Azure IMDS `credential_source`, handed to @wifkit/azure-supplier's `fromAzure`. */
+export interface AzureSourceOptions {
+  /** Use only this Azure platform instead of detecting one. */
+  source?: "aks" | "app-service" | "arc" | "imds" | undefined;
+  /** Azure Arc: the agent's token directory, when not the platform default. */
+  arcKeyDirectory?: string | undefined;
+  /** How long the IMDS reachability probe waits. */
+  probeTimeoutMs?: number | undefined;
+}
+
 export interface FromConfigOptions extends CredentialsOptions, AuthorizedUserOptions {
+  /** For AWS sources: region and credentials instead of discovery. */
+  aws?: AwsSourceOptions | undefined;
+  /** For Azure IMDS URL sources (when @wifkit/azure-supplier is installed). */
+  azure?: AzureSourceOptions | undefined;
   /** Extra origins the config's URLs may use (an emulator: `emulator.allowOrigins`). */
   allow?: AllowOptions | undefined;
   /** Use this supplier instead of the one the config's `credential_source` describes. */
@@ -214,6 +247,7 @@ async function supplierFor(
         return {
           supplier: module.fromAzure({
             ...azure,
+            ...definedFields(options.azure ?? {}),
             ...(options.env ? { env: options.env } : {}),
             ...(options.clock ? { clock: options.clock } : {}),
             ...http,
@@ -258,6 +292,7 @@ async function supplierFor(
       supplier: module.fromAws({
         audience: config.audience,
         credentialSource: definedFields(source),
+        ...definedFields(options.aws ?? {}),
         ...(options.env ? { env: options.env } : {}),
         ...(options.clock ? { clock: options.clock } : {}),
         ...http,

@@ -11,3 +11,12 @@ export function redactSecrets(text: string, maxLength = 300): string {
     .trim();
   return redacted.length > maxLength ? `${redacted.slice(0, maxLength)}...` : redacted;
 }
+
+/** `redactSecrets`, after replacing every known secret (header values, tokens) that appears verbatim. */
+export function redactKnown(text: string, secrets: readonly string[], maxLength = 300): string {
+  let result = text;
+  for (const secret of secrets) {
+    if (secret.length >= 4) result = result.split(secret).join("[redacted]");
+  }
+  return redactSecrets(result, maxLength);
+}

@@ -11,6 +11,7 @@ import {
   type SubjectTokenType,
   WifError,
 } from "@wifkit/core";
+import { redactKnown } from "../redact.js";
 import { DEFAULT_SUBJECT_TOKEN_FORMAT, extractSubjectToken, type SubjectTokenFormat } from "./format.js";
 
 /** A subject token body is at most this large (what Google's Go library allows): 1 MiB. */
@@ -64,7 +65,8 @@ export function fromUrl(init: FromUrlInit): SubjectTokenSupplier {
       operation: "Fetching the subject token",
     });
     if (response.status < 200 || response.status >= 300) {
-      const upstream = readUpstreamError(response.body);
+      // An upstream that echoes the request must not leak its header values (API keys) through the error.
+      const upstream = readUpstreamError(response.body, Object.values(init.headers ?? {}));
       throw new WifError(
         `Fetching the subject token from ${where} failed with HTTP ${response.status}` +
           `${upstream.error && /^[\w.-]{1,64}$/.test(upstream.error) ? ` (${upstream.error})` : ""}. Check credential_source.url and its headers.`,
@@ -86,7 +88,11 @@ export function fromUrl(init: FromUrlInit): SubjectTokenSupplier {
 }
 
 /** The OAuth-style `{error, error_description}` of an error body, if it has one. */
-function readUpstreamError(body: Buffer): { error?: string; description?: string } {
+function readUpstreamError(
+  body: Buffer,
+  secrets: readonly string[],
+): { error?: string; description?: string } {
+  const clean = (text: string) => redactKnown(text, secrets);
   try {
     const parsed = JSON.parse(body.toString("utf8")) as unknown;
     if (parsed === null || typeof parsed !== "object") return {};
@@ -95,13 +101,15 @@ function readUpstreamError(body: Buffer): { error?: string; description?: string
     if (nested !== null && typeof nested === "object") {
       const google = nested as Record<string, unknown>;
       return {
-        ...(typeof google.status === "string" ? { error: google.status } : {}),
-        ...(typeof google.message === "string" ? { description: google.message } : {}),
+        ...(typeof google.status === "string" ? { error: clean(google.status) } : {}),
+        ...(typeof google.message === "string" ? { description: clean(google.message) } : {}),
       };
     }
     return {
-      ...(typeof nested === "string" ? { error: nested } : {}),
-      ...(typeof record.error_description === "string" ? { description: record.error_description } : {}),
+      ...(typeof nested === "string" ? { error: clean(nested) } : {}),
+      ...(typeof record.error_description === "string"
+        ? { description: clean(record.error_description) }
+        : {}),
     };
   } catch {
     return {};
