@@ -1,0 +1,227 @@
+/**
+ * `wif validate`: the configuration against the schema and the endpoint policy, then a doctor that checks,
+ * from this machine, that the subject credential the configuration names can be had: environment
+ * variables, files, metadata services, and finally a real fetch of the subject token.
+ */
+import { access, constants, stat } from "node:fs/promises";
+import type { ExternalAccountConfig } from "@wifkit/config";
+import { allowedOrigins, parseFlags } from "../args.js";
+import type { CommandContext } from "../context.js";
+import type { Io } from "../io.js";
+import { decodeJwt, relativeTime } from "../jwt.js";
+import { loadConfig } from "../obtain.js";
+import { GLOBAL_FLAGS } from "../specs.js";
+import { subjectSourceOf } from "../subject.js";
+
+const FLAGS = { ...GLOBAL_FLAGS, config: { type: "string" }, offline: { type: "boolean" } } as const;
+
+/** Bound on the doctor's subject token fetch (metadata probes and their retries included). */
+const SUBJECT_FETCH_TIMEOUT_MS = 20_000;
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+interface Doctor {
+  io: Io;
+  env: Env;
+  failures: number;
+}
+
+function check(doctor: Doctor, ok: boolean | "warn", text: string, detail?: string): void {
+  if (ok === false) doctor.failures += 1;
+  doctor.io.check(ok, text, detail);
+}
+
+function set(env: Env, name: string): boolean {
+  return (env[name] ?? "").trim() !== "";
+}
+
+async function checkFile(doctor: Doctor, what: string, path: string, fix: string): Promise<boolean> {
+  try {
+    const info = await stat(path);
+    if (!info.isFile()) {
+      check(doctor, false, `${what} ${path} is not a file`, fix);
+      return false;
+    }
+    await access(path, constants.R_OK);
+    check(doctor, true, `${what} ${path} is readable`);
+    return true;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    check(
+      doctor,
+      false,
+      `${what} ${path} ${code === "ENOENT" ? "does not exist" : `cannot be read (${code})`}`,
+      fix,
+    );
+    return false;
+  }
+}
+
+function checkAwsEnvironment(doctor: Doctor): void {
+  const { env } = doctor;
+  const region = env.AWS_REGION || env.AWS_DEFAULT_REGION;
+  check(
+    doctor,
+    true,
+    region
+      ? `AWS region ${region} (from ${env.AWS_REGION ? "AWS_REGION" : "AWS_DEFAULT_REGION"})`
+      : "AWS region: AWS_REGION and AWS_DEFAULT_REGION unset, so it is read from the instance metadata service",
+  );
+  if (set(env, "AWS_ACCESS_KEY_ID") || set(env, "AWS_SECRET_ACCESS_KEY")) {
+    const complete = set(env, "AWS_ACCESS_KEY_ID") && set(env, "AWS_SECRET_ACCESS_KEY");
+    check(
+      doctor,
+      complete,
+      complete
+        ? `AWS credentials from AWS_ACCESS_KEY_ID${set(env, "AWS_SESSION_TOKEN") ? ", AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN" : " and AWS_SECRET_ACCESS_KEY"}`
+        : "AWS credentials in the environment are incomplete",
+      complete
+        ? undefined
+        : "fix: set both AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or unset both to use the instance's role",
+    );
+    return;
+  }
+  if (set(env, "AWS_ROLE_ARN") || set(env, "AWS_WEB_IDENTITY_TOKEN_FILE")) {
+    const complete = set(env, "AWS_ROLE_ARN") && set(env, "AWS_WEB_IDENTITY_TOKEN_FILE");
+    check(
+      doctor,
+      complete,
+      complete
+        ? `AWS credentials from the web identity role ${env.AWS_ROLE_ARN} (EKS IRSA)`
+        : "EKS IRSA variables are incomplete",
+      complete
+        ? undefined
+        : "fix: IRSA needs both AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE (set by the EKS pod identity webhook)",
+    );
+    return;
+  }
+  if (set(env, "AWS_CONTAINER_CREDENTIALS_FULL_URI") || set(env, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")) {
+    check(
+      doctor,
+      true,
+      "AWS credentials from the container credentials endpoint (ECS, Fargate or EKS Pod Identity)",
+    );
+    return;
+  }
+  check(
+    doctor,
+    true,
+    "AWS credentials: none in the environment, so the EC2 instance role is read from the instance metadata service",
+  );
+}
+
+async function checkEnvironment(
+  doctor: Doctor,
+  config: ExternalAccountConfig,
+  kind: string,
+): Promise<boolean> {
+  const source = config.credential_source;
+  if (kind === "aws") {
+    checkAwsEnvironment(doctor);
+    return true;
+  }
+  if (kind === "azure") {
+    const { detectAzureSource } = await import("@wifkit/azure-supplier");
+    const detection = detectAzureSource({ env: doctor.env });
+    const chosen = detection.checks.find((candidate) => candidate.source === detection.source);
+    check(doctor, true, `Azure managed identity source: ${chosen?.detail ?? detection.source}`);
+    return true;
+  }
+  if ("file" in source) {
+    return checkFile(
+      doctor,
+      "Subject token file",
+      source.file,
+      "fix: the file is written by your platform or a sidecar (e.g. a Kubernetes projected service account token); check the path in credential_source.file",
+    );
+  }
+  if ("executable" in source) {
+    const allowed = doctor.env.GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES === "1";
+    check(
+      doctor,
+      allowed,
+      allowed ? "GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES=1 is set" : "executables are not allowed to run",
+      allowed
+        ? undefined
+        : "fix: export GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES=1 if you trust this configuration's command",
+    );
+    const program = source.executable.command.trim().split(/\s+/)[0] ?? "";
+    try {
+      await access(program, constants.X_OK);
+      check(doctor, true, `Executable ${program} exists and may run`);
+    } catch {
+      check(
+        doctor,
+        false,
+        `Executable ${program} does not exist or is not executable`,
+        "fix: install it, or correct credential_source.executable.command (an absolute path)",
+      );
+      return false;
+    }
+    return allowed;
+  }
+  return true;
+}
+
+export async function run(args: readonly string[], context: CommandContext): Promise<number> {
+  const { io, env } = context;
+  const { values } = parseFlags("validate", args, FLAGS);
+  const doctor: Doctor = { io, env, failures: 0 };
+  let loaded: Awaited<ReturnType<typeof loadConfig>>;
+  try {
+    loaded = await loadConfig(values.config, allowedOrigins(values["allow-origin"], env), context);
+  } catch (error) {
+    const issues = (error as { issues?: { path: string; message: string }[] }).issues;
+    const code = (error as { code?: string }).code;
+    if (!issues) throw error;
+    check(
+      doctor,
+      false,
+      `Configuration is invalid (${issues.length === 1 ? "1 problem" : `${issues.length} problems`}) [${code}]`,
+      issues.map((issue) => `${issue.path ? `${issue.path}: ` : ""}${issue.message}`).join("\n"),
+    );
+    return 1;
+  }
+  const { config, path } = loaded;
+  check(doctor, true, `Configuration ${path} matches the schema and the endpoint policy (${config.type})`);
+  if (config.type !== "external_account") {
+    check(doctor, true, "An authorized user configuration has no subject credential to check");
+    return 0;
+  }
+  if (values.offline) return 0;
+
+  const { kind, supplier } = await subjectSourceOf(config, env, 5_000);
+  const ready = await checkEnvironment(doctor, config, kind);
+  if (!ready) return 1;
+
+  const spinner = io.spinner(`Fetching the ${kind} subject token…`);
+  try {
+    const subject = await supplier({ signal: AbortSignal.timeout(SUBJECT_FETCH_TIMEOUT_MS) });
+    spinner.stop();
+    check(doctor, true, `Subject token fetched (${subject.type}, ${subject.token.length} characters)`);
+    const jwt =
+      subject.type.endsWith(":jwt") || subject.type.endsWith(":id_token")
+        ? decodeJwt(subject.token)
+        : undefined;
+    const exp = jwt?.claims.exp;
+    if (typeof exp === "number") {
+      const valid = exp * 1000 > Date.now();
+      check(
+        doctor,
+        valid,
+        `Subject token ${valid ? "expires" : "expired"} ${relativeTime(exp, Date.now())} (iss ${String(jwt?.claims.iss)}, aud ${JSON.stringify(jwt?.claims.aud)})`,
+        valid ? undefined : "fix: whatever writes the token must refresh it before it expires",
+      );
+    }
+  } catch (error) {
+    spinner.stop();
+    const e = error as { message?: string; code?: string };
+    check(
+      doctor,
+      false,
+      `Could not fetch the subject token${e.code ? ` [${e.code}]` : ""}`,
+      e.message ?? String(error),
+    );
+  }
+  return doctor.failures === 0 ? 0 : 1;
+}

@@ -1,0 +1,11 @@
+import type { Io } from "./io.js";
+
+/** What every command gets. */
+export interface CommandContext {
+  readonly io: Io;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly version: string;
+}
+
+/** A command: parses its own flags (`args` has the command name removed) and returns the exit code. */
+export type CommandRun = (args: readonly string[], context: CommandContext) => Promise<number>;

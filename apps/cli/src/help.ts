@@ -1,0 +1,288 @@
+/** The help text of every command: a summary, the usage line, the flags and an example. */
+
+export interface CommandHelp {
+  summary: string;
+  usage: string;
+  flags: [flag: string, description: string][];
+  examples: string[];
+  /** Paragraphs after the flags. */
+  notes?: string[];
+}
+
+const CONFIG_FLAG: [string, string] = [
+  "--config PATH",
+  "credential configuration file (default: $GOOGLE_APPLICATION_CREDENTIALS)",
+];
+const ALLOW_ORIGIN_FLAG: [string, string] = [
+  "--allow-origin ORIGIN",
+  "also accept this endpoint origin in the configuration, e.g. an emulator's http://127.0.0.1:PORT (repeatable; default: $WIF_ALLOW_ORIGINS)",
+];
+const CACHE_FLAGS: [string, string][] = [
+  ["--no-cache", "neither read nor write the token cache"],
+  [
+    "--cache-dir DIR",
+    "token cache directory (default: $WIF_CACHE_DIR, else $XDG_CACHE_HOME/wifkit, else ~/.cache/wifkit)",
+  ],
+];
+const COMMON_FLAGS: [string, string][] = [
+  ["--debug", "print stack traces and causes of errors"],
+  ["-h, --help", "show this help"],
+];
+
+export const COMMANDS: Record<string, CommandHelp> = {
+  token: {
+    summary: "print a Google access token for a credential configuration",
+    usage: "wif token [--config PATH] [--scopes a,b] [--format text|json|env] [--no-cache]",
+    flags: [
+      CONFIG_FLAG,
+      [
+        "--scopes a,b",
+        "OAuth scopes, comma separated; a bare name means https://www.googleapis.com/auth/NAME (default: cloud-platform)",
+      ],
+      [
+        "--format FORMAT",
+        "text (the token), json ({access_token, expires_at, token_type, principal}) or env (export lines)",
+      ],
+      ...CACHE_FLAGS,
+      ALLOW_ORIGIN_FLAG,
+      ...COMMON_FLAGS,
+    ],
+    examples: [
+      'curl -H "Authorization: Bearer $(wif token)" https://storage.googleapis.com/storage/v1/b/my-bucket/o',
+      'eval "$(wif token --config ./wif-config.json --format env)"',
+    ],
+    notes: [
+      "Tokens are cached across runs (0600 files) and reused until a minute before they expire; a cached token is printed without loading anything else.",
+    ],
+  },
+  "id-token": {
+    summary: "print a Google-signed ID token (Cloud Run, IAP) through service account impersonation",
+    usage: "wif id-token --audience URL [--include-email] [--config PATH] [--format text|json]",
+    flags: [
+      ["--audience URL", "the token's audience: the Cloud Run URL or the IAP OAuth client id (required)"],
+      ["--include-email", "add the email and email_verified claims"],
+      CONFIG_FLAG,
+      ["--format FORMAT", "text (the token) or json ({id_token, expires_at, principal})"],
+      ...CACHE_FLAGS,
+      ALLOW_ORIGIN_FLAG,
+      ...COMMON_FLAGS,
+    ],
+    examples: [
+      'curl -H "Authorization: Bearer $(wif id-token --audience https://hello-abc123-uc.a.run.app)" https://hello-abc123-uc.a.run.app',
+    ],
+    notes: ["The configuration must impersonate a service account (create-cred-config --service-account)."],
+  },
+  exec: {
+    summary: "run a command with CLOUDSDK_AUTH_ACCESS_TOKEN and GOOGLE_OAUTH_ACCESS_TOKEN set",
+    usage: "wif exec [--config PATH] [--scopes a,b] -- COMMAND [ARGS...]",
+    flags: [
+      CONFIG_FLAG,
+      ["--scopes a,b", "OAuth scopes (default: cloud-platform)"],
+      ...CACHE_FLAGS,
+      ALLOW_ORIGIN_FLAG,
+      ...COMMON_FLAGS,
+    ],
+    examples: ["wif exec --config ./wif-config.json -- gcloud storage ls gs://my-bucket"],
+    notes: [
+      "The command's exit code is wif's exit code; signals wif receives (INT, TERM, HUP, QUIT) are passed on to it. 127: command not found, 126: not executable.",
+    ],
+  },
+  "create-cred-config": {
+    summary:
+      "write a credential configuration file, as gcloud iam workload-identity-pools create-cred-config does",
+    usage:
+      "wif create-cred-config RESOURCE (--aws [--enable-imdsv2] | --azure --app-id-uri URI | --credential-source-file FILE | --credential-source-url URL | --executable-command CMD) [--service-account EMAIL] --output-file PATH",
+    flags: [
+      ["RESOURCE", "projects/NUMBER/locations/global/workloadIdentityPools/POOL/providers/PROVIDER"],
+      ["--output-file PATH", "where to write the configuration (required; replaced atomically)"],
+      [
+        "--aws",
+        "AWS: a signed GetCallerIdentity request from the instance's or environment's AWS credentials",
+      ],
+      ["--enable-imdsv2", "with --aws: use IMDSv2 session tokens"],
+      ["--azure", "Azure: a managed identity token from the instance metadata service"],
+      ["--app-id-uri URI", "with --azure: the application ID URI the provider accepts (required)"],
+      ["--credential-source-file FILE", "a file holding the subject token (OIDC or SAML)"],
+      ["--credential-source-url URL", "a URL returning the subject token"],
+      ["--credential-source-headers k=v,...", "with --credential-source-url: request headers"],
+      [
+        "--credential-source-type text|json",
+        "with a file or URL source: how the token is stored (default text)",
+      ],
+      [
+        "--credential-source-field-name NAME",
+        "with --credential-source-type json: the field holding the token",
+      ],
+      ["--executable-command CMD", "a program printing the subject token (absolute path and arguments)"],
+      ["--executable-timeout-millis N", "with --executable-command: 5000 to 120000 (default 30000)"],
+      ["--executable-output-file FILE", "with --executable-command: where the program caches its output"],
+      [
+        "--subject-token-type TYPE",
+        "file, URL and executable sources: the token type (default urn:ietf:params:oauth:token-type:jwt)",
+      ],
+      ["--service-account EMAIL", "impersonate this service account"],
+      ["--service-account-token-lifetime-seconds N", "with --service-account: 600 to 43200 (default 3600)"],
+      ["--universe-domain DOMAIN", "a universe other than googleapis.com"],
+      ["--sts-url URL", "wifkit only: STS token endpoint to write instead of Google's (emulators, tests)"],
+      ["--iam-credentials-url URL", "wifkit only: IAM Credentials base URL to write instead of Google's"],
+      [
+        "--metadata-url URL",
+        "wifkit only: AWS/Azure metadata base URL to write instead of http://169.254.169.254",
+      ],
+      ALLOW_ORIGIN_FLAG,
+      ...COMMON_FLAGS,
+    ],
+    examples: [
+      "wif create-cred-config projects/123456789012/locations/global/workloadIdentityPools/my-pool/providers/my-aws --aws --enable-imdsv2 --service-account app@my-project.iam.gserviceaccount.com --output-file wif-config.json",
+      "wif create-cred-config projects/123456789012/locations/global/workloadIdentityPools/my-pool/providers/my-azure --azure --app-id-uri api://my-app --output-file wif-config.json",
+    ],
+    notes: [
+      "The flags and the file are gcloud's: a file written by either is accepted by Google's client libraries and by wifkit. Certificate sources (--credential-cert-path) are not supported yet.",
+    ],
+  },
+  validate: {
+    summary: "check a credential configuration, then whether its subject credential is reachable from here",
+    usage: "wif validate [--config PATH] [--offline]",
+    flags: [
+      CONFIG_FLAG,
+      ["--offline", "only the schema and endpoint policy, no doctor"],
+      ALLOW_ORIGIN_FLAG,
+      ...COMMON_FLAGS,
+    ],
+    examples: ["wif validate --config ./wif-config.json"],
+    notes: ["Exit code 0 when every check passes, 1 when one fails (each failure says how to fix it)."],
+  },
+  inspect: {
+    summary: "show what the identity provider will see: the subject token this environment produces",
+    usage: "wif inspect [--config PATH] [--show-token] [--format text|json]",
+    flags: [
+      CONFIG_FLAG,
+      ["--show-token", "also print the raw subject token (to stdout)"],
+      ["--format FORMAT", "text (a report on stderr) or json (on stdout)"],
+      ALLOW_ORIGIN_FLAG,
+      ...COMMON_FLAGS,
+    ],
+    examples: ["wif inspect --config ./wif-config.json"],
+    notes: [
+      "AWS: the signed GetCallerIdentity request (signature and session token elided) and the ARN form Google will see. OIDC and Azure: the token's decoded header and claims.",
+    ],
+  },
+  "mapping eval": {
+    summary: "dry-run an attribute mapping and condition on an assertion",
+    usage:
+      "wif mapping eval --mapping M [--condition C] (--assertion FILE|- | --config PATH) [--project-number N --pool P] [--format text|json]",
+    flags: [
+      [
+        "--mapping M",
+        "the provider's attribute mapping: google.subject=assertion.sub,attribute.x=... (default for AWS: Google's AWS mapping)",
+      ],
+      ["--condition C", "the provider's attribute condition (CEL)"],
+      [
+        "--assertion FILE|-",
+        "the assertion as JSON (AWS: {arn, account, userid}; OIDC: the token's claims); - reads stdin",
+      ],
+      [
+        "--config PATH",
+        "take the assertion from this environment instead: the subject token of this configuration",
+      ],
+      [
+        "--project-number N",
+        "with --pool: print the principal identifiers (default: from --config's audience)",
+      ],
+      ["--pool P", "the workload identity pool id"],
+      ["--format FORMAT", "text (a report on stderr) or json (on stdout)"],
+      ALLOW_ORIGIN_FLAG,
+      ...COMMON_FLAGS,
+    ],
+    examples: [
+      'wif mapping eval --mapping "google.subject=assertion.sub,attribute.tid=assertion.tid" --condition "assertion.tid == \'7e1c2b3a\'" --assertion claims.json --project-number 123456789012 --pool my-pool',
+    ],
+    notes: ["Exit code 1 when STS would refuse the credential (the condition is false or a mapping fails)."],
+  },
+  emulator: {
+    summary: "start the local emulator of Google STS, IAM Credentials, AWS and Azure (same as wif-emulator)",
+    usage: "wif emulator [--config FILE]",
+    flags: [["--config FILE", "emulator configuration (JSON), merged over the defaults"], ...COMMON_FLAGS],
+    examples: ["wif emulator --config ./emulator.json"],
+  },
+  demo: {
+    summary: "run the AWS and Azure flows and a refused request against an in-process emulator",
+    usage: "wif demo",
+    flags: COMMON_FLAGS,
+    examples: ["wif demo"],
+    notes: ["Exit code 0 when every step behaved as expected."],
+  },
+};
+
+export const COMMAND_ORDER = [
+  "token",
+  "id-token",
+  "exec",
+  "create-cred-config",
+  "validate",
+  "inspect",
+  "mapping eval",
+  "emulator",
+  "demo",
+] as const;
+
+/** `wif --help`. */
+export function mainHelp(version: string): string {
+  const width = Math.max(...COMMAND_ORDER.map((name) => name.length));
+  const lines = COMMAND_ORDER.map((name) => `  ${name.padEnd(width)}  ${COMMANDS[name]?.summary ?? ""}`);
+  return [
+    `wif ${version}: Google Cloud credentials through Workload Identity Federation, without service account keys`,
+    "",
+    "Usage: wif COMMAND [FLAGS]",
+    "",
+    "Commands:",
+    ...lines,
+    "",
+    "Global flags:",
+    "  -h, --help     help for wif or a command (wif COMMAND --help)",
+    "  -V, --version  print the version",
+    "  --debug        print stack traces and causes of errors",
+    "",
+    "Example:",
+    "  $ wif create-cred-config projects/123456789012/locations/global/workloadIdentityPools/my-pool/providers/my-aws \\",
+    "      --aws --service-account app@my-project.iam.gserviceaccount.com --output-file wif-config.json",
+    "  $ wif token --config wif-config.json",
+    "",
+    "Environment: GOOGLE_APPLICATION_CREDENTIALS, WIF_CACHE_DIR, WIF_ALLOW_ORIGINS, NO_COLOR.",
+    "Exit codes: 0 success, 1 failure (the error says what and how to fix it), 2 usage error.",
+    "",
+  ].join("\n");
+}
+
+/** `wif COMMAND --help`. */
+export function commandHelp(name: string): string {
+  const help = COMMANDS[name];
+  if (!help) return "";
+  const width = Math.min(36, Math.max(...help.flags.map(([flag]) => flag.length)));
+  const flags = help.flags.map(([flag, description]) =>
+    flag.length > width
+      ? `  ${flag}\n  ${" ".repeat(width)}  ${description}`
+      : `  ${flag.padEnd(width)}  ${description}`,
+  );
+  return [
+    `wif ${name}: ${help.summary}`,
+    "",
+    `Usage: ${help.usage}`,
+    "",
+    "Flags:",
+    ...flags,
+    ...(help.notes ? ["", ...help.notes] : []),
+    "",
+    help.examples.length > 1 ? "Examples:" : "Example:",
+    ...help.examples.map((example) => `  $ ${example}`),
+    "",
+  ].join("\n");
+}
+
+/** The usage lines printed after a usage error. */
+export function usageOf(name: string | undefined): string {
+  if (name === undefined || !COMMANDS[name]) {
+    return "Usage: wif COMMAND [FLAGS]   (wif --help lists the commands)\n";
+  }
+  return `Usage: ${COMMANDS[name]?.usage}\nRun 'wif ${name} --help' for the flags and an example.\n`;
+}
