@@ -170,7 +170,7 @@ export function createExternalAccountCredentials(
 ): ExternalAccountCredentials {
   if (typeof init.audience !== "string" || init.audience === "") {
     throw new WifError("An external-account credential needs the identity pool provider's audience.", {
-      code: "ERR_WIF_CREDENTIALS_INVALID",
+      code: "ERR_WIF_INVALID_OPTION",
     });
   }
   const clock = init.clock ?? systemClock;
@@ -358,7 +358,7 @@ function normalizeScopes(scopes: readonly string[]): string[] {
     scopes.some((s) => typeof s !== "string" || s.trim() === "")
   ) {
     throw new WifError("scopes must be a non-empty list of OAuth scope URLs.", {
-      code: "ERR_WIF_CREDENTIALS_INVALID",
+      code: "ERR_WIF_INVALID_OPTION",
     });
   }
   return [...new Set(scopes.map((s) => s.trim()))].sort();

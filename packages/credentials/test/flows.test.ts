@@ -8,7 +8,15 @@ import { join } from "node:path";
 import { type Emulator, startEmulator } from "@wifkit/emulator";
 import { AuthClient, GoogleAuth } from "google-auth-library";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { fromConfig, toAuthClient } from "../src/index.js";
+import {
+  chain,
+  createExternalAccountCredentials,
+  fromConfig,
+  fromFile,
+  fromUrl,
+  SUBJECT_TOKEN_TYPES,
+  toAuthClient,
+} from "../src/index.js";
 import {
   BUCKET_OBJECT,
   emulatorClock,
@@ -103,6 +111,27 @@ it("re-reads a rotated token file on the next refresh", async () => {
   await expect(credentials.getAccessToken({ forceRefresh: true })).resolves.toMatchObject({
     type: "access_token",
   });
+});
+
+it("composes a custom chain: a token file where one is mounted, else a local token URL", async () => {
+  const config = emulator.credentialConfig({ source: "url", serviceAccount: "wifkit-reader" });
+  const source = config.credential_source as { url: string };
+  const dir = await tempDir();
+  const supplier = chain(
+    fromFile({ path: join(dir, "not-mounted-here") }),
+    fromUrl({ url: source.url, format: { type: "json", subjectTokenFieldName: "token" } }),
+  );
+  const credentials = createExternalAccountCredentials({
+    audience: config.audience,
+    supplier,
+    subjectTokenType: SUBJECT_TOKEN_TYPES.jwt,
+    tokenUrl: config.token_url,
+    serviceAccount: emulator.serviceAccountEmail("wifkit-reader"),
+    iamCredentialsBaseUrl: emulator.urls.iamCredentials,
+  });
+  const object = await readGuardedObject(emulator, await credentials.getRequestHeaders());
+  expect(object).toEqual({ status: 200, body: OBJECT_CONTENT });
+  expect(emulator.counters.get("kubernetes.token")).toBeGreaterThan(0);
 });
 
 describe("google-auth-library through toAuthClient", () => {
