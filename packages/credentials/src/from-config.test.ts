@@ -6,7 +6,7 @@ import type { TLSSocket } from "node:tls";
 import { nodeTransport, SUBJECT_TOKEN_TYPES } from "@wifkit/core";
 import { afterEach, describe, expect, it } from "vitest";
 import { cleanup, fakeGoogle, fakeJwt, sendJson, serve, tempDir } from "../test/helpers.js";
-import { fromAuthorizedUserConfig, fromConfig } from "./from-config.js";
+import { fromAuthorizedUserConfig, fromConfig, subjectTokenSupplierFromConfig } from "./from-config.js";
 
 afterEach(cleanup);
 
@@ -146,6 +146,21 @@ describe("fromConfig", () => {
       },
     );
     await credentials.getAccessToken();
+    const selected = await subjectTokenSupplierFromConfig(
+      {
+        type: "external_account",
+        audience: AUDIENCE,
+        subject_token_type: SUBJECT_TOKEN_TYPES.jwt,
+        credential_source: { url: `${imds.origin}/metadata/identity/oauth2/token?resource=api://wif` },
+      },
+      {
+        importPackage: async (name) => {
+          throw Object.assign(new Error(`Cannot find package '${name}'`), { code: "ERR_MODULE_NOT_FOUND" });
+        },
+      },
+    );
+    expect(selected.source).toBe("url");
+    expect(google.calls("/v1/token")[0]?.headers["x-goog-api-client"]).toContain("source/url");
     expect(imds.requests[0]?.url).toBe(
       "/metadata/identity/oauth2/token?api-version=2018-02-01&resource=api://wif",
     );

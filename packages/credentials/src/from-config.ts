@@ -190,6 +190,8 @@ async function createFromExternalAccount(
     : await supplierFor(config, target?.serviceAccount, options);
   const quotaProjectId =
     options.quotaProjectId ?? nonEmpty(env[QUOTA_PROJECT_ENV]) ?? nonEmpty(config.quota_project_id);
+  // Google's libraries report an Azure IMDS config as a URL source; so does the metrics header here.
+  const sourceKind: CredentialSourceKind = kind === "azure" ? "url" : kind;
   return createExternalAccountCredentials({
     ...options,
     audience: config.audience,
@@ -207,16 +209,39 @@ async function createFromExternalAccount(
       : {}),
     ...(config.universe_domain ? { universeDomain: config.universe_domain } : {}),
     quotaProjectId,
-    sourceKind: kind,
+    sourceKind,
   });
 }
 
-/** The supplier a config's `credential_source` describes, and its kind for the metrics header. */
+/** Which supplier a config's `credential_source` selected. */
+export type ConfigSourceKind = "aws" | "azure" | "file" | "url" | "executable" | "certificate";
+
+/**
+ * The subject token supplier a validated config's `credential_source` describes, chosen exactly as
+ * `fromConfig` chooses it (an Azure IMDS URL goes to `@wifkit/azure-supplier` when installed): for tools
+ * that inspect the subject token itself rather than a Google token.
+ *
+ * @example
+ * const { supplier, source } = await subjectTokenSupplierFromConfig(config);
+ * const { token } = await supplier(); // e.g. to decode its claims
+ */
+export async function subjectTokenSupplierFromConfig(
+  config: ExternalAccountConfig,
+  options: FromConfigOptions = {},
+): Promise<{ supplier: SubjectTokenSupplier; source: ConfigSourceKind }> {
+  const serviceAccount = config.service_account_impersonation_url
+    ? parseImpersonationUrl(config.service_account_impersonation_url).serviceAccount
+    : undefined;
+  const { supplier, kind } = await supplierFor(config, serviceAccount, options);
+  return { supplier, source: kind };
+}
+
+/** The supplier a config's `credential_source` describes, and its kind. */
 async function supplierFor(
   config: ExternalAccountConfig,
   serviceAccount: string | undefined,
   options: FromConfigOptions,
-): Promise<{ supplier: SubjectTokenSupplier; kind: CredentialSourceKind }> {
+): Promise<{ supplier: SubjectTokenSupplier; kind: ConfigSourceKind }> {
   const source = config.credential_source;
   const type = config.subject_token_type as SubjectTokenType;
   const shared = {
@@ -252,7 +277,7 @@ async function supplierFor(
             ...(options.clock ? { clock: options.clock } : {}),
             ...http,
           }),
-          kind: "url",
+          kind: "azure",
         };
       }
     }

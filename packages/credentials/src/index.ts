@@ -28,11 +28,17 @@ export {
 } from "./credentials.js";
 export type {
   ConfigDetails,
+  ConfigSourceKind,
   ConfiguredCredentials,
   FromConfigOptions,
   OptionalPackage,
 } from "./from-config.js";
-export { AZURE_IMDS_TOKEN_PATH, fromAuthorizedUserConfig, fromConfig } from "./from-config.js";
+export {
+  AZURE_IMDS_TOKEN_PATH,
+  fromAuthorizedUserConfig,
+  fromConfig,
+  subjectTokenSupplierFromConfig,
+} from "./from-config.js";
 export type { AuthClientClass, AuthClientInstance, ToAuthClientOptions } from "./google-auth.js";
 export { toAuthClient } from "./google-auth.js";
 export type { Env, ReadFile } from "./io.js";

@@ -7,7 +7,7 @@
 import { join } from "node:path";
 import { type Emulator, startEmulator } from "@wifkit/emulator";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { fromConfig } from "../src/index.js";
+import { fromConfig, subjectTokenSupplierFromConfig } from "../src/index.js";
 import { emulatorClock, OBJECT_CONTENT, readGuardedObject } from "./emulator-helpers.js";
 
 let emulator: Emulator;
@@ -74,6 +74,20 @@ describe("Azure sources reach a Google federated token", () => {
     const credentials = await azureCredentials(emulator.azureEnv({ source: "arc" }));
     await expect(credentials.getAccessToken()).resolves.toMatchObject({ type: "access_token" });
     expect(emulator.counters.get("azure.arc.token")).toBe(2);
+  });
+
+  it("subjectTokenSupplierFromConfig picks the Azure supplier for a gcloud --azure config", async () => {
+    const config = emulator.credentialConfig({ source: "azure" });
+    const { supplier, source } = await subjectTokenSupplierFromConfig(config, {
+      env: emulator.azureEnv({ source: "aks" }),
+    });
+    expect(source).toBe("azure");
+    const { token } = await supplier();
+    const claims = JSON.parse(Buffer.from(token.split(".")[1] ?? "", "base64url").toString()) as {
+      aud: string;
+    };
+    expect(claims.aud).toBe("api://wifkit-demo");
+    expect(emulator.counters.get("entra.token")).toBe(1);
   });
 
   it("through impersonation to an ID token", async () => {
