@@ -41,8 +41,8 @@ export interface InstanceMetadataUrls {
   /** The credential config's `region_url`: the availability-zone URL. */
   regionUrl?: string;
   /**
-   * The credential config's `imdsv2_session_token_url`. When set, IMDSv2 is required: a failing token
-   * request is an error instead of a fallback to IMDSv1.
+   * The credential config's `imdsv2_session_token_url`. When set (or when `AWS_EC2_METADATA_V1_DISABLED=true`),
+   * IMDSv2 is required: a failing token request is an error instead of a fallback to IMDSv1.
    */
   sessionTokenUrl?: string;
 }
@@ -99,7 +99,9 @@ export class InstanceMetadataClient {
     this.credentialsUrl = init.credentialsUrl ?? `${this.endpoint}${CREDENTIALS_PATH}`;
     this.regionUrl = init.regionUrl;
     this.sessionTokenUrl = init.sessionTokenUrl ?? `${this.endpoint}${TOKEN_PATH}`;
-    this.requireV2 = init.sessionTokenUrl !== undefined;
+    this.requireV2 =
+      init.sessionTokenUrl !== undefined ||
+      readEnv(env, "AWS_EC2_METADATA_V1_DISABLED")?.toLowerCase() === "true";
     this.transport = init.transport;
     this.clock = init.clock ?? systemClock;
     this.timeoutMs = init.timeoutMs ?? DEFAULT_IMDS_TIMEOUT_MS;
@@ -168,7 +170,8 @@ export class InstanceMetadataClient {
     throw new WifError(
       `Fetching an IMDSv2 session token (PUT ${describeUrl(this.sessionTokenUrl)}) failed with HTTP ${response.status}` +
         (this.requireV2
-          ? "; the credential configuration sets imdsv2_session_token_url, so IMDSv1 is not used. " +
+          ? "; IMDSv1 is not used because the credential configuration sets imdsv2_session_token_url " +
+            "(or AWS_EC2_METADATA_V1_DISABLED=true). " +
             "Check that the instance metadata service is enabled and reachable from this process."
           : ". Check the instance's metadata options (HttpEndpoint, HttpPutResponseHopLimit)."),
       {

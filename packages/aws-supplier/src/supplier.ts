@@ -15,11 +15,11 @@ import {
  * @wifkit/config (or read with `JSON.parse`) can be passed as it is.
  */
 export interface AwsCredentialSourceFields {
-  environment_id?: string;
-  region_url?: string;
-  url?: string;
-  regional_cred_verification_url?: string;
-  imdsv2_session_token_url?: string;
+  environment_id?: string | undefined;
+  region_url?: string | undefined;
+  url?: string | undefined;
+  regional_cred_verification_url?: string | undefined;
+  imdsv2_session_token_url?: string | undefined;
 }
 
 export interface AwsSupplierInit extends DefaultAwsCredentialsInit {

@@ -85,6 +85,19 @@ describe("fromInstanceMetadata", () => {
     expect(aws.count("GET", "/")).toBe(0);
   });
 
+  it("never falls back to IMDSv1 with AWS_EC2_METADATA_V1_DISABLED=true", async () => {
+    const aws = await fake({ imdsMode: "v1-only", tokenPutStatus: 403 });
+    const provider = fromInstanceMetadata({
+      endpoint: aws.url,
+      env: { AWS_EC2_METADATA_V1_DISABLED: "true" },
+    });
+    await expect(provider()).rejects.toMatchObject({
+      code: "ERR_WIF_AWS_IMDS_SESSION_TOKEN_FAILED",
+      message: expect.stringContaining("AWS_EC2_METADATA_V1_DISABLED"),
+    });
+    expect(aws.count("GET", "/")).toBe(0);
+  });
+
   it("works against an instance that requires IMDSv2 and never sends a tokenless request to it", async () => {
     const aws = await fake({ imdsMode: "required" });
     const provider = fromInstanceMetadata({
