@@ -53,15 +53,24 @@ export function expectedArnForm(accessKeyId: string | undefined): string {
   return "arn:aws:sts::ACCOUNT_ID:assumed-role/ROLE_NAME/SESSION_NAME (temporary credentials of an assumed role; on EC2 the session name is the instance id)";
 }
 
-/** What AWS answers for the request: the assertion Google STS builds (`arn`, `account`, `userid`). */
+/**
+ * What AWS answers for the request: the assertion Google STS builds (`arn`, `account`, `userid`). With
+ * `endpoint` (the SDKs' `AWS_ENDPOINT_URL_STS`), the request goes there instead, keeping the signed `host`.
+ */
 export async function callerIdentity(
   request: AwsSubjectRequest,
-  timeoutMs: number,
+  { timeoutMs, endpoint }: { timeoutMs: number; endpoint?: string | undefined },
 ): Promise<{ arn: string; account: string; userid: string }> {
   const headers: Record<string, string> = {};
   for (const { key, value } of request.headers) headers[key] = value;
+  let url = request.url;
+  if (endpoint) {
+    const signed = new URL(request.url);
+    url = `${endpoint.replace(/\/+$/, "")}${signed.pathname}${signed.search}`;
+    headers.host ??= signed.host;
+  }
   const response = await httpRequest({
-    url: request.url,
+    url,
     method: "POST",
     headers,
     timeoutMs,

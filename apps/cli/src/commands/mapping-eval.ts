@@ -103,7 +103,8 @@ async function assertionFromConfig(
     const aws = subject.type.endsWith("aws4_request") ? decodeAwsSubjectToken(subject.token) : undefined;
     if (aws) {
       spinner.update("Asking AWS who the signed request identifies…");
-      return { assertion: await callerIdentity(aws, 10_000), aws: true, ...pool };
+      const endpoint = context.env.AWS_ENDPOINT_URL_STS || context.env.AWS_ENDPOINT_URL || undefined;
+      return { assertion: await callerIdentity(aws, { timeoutMs: 10_000, endpoint }), aws: true, ...pool };
     }
     const jwt = decodeJwt(subject.token);
     if (!jwt) {
