@@ -28,7 +28,7 @@ import { googleCertsService } from "./services/google-certs.js";
 import { CLOUD_PLATFORM_SCOPE, googleStsService } from "./services/google-sts.js";
 import { iamCredentialsService } from "./services/iam-credentials.js";
 import { storageService } from "./services/storage.js";
-import { createSigningKey } from "./signing.js";
+import { createSigningKey, type SigningKey } from "./signing.js";
 import { signSigV4 } from "./sigv4.js";
 import { type AwsKey, type AwsKeyInit, AwsKeyRegistry, AwsSessions, GoogleTokenStore } from "./stores.js";
 
@@ -95,7 +95,7 @@ export interface AwsSubjectTokenOptions {
     | "instance"
     | "container"
     | "user"
-    | { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+    | { accessKeyId: string; secretAccessKey: string; sessionToken?: string | undefined };
   /** Signing region (and URL host). Default: the emulated instance's region. */
   region?: string;
   /** `x-goog-cloud-target-resource`. Default: the aws provider's audience. */
@@ -181,11 +181,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const tempDir = options.tempDir ?? mkdtempSync(join(tmpdir(), "wif-emulator-"));
   mkdirSync(tempDir, { recursive: true, mode: 0o700 });
 
-  const [google, entra, kubernetes] = await Promise.all([
-    createSigningKey(),
-    createSigningKey(),
-    createSigningKey(),
-  ]);
+  const [google, entra, kubernetes] = await issuerKeys();
   let configInput: EmulatorConfig = options.config ?? {};
   // URLs are only known after listening; resolve once with placeholders to validate early, again after.
   const urls = {} as EmulatorUrls;
@@ -569,6 +565,20 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     },
   };
   return emulator;
+}
+
+let sharedKeys: Promise<[SigningKey, SigningKey, SigningKey]> | undefined;
+
+/**
+ * The three issuers' RSA keys. Generating them costs most of a start-up, so emulators in one process share
+ * them; each emulator still serves them at its own URLs, and nothing outside the process ever sees them.
+ */
+function issuerKeys(): Promise<[SigningKey, SigningKey, SigningKey]> {
+  sharedKeys ??= Promise.all([createSigningKey(), createSigningKey(), createSigningKey()]);
+  sharedKeys.catch(() => {
+    sharedKeys = undefined;
+  });
+  return sharedKeys;
 }
 
 function validateRules(state: EmulatorState, rules: Runtime["rules"]): void {

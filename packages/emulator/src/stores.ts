@@ -148,6 +148,8 @@ export class AwsKeyRegistry {
       secretAccessKey: randomSecret(),
       sessionToken: `IQoJb3JpZ2luX2VtdWxhdG9y${randomToken(96)}`,
       ...init,
+      // Whole seconds, so the Expiration AWS prints is exactly when the key stops working.
+      expiresAt: Math.floor(init.expiresAt / 1000) * 1000,
     };
     this.#keys.set(key.accessKeyId, key);
     return key;
