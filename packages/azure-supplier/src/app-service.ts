@@ -2,7 +2,7 @@ import type { Clock } from "@wifkit/core";
 import { describeUrl, WifError } from "@wifkit/core";
 import { AZURE_ERROR_CODES } from "./errors.js";
 import type { ResolvedInit, UserAssignedIdentity } from "./options.js";
-import { APP_SERVICE_API_VERSION, parseEndpoint } from "./options.js";
+import { APP_SERVICE_API_VERSION, managedIdentitySelector, parseEndpoint } from "./options.js";
 import { isOk, sendTokenRequest } from "./request.js";
 import type { AzureToken, ResponseContext } from "./response.js";
 import { describeUpstream, parseTokenResponse, responseError, upstreamOf } from "./response.js";
@@ -23,7 +23,7 @@ export async function fetchAppServiceToken(
   const url = parseEndpoint(endpoint, "IDENTITY_ENDPOINT");
   url.searchParams.set("resource", resolved.resource);
   url.searchParams.set("api-version", APP_SERVICE_API_VERSION);
-  const selector = appServiceSelector(resolved.identity);
+  const selector = appServiceSelector(managedIdentitySelector(resolved));
   if (selector) url.searchParams.set(selector.name, selector.value);
   const response = await sendTokenRequest(
     resolved,

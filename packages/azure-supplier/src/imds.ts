@@ -3,7 +3,7 @@ import { describeUrl, httpRequest, isWifError, WifError } from "@wifkit/core";
 import { imdsEndpointSetting } from "./detect.js";
 import { AZURE_ERROR_CODES } from "./errors.js";
 import type { ResolvedInit, UserAssignedIdentity } from "./options.js";
-import { IMDS_API_VERSION, IMDS_TOKEN_PATH, parseEndpoint } from "./options.js";
+import { IMDS_API_VERSION, IMDS_TOKEN_PATH, managedIdentitySelector, parseEndpoint } from "./options.js";
 import { isOk, sendTokenRequest } from "./request.js";
 import type { AzureToken, ResponseContext } from "./response.js";
 import { describeUpstream, parseTokenResponse, responseError, upstreamOf } from "./response.js";
@@ -67,7 +67,7 @@ export async function fetchImdsToken(
   const url = imdsTokenUrl(resolved);
   url.searchParams.set("api-version", IMDS_API_VERSION);
   url.searchParams.set("resource", resolved.resource);
-  const selector = imdsSelector(resolved.identity);
+  const selector = imdsSelector(managedIdentitySelector(resolved));
   if (selector) url.searchParams.set(selector.name, selector.value);
   const response = await sendTokenRequest(
     resolved,

@@ -49,7 +49,10 @@ export interface AzureSupplierInit {
    * e.g. `api://my-wif-app`. A trailing `/.default` is removed.
    */
   resource: string;
-  /** Client id of a user-assigned managed identity (IMDS, App Service), or of the AKS workload identity (overrides `AZURE_CLIENT_ID`). */
+  /**
+   * Client id of a user-assigned managed identity (IMDS, App Service) or of the AKS workload identity.
+   * Default `AZURE_CLIENT_ID` when neither `objectId` nor `msiResId` is given.
+   */
   clientId?: string;
   /** Object (principal) id of a user-assigned managed identity (IMDS, App Service). */
   objectId?: string;
@@ -192,6 +195,16 @@ export function defaultArcKeyDirectory(
     return path.win32.join(env.ProgramData ?? "C:\\ProgramData", "AzureConnectedMachineAgent", "Tokens");
   }
   return undefined;
+}
+
+/**
+ * The user-assigned identity IMDS and App Service should ask for: the option, else `AZURE_CLIENT_ID` (the
+ * variable Azure's own SDKs read for this, so a workload configured for them behaves the same here).
+ */
+export function managedIdentitySelector(resolved: ResolvedInit): UserAssignedIdentity | undefined {
+  if (resolved.identity) return resolved.identity;
+  const clientId = resolved.env.AZURE_CLIENT_ID?.trim();
+  return clientId ? { kind: "clientId", value: clientId } : undefined;
 }
 
 export function configError(message: string, cause?: unknown): WifError {

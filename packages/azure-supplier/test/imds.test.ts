@@ -87,6 +87,19 @@ describe("VM / VMSS IMDS", () => {
     expect(tokenRequests(fake)[0]?.query.get(parameter)).toBe(value);
   });
 
+  it("takes the user-assigned client id from AZURE_CLIENT_ID unless an option selects one", async () => {
+    const fake = await startImds((_request, response) =>
+      sendJson(response, 200, { access_token: fakeAzureJwt(), expires_in: "3599" }),
+    );
+    const env = { AZURE_IMDS_ENDPOINT: fake.url, AZURE_CLIENT_ID: "from-env" };
+    await fromAzure({ resource: RESOURCE, env })();
+    await fromAzure({ resource: RESOURCE, env, objectId: "from-option" })();
+    const [first, second] = tokenRequests(fake);
+    expect(first?.query.get("client_id")).toBe("from-env");
+    expect(second?.query.get("client_id")).toBeNull();
+    expect(second?.query.get("object_id")).toBe("from-option");
+  });
+
   it("retries while Azure throttles (429), then succeeds", async () => {
     const fake = await startImds((_request, response, index) =>
       index < 3
