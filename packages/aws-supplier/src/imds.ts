@@ -167,6 +167,9 @@ export class InstanceMetadataClient {
       this.useV1 = true;
       return undefined;
     }
+    // With v1 ruled out, a 403 on the token request is IMDS being turned off: say so, as a GET's 403 would.
+    if (response.status === 403)
+      throw this.statusError(response, this.sessionTokenUrl, "IMDSv2 session token", false);
     throw new WifError(
       `Fetching an IMDSv2 session token (PUT ${describeUrl(this.sessionTokenUrl)}) failed with HTTP ${response.status}` +
         (this.requireV2

@@ -143,11 +143,16 @@ describe("fromAws against the emulator: failures", () => {
     expect(count("aws.imds.token")).toBe(2);
   });
 
-  it("IMDS 403 (metadata service turned off): ERR_WIF_AWS_IMDS_DISABLED", async () => {
+  it("IMDS 403 (metadata service turned off): ERR_WIF_AWS_IMDS_DISABLED, with or without v2 required", async () => {
     emulator.reconfigure({ aws: { imds: { enabled: false } } });
     await expect(supplierFor(emulator.awsEnv())()).rejects.toMatchObject({
       code: "ERR_WIF_AWS_IMDS_DISABLED",
       status: 403,
+    });
+    await expect(supplierFor(emulator.awsEnv(), { imdsv2: true })()).rejects.toMatchObject({
+      code: "ERR_WIF_AWS_IMDS_DISABLED",
+      status: 403,
+      message: expect.stringContaining("HttpEndpoint=enabled"),
     });
   });
 
