@@ -232,11 +232,11 @@ describe("fromConfig", () => {
     expect(sts?.headers["x-goog-api-client"]).toContain("source/programmatic");
   });
 
-  it("presents the workload certificate over mTLS to STS for a certificate source", async () => {
+  it("presents the workload certificate over mTLS to STS and IAM for a certificate source", async () => {
     const certs = new URL("../test/fixtures/certs/", import.meta.url);
     const pem = (name: string) => readFile(new URL(name, certs));
     const ca = await pem("ca.pem");
-    const seen: Array<{ subject: string | undefined; body: string }> = [];
+    const seen: Array<{ subject: string | undefined; path: string | undefined; body: string }> = [];
     const server = https.createServer(
       {
         cert: await pem("server.pem"),
@@ -250,7 +250,18 @@ describe("fromConfig", () => {
         req.on("data", (c: Buffer) => chunks.push(c));
         req.on("end", () => {
           const peer = (req.socket as TLSSocket).getPeerCertificate();
-          seen.push({ subject: String(peer?.subject?.CN), body: Buffer.concat(chunks).toString() });
+          seen.push({
+            subject: String(peer?.subject?.CN),
+            path: req.url,
+            body: Buffer.concat(chunks).toString(),
+          });
+          if (req.url?.endsWith(":generateAccessToken")) {
+            sendJson(res, 200, {
+              accessToken: "sa-over-mtls",
+              expireTime: new Date(Date.now() + 3600_000).toISOString(),
+            });
+            return;
+          }
           sendJson(res, 200, {
             access_token: "mtls-token",
             issued_token_type: "x",
@@ -278,7 +289,13 @@ describe("fromConfig", () => {
       );
       const credentials = await fromConfig(
         {
-          ...externalAccount(origin, { certificate: { certificate_config_location: configPath } }),
+          ...externalAccount(
+            origin,
+            { certificate: { certificate_config_location: configPath } },
+            {
+              service_account_impersonation_url: `${origin}/v1/projects/-/serviceAccounts/${SA}:generateAccessToken`,
+            },
+          ),
           subject_token_type: SUBJECT_TOKEN_TYPES.mtls,
         },
         {
@@ -288,8 +305,11 @@ describe("fromConfig", () => {
             nodeTransport({ ...request, tls: request.tls ? { ...request.tls, ca } : undefined }),
         },
       );
-      await expect(credentials.getAccessToken()).resolves.toMatchObject({ value: "mtls-token" });
-      expect(seen[0]?.subject).toBe("wifkit test workload");
+      await expect(credentials.getAccessToken()).resolves.toMatchObject({ value: "sa-over-mtls" });
+      expect(seen.map((request) => [request.path, request.subject])).toEqual([
+        ["/v1/token", "wifkit test workload"],
+        [`/v1/projects/-/serviceAccounts/${SA}:generateAccessToken`, "wifkit test workload"],
+      ]);
       const form = new URLSearchParams(seen[0]?.body);
       expect(form.get("subject_token_type")).toBe(SUBJECT_TOKEN_TYPES.mtls);
       expect(JSON.parse(form.get("subject_token") ?? "")).toHaveLength(1);
@@ -341,5 +361,36 @@ describe("authorized user credentials", () => {
       allow: { origins: [google.origin] },
     }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: "ERR_WIF_CONFIG_INVALID" });
+  });
+});
+
+describe("fromConfig with injected file reads", () => {
+  it("reads the config and the token file through readFile, and names a missing config", async () => {
+    const google = await fakeGoogle();
+    const files = new Map<string, string>([
+      ["/virtual/wif.json", JSON.stringify(externalAccount(google.origin, { file: "/virtual/token" }))],
+      ["/virtual/token", "virtual-subject-token"],
+    ]);
+    const readFile = async (path: string) => {
+      const content = files.get(path);
+      if (content === undefined) throw Object.assign(new Error(`ENOENT: ${path}`), { code: "ENOENT" });
+      return content;
+    };
+    const credentials = await fromConfig("/virtual/wif.json", {
+      readFile,
+      allow: { origins: [google.origin] },
+    });
+    expect(credentials.configPath).toBe("/virtual/wif.json");
+    await credentials.getAccessToken();
+    expect(new URLSearchParams(google.calls("/v1/token")[0]?.body).get("subject_token")).toBe(
+      "virtual-subject-token",
+    );
+
+    const missing = await fromConfig("/virtual/absent.json", { readFile }).catch((e: unknown) => e);
+    expect(missing).toMatchObject({ code: "ERR_WIF_CONFIG_NOT_FOUND" });
+    expect((missing as Error).message).toContain("/virtual/absent.json");
+    const none = await fromConfig(undefined, { readFile, env: {} }).catch((e: unknown) => e);
+    expect(none).toMatchObject({ code: "ERR_WIF_CONFIG_NOT_FOUND" });
+    expect((none as Error).message).toContain("GOOGLE_APPLICATION_CREDENTIALS");
   });
 });

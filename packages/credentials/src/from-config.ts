@@ -22,7 +22,7 @@ import {
   type ExternalAccountCredentials,
   QUOTA_PROJECT_ENV,
 } from "./credentials.js";
-import { asText, type ReadFile } from "./io.js";
+import { asText, fileErrorCode, type ReadFile } from "./io.js";
 import { fromCertificate } from "./suppliers/certificate.js";
 import { fromExecutable } from "./suppliers/executable.js";
 import { fromFile } from "./suppliers/file.js";
@@ -161,10 +161,14 @@ async function resolveConfig(
   try {
     text = asText(await options.readFile(path));
   } catch (cause) {
-    throw new WifError(`Credential configuration ${path} cannot be read.`, {
-      code: "ERR_WIF_CONFIG_NOT_FOUND",
-      cause,
-    });
+    const code = fileErrorCode(cause);
+    const missing = code === "ENOENT" || code === "ENOTDIR";
+    throw new WifError(
+      missing
+        ? `Credential configuration ${path} does not exist.`
+        : `Credential configuration ${path} cannot be read (${code ?? "error"}); check its permissions.`,
+      { code: missing ? "ERR_WIF_CONFIG_NOT_FOUND" : "ERR_WIF_CONFIG_UNREADABLE", cause },
+    );
   }
   let json: unknown;
   try {

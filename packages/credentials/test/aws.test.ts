@@ -64,11 +64,24 @@ describe("AWS sources reach a Google federated token", () => {
     emulator.reconfigure({ aws: { imds: { v2Only: true } } });
     const working = await awsCredentials(emulator.awsEnv({ source: "imds" }));
     await expect(working.getAccessToken()).resolves.toMatchObject({ type: "access_token" });
+    expect(emulator.counters.get("aws.imds.token")).toBeGreaterThan(0);
 
+    // IMDSv2 session tokens become unavailable. Told that v1 is disabled, the client does not try it...
     emulator.faults.inject("aws.imds.token", { status: 404, forMs: 60 * 60_000 });
-    const refused = await awsCredentials(emulator.awsEnv({ source: "imds" }));
-    const error = await refused.getAccessToken().catch((e: unknown) => e);
-    expect(error).toMatchObject({ code: expect.stringMatching(/^ERR_WIF_AWS_/), status: 401 });
+    emulator.counters.reset();
+    const env = emulator.awsEnv({ source: "imds" });
+    expect(env.AWS_EC2_METADATA_V1_DISABLED).toBe("true");
+    const refusedByClient = await (await awsCredentials(env)).getAccessToken().catch((e: unknown) => e);
+    expect(refusedByClient).toMatchObject({ code: expect.stringMatching(/^ERR_WIF_AWS_/) });
+    expect(emulator.counters.get("aws.imds.credentials")).toBe(0);
+
+    // ...and when it does fall back to v1, the v2-only instance refuses it (401).
+    const { AWS_EC2_METADATA_V1_DISABLED: _, ...withoutSwitch } = env;
+    const refusedByImds = await (await awsCredentials(withoutSwitch))
+      .getAccessToken()
+      .catch((e: unknown) => e);
+    expect(refusedByImds).toMatchObject({ code: expect.stringMatching(/^ERR_WIF_AWS_/), status: 401 });
+    expect(emulator.counters.get("sts.token")).toBe(0);
   });
 
   it("the container endpoint with an authorization token file (EKS Pod Identity)", async () => {

@@ -153,17 +153,21 @@ describe("fromExecutable", () => {
     const dir = await tempDir();
     const command = await script(dir, "setTimeout(() => {}, 60_000);");
     const started = Date.now();
-    const error = await fromExecutable({ command, audience: AUDIENCE, env: allowed, timeoutMs: 300 })().catch(
-      (e: unknown) => e,
-    );
+    // Long enough for node to start and record its pid even on a loaded machine.
+    const error = await fromExecutable({
+      command,
+      audience: AUDIENCE,
+      env: allowed,
+      timeoutMs: 1_500,
+    })().catch((e: unknown) => e);
     expect(error).toMatchObject({ code: "ERR_WIF_EXECUTABLE_TIMEOUT" });
-    expect((error as Error).message).toContain("300 ms");
+    expect((error as Error).message).toContain("1500 ms");
     expect(Date.now() - started).toBeLessThan(10_000);
     const [run] = await runs(dir);
     expect(run).toBeDefined();
     // The process must be gone; poll briefly since signal delivery is asynchronous.
     let alive = true;
-    for (let i = 0; i < 50 && alive; i++) {
+    for (let i = 0; i < 250 && alive; i++) {
       try {
         process.kill(run?.pid as number, 0);
         await new Promise((resolve) => setTimeout(resolve, 20));
