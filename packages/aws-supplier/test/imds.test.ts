@@ -86,7 +86,7 @@ describe("fromInstanceMetadata", () => {
   });
 
   it("never falls back to IMDSv1 with AWS_EC2_METADATA_V1_DISABLED=true", async () => {
-    const aws = await fake({ imdsMode: "v1-only", tokenPutStatus: 403 });
+    const aws = await fake({ imdsMode: "v1-only", tokenPutStatus: 405 });
     const provider = fromInstanceMetadata({
       endpoint: aws.url,
       env: { AWS_EC2_METADATA_V1_DISABLED: "true" },
