@@ -1,0 +1,310 @@
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { type Emulator, startEmulator } from "@wifkit/emulator";
+import { ExternalAccountClient } from "google-auth-library";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runWif, scratch } from "./helpers.js";
+
+const RESOURCE = "projects/123456789012/locations/global/workloadIdentityPools/my-pool/providers/my-provider";
+const AUDIENCE = `//iam.googleapis.com/${RESOURCE}`;
+const SA = "app@my-project.iam.gserviceaccount.com";
+const IMPERSONATION_URL = `https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/${SA}:generateAccessToken`;
+const JWT = "urn:ietf:params:oauth:token-type:jwt";
+const AWS_SOURCE = {
+  environment_id: "aws1",
+  region_url: "http://169.254.169.254/latest/meta-data/placement/availability-zone",
+  url: "http://169.254.169.254/latest/meta-data/iam/security-credentials",
+  regional_cred_verification_url:
+    "https://sts.{region}.amazonaws.com?Action=GetCallerIdentity&Version=2011-06-15",
+};
+
+const dir = scratch();
+afterAll(() => dir.cleanup());
+
+let counter = 0;
+async function create(args: string[]): Promise<{ file: string; config: unknown; stderr: string }> {
+  const file = join(dir.dir, `config-${++counter}.json`);
+  const result = await runWif(["create-cred-config", RESOURCE, ...args, "--output-file", file]);
+  expect(result.stderr).toBe(`Created credential configuration file [${file}].\n`);
+  expect(result).toMatchObject({ code: 0, stdout: "" });
+  return { file, config: JSON.parse(readFileSync(file, "utf8")), stderr: result.stderr };
+}
+
+describe("wif create-cred-config writes what gcloud writes (WIRE.md section 1)", () => {
+  it("--aws", async () => {
+    expect((await create(["--aws"])).config).toEqual({
+      type: "external_account",
+      audience: AUDIENCE,
+      subject_token_type: "urn:ietf:params:aws:token-type:aws4_request",
+      token_url: "https://sts.googleapis.com/v1/token",
+      token_info_url: "https://sts.googleapis.com/v1/introspect",
+      credential_source: AWS_SOURCE,
+    });
+  });
+
+  it("--aws --enable-imdsv2 --service-account --service-account-token-lifetime-seconds", async () => {
+    const { config } = await create([
+      "--aws",
+      "--enable-imdsv2",
+      "--service-account",
+      SA,
+      "--service-account-token-lifetime-seconds",
+      "7200",
+    ]);
+    expect(config).toEqual({
+      type: "external_account",
+      audience: AUDIENCE,
+      subject_token_type: "urn:ietf:params:aws:token-type:aws4_request",
+      token_url: "https://sts.googleapis.com/v1/token",
+      service_account_impersonation_url: IMPERSONATION_URL,
+      service_account_impersonation: { token_lifetime_seconds: 7200 },
+      credential_source: {
+        ...AWS_SOURCE,
+        imdsv2_session_token_url: "http://169.254.169.254/latest/api/token",
+      },
+    });
+  });
+
+  it("--azure --app-id-uri --service-account", async () => {
+    const { config } = await create(["--azure", "--app-id-uri", "api://my-app", "--service-account", SA]);
+    expect(config).toEqual({
+      type: "external_account",
+      audience: AUDIENCE,
+      subject_token_type: JWT,
+      token_url: "https://sts.googleapis.com/v1/token",
+      service_account_impersonation_url: IMPERSONATION_URL,
+      credential_source: {
+        url: "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=api://my-app",
+        headers: { Metadata: "True" },
+        format: { type: "json", subject_token_field_name: "access_token" },
+      },
+    });
+  });
+
+  it("--credential-source-file with a json format", async () => {
+    const { config } = await create([
+      "--credential-source-file",
+      "/var/run/secrets/token.json",
+      "--credential-source-type",
+      "json",
+      "--credential-source-field-name",
+      "id_token",
+    ]);
+    expect(config).toEqual({
+      type: "external_account",
+      audience: AUDIENCE,
+      subject_token_type: JWT,
+      token_url: "https://sts.googleapis.com/v1/token",
+      token_info_url: "https://sts.googleapis.com/v1/introspect",
+      credential_source: {
+        file: "/var/run/secrets/token.json",
+        format: { type: "json", subject_token_field_name: "id_token" },
+      },
+    });
+  });
+
+  it("--credential-source-url with headers, a text format and a subject token type", async () => {
+    const { config } = await create([
+      "--credential-source-url",
+      "https://token.example.com/token",
+      "--credential-source-headers",
+      "Authorization=Bearer x,X-Trace=1",
+      "--credential-source-type",
+      "text",
+      "--subject-token-type",
+      "urn:ietf:params:oauth:token-type:id_token",
+    ]);
+    expect(config).toEqual({
+      type: "external_account",
+      audience: AUDIENCE,
+      subject_token_type: "urn:ietf:params:oauth:token-type:id_token",
+      token_url: "https://sts.googleapis.com/v1/token",
+      token_info_url: "https://sts.googleapis.com/v1/introspect",
+      credential_source: {
+        url: "https://token.example.com/token",
+        headers: { Authorization: "Bearer x", "X-Trace": "1" },
+        format: { type: "text" },
+      },
+    });
+  });
+
+  it("--executable-command with its timeout and output file", async () => {
+    const { config } = await create([
+      "--executable-command",
+      "/usr/local/bin/token-helper --audience=x",
+      "--executable-timeout-millis",
+      "10000",
+      "--executable-output-file",
+      "/tmp/token-cache.json",
+    ]);
+    expect(config).toEqual({
+      type: "external_account",
+      audience: AUDIENCE,
+      subject_token_type: JWT,
+      token_url: "https://sts.googleapis.com/v1/token",
+      token_info_url: "https://sts.googleapis.com/v1/introspect",
+      credential_source: {
+        executable: {
+          command: "/usr/local/bin/token-helper --audience=x",
+          timeout_millis: 10000,
+          output_file: "/tmp/token-cache.json",
+        },
+      },
+    });
+  });
+
+  it("--universe-domain writes universe_domain and the endpoints on that universe", async () => {
+    const { config } = await create([
+      "--aws",
+      "--universe-domain",
+      "example-universe.test",
+      "--service-account",
+      SA,
+    ]);
+    expect(config).toEqual({
+      type: "external_account",
+      audience: AUDIENCE,
+      subject_token_type: "urn:ietf:params:aws:token-type:aws4_request",
+      token_url: "https://sts.example-universe.test/v1/token",
+      service_account_impersonation_url: `https://iamcredentials.example-universe.test/v1/projects/-/serviceAccounts/${SA}:generateAccessToken`,
+      universe_domain: "example-universe.test",
+      credential_source: AWS_SOURCE,
+    });
+  });
+
+  it("writes a readable file atomically, replacing an existing one and leaving no temporary file", async () => {
+    const first = await create(["--aws"]);
+    expect(statSync(first.file).mode & 0o777).toBe(0o644 & ~process.umask());
+    const target = join(dir.dir, "replace.json");
+    writeFileSync(target, "old");
+    const result = await runWif(["create-cred-config", RESOURCE, "--aws", "--output-file", target]);
+    expect(result.code).toBe(0);
+    expect(JSON.parse(readFileSync(target, "utf8"))).toMatchObject({ audience: AUDIENCE });
+    expect(readdirSync(dir.dir).filter((name) => name.endsWith(".tmp"))).toEqual([]);
+  });
+
+  it("refuses to write over a directory, exit 1", async () => {
+    const target = join(dir.dir, "a-directory");
+    mkdirSync(target);
+    const result = await runWif(["create-cred-config", RESOURCE, "--aws", "--output-file", target]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      `error [ERR_WIF_OUTPUT_IS_DIRECTORY]: --output-file ${target} is a directory; name the file to write, e.g. ${join(target, "wif-config.json")}.\n`,
+    );
+  });
+
+  it.each([
+    [["--aws"], "missing --output-file PATH"],
+    [
+      ["--output-file", "x.json"],
+      "missing credential source: one of --aws, --azure, --credential-source-file, --credential-source-url, --executable-command",
+    ],
+    [
+      ["--aws", "--azure", "--output-file", "x.json"],
+      "only one credential source may be given (got --aws, --azure)",
+    ],
+    [
+      ["--azure", "--output-file", "x.json"],
+      "--azure needs --app-id-uri (the application ID URI the provider accepts)",
+    ],
+    [
+      ["--credential-source-file", "f", "--enable-imdsv2", "--output-file", "x.json"],
+      "--enable-imdsv2 can only be used with --aws",
+    ],
+    [
+      ["--credential-source-file", "f", "--credential-source-type", "json", "--output-file", "x.json"],
+      "--credential-source-type json needs --credential-source-field-name",
+    ],
+    [
+      ["--aws", "--service-account-token-lifetime-seconds", "600", "--output-file", "x.json"],
+      "--service-account-token-lifetime-seconds can only be used with --service-account",
+    ],
+    [
+      ["--executable-command", "/bin/x", "--executable-timeout-millis", "soon", "--output-file", "x.json"],
+      "--executable-timeout-millis must be a whole number (got 'soon')",
+    ],
+  ])("usage error %j", async (args, message) => {
+    const result = await runWif(["create-cred-config", RESOURCE, ...args], { cwd: dir.dir });
+    expect(result.code).toBe(2);
+    expect(result.stderr.split("\n")[0]).toBe(`error: wif create-cred-config: ${message}`);
+  });
+
+  it("refuses a resource that is not a provider, naming the problem, exit 1", async () => {
+    const result = await runWif([
+      "create-cred-config",
+      "projects/my-project/pools/x",
+      "--aws",
+      "--output-file",
+      join(dir.dir, "bad.json"),
+    ]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(
+      /^error \[ERR_WIF_CONFIG_INVALID\]: The credential configuration has (a problem|\d+ problems):\n {2}- audience: /,
+    );
+  });
+});
+
+describe("google-auth-library 10 uses a file wif wrote", () => {
+  let emulator: Emulator;
+  beforeAll(async () => {
+    emulator = await startEmulator();
+  });
+  afterAll(() => emulator.stop());
+
+  it("gets a service account token from an --aws --enable-imdsv2 configuration and reads the guarded object", async () => {
+    const file = join(dir.dir, "gal-aws.json");
+    const result = await runWif([
+      "create-cred-config",
+      emulator.providerAudience("aws-provider").replace("//iam.googleapis.com/", ""),
+      "--aws",
+      "--enable-imdsv2",
+      "--service-account",
+      emulator.serviceAccountEmail("wifkit-reader"),
+      "--output-file",
+      file,
+      "--sts-url",
+      `${emulator.urls.sts}/v1/token`,
+      "--iam-credentials-url",
+      emulator.urls.iamCredentials,
+      "--metadata-url",
+      emulator.urls.awsImds,
+    ]);
+    expect(result.code).toBe(0);
+    const client = ExternalAccountClient.fromJSON(JSON.parse(readFileSync(file, "utf8")));
+    if (!client) throw new Error("google-auth-library refused the configuration");
+    const { token } = await client.getAccessToken();
+    expect(token).toBeTruthy();
+    expect(emulator.counters.get("aws.imds.token")).toBeGreaterThanOrEqual(1);
+    expect(emulator.counters.get("iam.generateAccessToken")).toBe(1);
+    const response = await client.request<string>({
+      url: `${emulator.urls.storage}/storage/v1/b/wifkit-bucket/o/hello.txt?alt=media`,
+      responseType: "text",
+    });
+    expect(response.data).toBe("hello from wifkit\n");
+  });
+
+  it("gets a federated token from an --azure configuration", async () => {
+    const file = join(dir.dir, "gal-azure.json");
+    const result = await runWif([
+      "create-cred-config",
+      emulator.providerAudience("azure-provider").replace("//iam.googleapis.com/", ""),
+      "--azure",
+      "--app-id-uri",
+      "api://wifkit-demo",
+      "--output-file",
+      file,
+      "--sts-url",
+      `${emulator.urls.sts}/v1/token`,
+      "--metadata-url",
+      emulator.urls.azureImds,
+    ]);
+    expect(result.code).toBe(0);
+    const client = ExternalAccountClient.fromJSON(JSON.parse(readFileSync(file, "utf8")));
+    if (!client) throw new Error("google-auth-library refused the configuration");
+    const before = emulator.counters.get("sts.token");
+    const { token } = await client.getAccessToken();
+    expect(token).toBeTruthy();
+    expect(emulator.counters.get("sts.token")).toBe(before + 1);
+    expect(emulator.counters.get("azure.imds.token")).toBeGreaterThanOrEqual(1);
+  });
+});
