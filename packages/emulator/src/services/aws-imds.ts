@@ -110,7 +110,11 @@ export function awsImdsService(runtime: Runtime): ServiceDefinition {
             ttlHeader !== undefined && /^\d+$/.test(ttlHeader.trim()) ? Number(ttlHeader) : Number.NaN;
           if (!(ttl >= 1 && ttl <= MAX_SESSION_TTL_SECONDS)) return page(400);
           const token = `AQAEA${randomToken(40)}==`;
-          sessions.set(token, runtime.clock.now() + ttl * 1000);
+          const now = runtime.clock.now();
+          if (sessions.size >= 1000) {
+            for (const [known, expiresAt] of sessions) if (expiresAt <= now) sessions.delete(known);
+          }
+          sessions.set(token, now + ttl * 1000);
           return text(200, token, { "x-aws-ec2-metadata-token-ttl-seconds": String(ttl) });
         },
       },
