@@ -27,6 +27,9 @@ export {
   QUOTA_PROJECT_ENV,
 } from "./credentials.js";
 export type {
+  AwsCredentialsLike,
+  AwsSourceOptions,
+  AzureSourceOptions,
   ConfigDetails,
   ConfigSourceKind,
   ConfiguredCredentials,
