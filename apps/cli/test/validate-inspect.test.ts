@@ -1,0 +1,175 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { type Emulator, startEmulator } from "@wifkit/emulator";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runWif, scratch } from "./helpers.js";
+
+let emulator: Emulator;
+const dir = scratch();
+let awsConfig: string;
+let azureConfig: string;
+let fileConfig: string;
+let allow: Record<string, string>;
+
+function write(name: string, config: object): string {
+  const path = join(dir.dir, name);
+  writeFileSync(path, JSON.stringify(config, null, 2));
+  return path;
+}
+
+beforeAll(async () => {
+  emulator = await startEmulator();
+  allow = { WIF_ALLOW_ORIGINS: emulator.allowOrigins.join(",") };
+  awsConfig = write(
+    "aws.json",
+    emulator.credentialConfig({ source: "aws", imdsv2: true, serviceAccount: "wifkit-reader" }),
+  );
+  azureConfig = write("azure.json", emulator.credentialConfig({ source: "azure" }));
+  fileConfig = write("file.json", emulator.credentialConfig({ source: "file" }));
+});
+afterAll(async () => {
+  await emulator.stop();
+  dir.cleanup();
+});
+
+describe("wif validate", () => {
+  it("passes a good configuration whose subject credential is reachable, exit 0", async () => {
+    const result = await runWif(["validate", "--config", awsConfig], {
+      env: { ...allow, ...emulator.awsEnv() },
+    });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toContain(
+      `✔ Configuration ${awsConfig} matches the schema and the endpoint policy (external_account)`,
+    );
+    expect(result.stderr).toContain(
+      "✔ AWS credentials: none in the environment, so the EC2 instance role is read from the instance metadata service",
+    );
+    expect(result.stderr).toMatch(
+      /✔ Subject token fetched \(urn:ietf:params:aws:token-type:aws4_request, \d+ characters\)/,
+    );
+    expect(result.stderr).not.toContain("✖");
+  });
+
+  it("checks an Azure and a file source the same way", async () => {
+    const azure = await runWif(["validate", "--config", azureConfig], {
+      env: { ...allow, ...emulator.azureEnv() },
+    });
+    expect(azure.code).toBe(0);
+    expect(azure.stderr).toContain("✔ Azure managed identity source: VM / VMSS IMDS");
+    const file = await runWif(["validate", "--config", fileConfig], { env: allow });
+    expect(file.code).toBe(0);
+    expect(file.stderr).toMatch(/✔ Subject token file .* is readable/);
+    expect(file.stderr).toMatch(/✔ Subject token expires in \d+ min \(iss http:\/\/127\.0\.0\.1:\d+/);
+  });
+
+  it("lists the configuration's problems with their JSON paths, exit 1", async () => {
+    const bad = write("bad.json", {
+      type: "external_account",
+      audience:
+        "//iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/pool-one/providers/provider-one",
+      subject_token_type: "urn:ietf:params:oauth:token-type:jwt",
+      token_url: "https://sts.googleapis.com/v1/token",
+      credential_source: { file: "/tmp/token", format: { type: "json" } },
+    });
+    const result = await runWif(["validate", "--config", bad]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^✖ Configuration is invalid \(1 problem\) \[ERR_WIF_CONFIG_INVALID\]\n/);
+    expect(result.stderr).toContain("    credential_source.format.subject_token_field_name: ");
+    expect(result.stderr).not.toContain("Subject token");
+  });
+
+  it("--offline stops after the schema", async () => {
+    const result = await runWif(["validate", "--config", awsConfig, "--offline"], {
+      env: { ...allow, AWS_EC2_METADATA_SERVICE_ENDPOINT: "http://127.0.0.1:9" },
+    });
+    expect(result.code).toBe(0);
+    expect(result.stderr.trim().split("\n")).toHaveLength(1);
+  });
+
+  it("marks an unreachable subject credential with a cross and the reason, exit 1", async () => {
+    // Nothing listens on port 9 (discard): the metadata service of this "instance" is unreachable.
+    const unreachable = write(
+      "aws-unreachable.json",
+      JSON.parse(
+        JSON.stringify(emulator.credentialConfig({ source: "aws" })).replaceAll(
+          emulator.urls.awsImds,
+          "http://127.0.0.1:9",
+        ),
+      ),
+    );
+    const result = await runWif(["validate", "--config", unreachable], {
+      env: { WIF_ALLOW_ORIGINS: `${allow.WIF_ALLOW_ORIGINS},http://127.0.0.1:9`, AWS_REGION: "us-east-1" },
+    });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("✔ AWS region us-east-1 (from AWS_REGION)");
+    expect(result.stderr).toMatch(
+      /✖ Could not fetch the subject token \[ERR_WIF_[A-Z_]+\]\n {4}EC2 instance metadata .* http:\/\/127\.0\.0\.1:9\/.*ECONNREFUSED/,
+    );
+  });
+
+  it("names the fix for incomplete AWS keys and a missing token file", async () => {
+    const aws = await runWif(["validate", "--config", awsConfig], {
+      env: { ...allow, AWS_ACCESS_KEY_ID: "AKIAEXAMPLE" },
+    });
+    expect(aws.code).toBe(1);
+    expect(aws.stderr).toContain(
+      "✖ AWS credentials in the environment are incomplete\n    fix: set both AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
+    );
+    const missing = write(
+      "missing-file.json",
+      emulator.credentialConfig({ source: "file", file: join(dir.dir, "no-token") }),
+    );
+    const file = await runWif(["validate", "--config", missing], { env: allow });
+    expect(file.code).toBe(1);
+    expect(file.stderr).toContain(
+      `✖ Subject token file ${join(dir.dir, "no-token")} does not exist\n    fix: `,
+    );
+  });
+});
+
+describe("wif inspect", () => {
+  it("shows the signed AWS request with the signature and session token elided, and the ARN form", async () => {
+    const result = await runWif(["inspect", "--config", awsConfig], {
+      env: { ...allow, ...emulator.awsEnv() },
+    });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe("");
+    const instance = emulator.awsCredentials("instance");
+    expect(result.stderr).toContain(
+      "POST https://sts.us-east-1.amazonaws.com?Action=GetCallerIdentity&Version=2011-06-15",
+    );
+    expect(result.stderr).toMatch(
+      /authorization: AWS4-HMAC-SHA256 Credential=ASIA\w+\/\d{8}\/us-east-1\/sts\/aws4_request, SignedHeaders=[\w;-]+, Signature=<elided>/,
+    );
+    expect(result.stderr).toMatch(/x-amz-security-token: <elided, \d+ characters>/);
+    expect(result.stderr).toContain(
+      `x-goog-cloud-target-resource: ${emulator.providerAudience("aws-provider")}`,
+    );
+    expect(result.stderr).toContain("arn:aws:sts::ACCOUNT_ID:assumed-role/ROLE_NAME/SESSION_NAME");
+    expect(result.stderr).not.toContain(instance.sessionToken as string);
+    expect(result.stderr).not.toMatch(/Signature=[0-9a-f]{64}/);
+  });
+
+  it("shows an Azure token's claims, as JSON on stdout with --format json", async () => {
+    const result = await runWif(["inspect", "--config", azureConfig, "--format", "json"], {
+      env: { ...allow, ...emulator.azureEnv() },
+    });
+    expect(result.code).toBe(0);
+    const report = JSON.parse(result.stdout);
+    expect(report).toMatchObject({
+      source: "azure",
+      subject_token_type: "urn:ietf:params:oauth:token-type:jwt",
+      jwt: { claims: { aud: "api://wifkit-demo", sub: "4d7c6b2a-1e3f-4a5b-9c8d-0f1e2d3c4b5a" } },
+    });
+    expect(report.subject_token).toBeUndefined();
+  });
+
+  it("prints the raw subject token only with --show-token, on stdout", async () => {
+    const result = await runWif(["inspect", "--config", fileConfig, "--show-token"], { env: allow });
+    expect(result.code).toBe(0);
+    expect(result.stdout.trim().split(".")).toHaveLength(3);
+    expect(result.stderr).toContain('"iss": "http://127.0.0.1:');
+    expect(result.stderr).not.toContain(result.stdout.trim());
+  });
+});
