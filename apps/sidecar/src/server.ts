@@ -71,10 +71,6 @@ interface Waiter {
   finish: () => void;
 }
 
-function lowerEquals(name: string, lower: string): boolean {
-  return name === lower || name.toLowerCase() === lower;
-}
-
 function digest(value: string): Buffer {
   return createHash("sha256").update(value).digest();
 }
@@ -136,40 +132,13 @@ export class MetadataHandler {
       this.fail(res, REFUSED, 405, "Only GET requests are served.", ["Allow", "GET"]);
       return;
     }
-    const raw = req.rawHeaders;
-    let host: string | undefined;
-    let hostCount = 0;
-    let flavor: string | undefined;
-    let forwarded = false;
-    let authorization: string | undefined;
-    let hasBody = false;
-    for (let index = 0; index < raw.length; index += 2) {
-      const name = raw[index]!;
-      switch (name.length) {
-        case 4:
-          if (lowerEquals(name, "host")) {
-            host = raw[index + 1];
-            hostCount++;
-          }
-          break;
-        case 9:
-          if (lowerEquals(name, "forwarded")) forwarded = true;
-          break;
-        case 13:
-          if (lowerEquals(name, "authorization")) authorization = raw[index + 1];
-          break;
-        case 14:
-          if (lowerEquals(name, "content-length") && raw[index + 1] !== "0") hasBody = true;
-          break;
-        case 15:
-          if (lowerEquals(name, "metadata-flavor")) flavor = raw[index + 1];
-          else if (lowerEquals(name, "x-forwarded-for")) forwarded = true;
-          break;
-        case 17:
-          if (lowerEquals(name, "transfer-encoding")) hasBody = true;
-          break;
-      }
-    }
+    // Node has already built req.headers (it checks Host on every HTTP/1.1 request), so reading it is cheap.
+    const headers = req.headers;
+    const host = headers.host;
+    const forwarded = headers["x-forwarded-for"] !== undefined || headers.forwarded !== undefined;
+    const contentLength = headers["content-length"];
+    const hasBody =
+      (contentLength !== undefined && contentLength !== "0") || headers["transfer-encoding"] !== undefined;
     if (forwarded) {
       this.fail(
         res,
@@ -179,11 +148,7 @@ export class MetadataHandler {
       );
       return;
     }
-    if (
-      hostCount !== 1 ||
-      host === undefined ||
-      !(this.allowedHosts.has(host) || this.allowedHosts.has(host.toLowerCase()))
-    ) {
+    if (host === undefined || !(this.allowedHosts.has(host) || this.allowedHosts.has(host.toLowerCase()))) {
       this.fail(
         res,
         REFUSED,
@@ -198,7 +163,7 @@ export class MetadataHandler {
       this.fail(res, REFUSED, 413, "Request bodies are not accepted.");
       return;
     }
-    if (this.bearerDigest !== undefined && !this.authorized(authorization)) {
+    if (this.bearerDigest !== undefined && !this.authorized(headers.authorization)) {
       this.fail(res, REFUSED, 401, "This sidecar requires Authorization: Bearer <token>.", [
         "WWW-Authenticate",
         "Bearer",
@@ -214,7 +179,7 @@ export class MetadataHandler {
     const path = mark < 0 ? url : url.slice(0, mark);
     const query = mark < 0 ? "" : url.slice(mark + 1);
     if (path.startsWith("/computeMetadata")) {
-      if (flavor !== "Google") {
+      if (headers["metadata-flavor"] !== "Google") {
         this.fail(res, REFUSED, 403, "Missing required header: Metadata-Flavor: Google.");
         return;
       }

@@ -316,10 +316,16 @@ export class TokenBroker {
           if (slot.inflight === undefined && !slot.valid(now)) this.drop(slots, key, slot);
           continue;
         }
-        // A slot nobody asked for since its token was obtained lapses instead of being refreshed forever.
-        const wanted = slot === this.defaultSlot || slot.lastUsedMs >= slot.obtainedAtMs;
-        if (!wanted || slot.inflight !== undefined || now < slot.retryAtMs) continue;
-        if (!slot.valid(now) || now >= slot.refreshAtMs) void this.fetch(slot);
+        if (slot.inflight !== undefined || now < slot.retryAtMs) continue;
+        if (slot === this.defaultSlot) {
+          // The default token is kept warm whatever happens: readiness depends on it.
+          if (!slot.valid(now) || now >= slot.refreshAtMs) void this.fetch(slot);
+          continue;
+        }
+        // Other slots are refreshed ahead of expiry only while they hold a token somebody asked for since it
+        // was obtained; a slot without a valid token is fetched again by the next request that wants it.
+        if (slot.valid(now) && now >= slot.refreshAtMs && slot.lastUsedMs >= slot.obtainedAtMs)
+          void this.fetch(slot);
       }
     }
   }
