@@ -1,0 +1,180 @@
+/**
+ * The built `wif-sidecar` binary as a child process: exit statuses, --probe, serving from a credential config
+ * file (backed by the emulator), and a graceful SIGTERM that lets an in-flight request finish.
+ */
+import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { type Emulator, startEmulator } from "@wifkit/emulator";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { rawRequest, waitFor } from "./helpers.js";
+
+const appDir = join(import.meta.dirname, "..");
+const bin = join(appDir, "dist/main.js");
+const TOKEN = "/computeMetadata/v1/instance/service-accounts/default/token";
+
+function newestSource(dir: string): number {
+  return Math.max(
+    ...readdirSync(dir, { withFileTypes: true }).map((entry) =>
+      entry.isDirectory() ? newestSource(join(dir, entry.name)) : statSync(join(dir, entry.name)).mtimeMs,
+    ),
+  );
+}
+
+function runBin(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [bin, ...args],
+      { env: { PATH: process.env.PATH ?? "", ...env }, timeout: 15_000 },
+      (error, stdout, stderr) => {
+        resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
+      },
+    );
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+interface Running {
+  child: ChildProcess;
+  output: string[];
+  url: Promise<string>;
+  exit: Promise<number | null>;
+}
+
+function startBin(args: string[], env: Record<string, string>): Running {
+  const child = spawn(process.execPath, [bin, ...args], {
+    env: { PATH: process.env.PATH ?? "", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const output: string[] = [];
+  const url = new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).on("line", (line) => {
+      output.push(line);
+      const entry = JSON.parse(line) as { msg?: string; url?: string };
+      if (entry.msg === "wif-sidecar listening" && entry.url) resolve(entry.url);
+    });
+    child.on("exit", () => reject(new Error(`exited before listening: ${output.join("\n")}`)));
+  });
+  child.stderr!.on("data", (chunk: Buffer) => output.push(chunk.toString()));
+  const exit = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  return { child, output, url, exit };
+}
+
+let emulator: Emulator;
+let scratch: string;
+let configPath: string;
+beforeAll(async () => {
+  // The binary is what ships: (re)build it when a source file is newer than it.
+  const built = (() => {
+    try {
+      return statSync(bin).mtimeMs;
+    } catch {
+      return 0;
+    }
+  })();
+  if (built < newestSource(join(appDir, "src")))
+    execFileSync("pnpm", ["run", "build"], { cwd: appDir, stdio: "ignore" });
+  emulator = await startEmulator();
+  scratch = mkdtempSync(join(tmpdir(), "wif-sidecar-cli-"));
+  configPath = emulator.writeCredentialConfig({ source: "url", serviceAccount: "wifkit-reader" });
+}, 60_000);
+afterAll(async () => {
+  await emulator.stop();
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const child of children.splice(0)) child.kill("SIGKILL");
+  emulator.faults.clear();
+});
+
+describe("wif-sidecar binary", () => {
+  it("prints help and version with exit 0", async () => {
+    const help = await runBin(["--help"]);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain("--credential-config PATH");
+    expect(help.stdout).toContain("WIF_SIDECAR_ALLOWED_HOSTS");
+    const version = await runBin(["--version"]);
+    expect(version.stdout).toMatch(/^wif-sidecar \d+\.\d+\.\d+\n$/);
+  });
+
+  it("exits 2 with one clear line and no stack trace on usage errors and bad credential configs", async () => {
+    const badFlag = await runBin(["--credential-config", configPath, "--port", "http"]);
+    expect(badFlag.code).toBe(2);
+    expect(badFlag.stderr).toBe(
+      'wif-sidecar: --port must be a port number from 0 to 65535, got "http".\nRun wif-sidecar --help for the options.\n',
+    );
+    const missing = await runBin([]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain("GOOGLE_APPLICATION_CREDENTIALS");
+    const broken = join(scratch, "broken.json");
+    writeFileSync(broken, '{"type": "external_account", "audience": 42}');
+    const invalid = await runBin(["--credential-config", broken, "--port", "0", "--admin-port", "0"]);
+    expect(invalid.code).toBe(2);
+    expect(invalid.stderr).toContain("audience");
+    for (const result of [badFlag, missing, invalid]) expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it("serves tokens from a credential config, reports readiness to --probe, and drains on SIGTERM", async () => {
+    const adminPort = await freePort();
+    const env = { WIF_SIDECAR_ADMIN_PORT: String(adminPort) };
+    const running = startBin(
+      ["--credential-config", configPath, "--port", "0", "--allow-origin", emulator.allowOrigins.join(",")],
+      env,
+    );
+    children.push(running.child);
+    const url = await running.url;
+    await waitFor(async () => (await runBin(["--probe"], env)).code === 0, 10_000);
+    const probe = await runBin(["--probe"], env);
+    expect(probe.stdout).toBe("ready\n");
+    const first = await rawRequest(url, TOKEN);
+    expect(first.status).toBe(200);
+    const token = (JSON.parse(first.body) as { access_token: string }).access_token;
+
+    // A request in flight (a new scope set, its impersonation call slowed down) when SIGTERM arrives.
+    emulator.faults.inject("iam.generateAccessToken", { delayMs: 800 });
+    const inFlight = rawRequest(url, `${TOKEN}?scopes=https://www.googleapis.com/auth/devstorage.read_only`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    running.child.kill("SIGTERM");
+    const answered = await inFlight;
+    expect(answered.status).toBe(200);
+    expect(await running.exit).toBe(0);
+    expect((await runBin(["--probe"], env)).code).toBe(1);
+    const logs = running.output.join("\n");
+    expect(logs).toContain('"msg":"signal received"');
+    expect(logs).not.toContain(token);
+  });
+
+  it("is not ready while no token can be obtained, and stops on SIGINT", async () => {
+    emulator.faults.inject("sts.token", { status: 503, forMs: 3600_000 });
+    const adminPort = await freePort();
+    const env = {
+      WIF_SIDECAR_ADMIN_PORT: String(adminPort),
+      WIF_SIDECAR_ALLOW_ORIGINS: emulator.allowOrigins.join(","),
+    };
+    const running = startBin(["--credential-config", configPath, "--port", "0"], env);
+    children.push(running.child);
+    await running.url;
+    const probe = await runBin(["--probe"], env);
+    expect(probe.code).toBe(1);
+    expect(probe.stderr).toContain("waiting for the first token");
+    running.child.kill("SIGINT");
+    expect(await running.exit).toBe(0);
+  });
+});
