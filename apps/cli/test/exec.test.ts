@@ -31,7 +31,8 @@ afterAll(async () => {
 const node = process.execPath;
 
 describe("wif exec", () => {
-  it("runs the command with both token variables set to the token wif token prints", async () => {
+  it("runs the command with both token variables set to the token wif token prints (from the cache)", async () => {
+    emulator.counters.reset();
     const token = await runWif(["token", "--config", config], { env });
     const result = await runWif(
       [
@@ -48,6 +49,7 @@ describe("wif exec", () => {
     expect(result.stderr).toBe("");
     expect(result.code).toBe(0);
     expect(result.stdout).toBe(`${token.stdout}${token.stdout}`);
+    expect(emulator.counters.get("iam.generateAccessToken")).toBe(1);
   });
 
   it("accepts the command without -- and passes its arguments untouched", async () => {
