@@ -11,6 +11,8 @@
  * base URL of any emulated service (`{entra}`, `{kubernetes}`, `{sts}`...).
  */
 
+import { WifError } from "@wifkit/core";
+
 export type ProviderType = "aws" | "oidc";
 
 export interface ProviderConfig {
@@ -424,13 +426,22 @@ function clone<T>(value: T): T {
   return structuredClone(value);
 }
 
-/** Thrown when a config is not usable; the message names the field. */
-export class EmulatorConfigError extends Error {
+/** Thrown when an emulator config is not usable; the message names the field (`emulator config PATH: ...`). */
+export class EmulatorConfigError extends WifError {
   override name = "EmulatorConfigError";
+  /** The config field at fault, e.g. `pools.wifkit-pool.providers.aws-provider.type`. */
+  readonly field: string;
+
+  constructor(field: string, problem: string, options: { cause?: unknown } = {}) {
+    super(`emulator config ${field}: ${problem}`, { code: EMULATOR_CONFIG_ERROR_CODE, cause: options.cause });
+    this.field = field;
+  }
 }
 
+export const EMULATOR_CONFIG_ERROR_CODE = "ERR_WIF_EMULATOR_CONFIG";
+
 function fail(path: string, message: string): never {
-  throw new EmulatorConfigError(`emulator config ${path}: ${message}`);
+  throw new EmulatorConfigError(path, message);
 }
 
 function str(value: Json, path: string, fallback?: string): string {

@@ -3,7 +3,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildCredentialConfig, type ExternalAccountConfig, type SourceOptions } from "@wifkit/config";
 import { createEmulatorClock, type EmulatorClock } from "./clock.js";
-import { type EmulatorConfig, type EmulatorState, mergeConfig, resolveConfig } from "./config.js";
+import {
+  type EmulatorConfig,
+  EmulatorConfigError,
+  type EmulatorState,
+  mergeConfig,
+  resolveConfig,
+} from "./config.js";
 import { type EmulatorCounters, RequestCounters } from "./counters.js";
 import { type EmulatorFaults, FaultRegistry } from "./faults.js";
 import { OidcVerifier } from "./oidc.js";
@@ -588,9 +594,7 @@ function validateRules(state: EmulatorState, rules: Runtime["rules"]): void {
         rules(provider);
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
-        throw new Error(`emulator config pools.${pool.id}.providers.${provider.id}: ${message}`, {
-          cause: error,
-        });
+        throw new EmulatorConfigError(`pools.${pool.id}.providers.${provider.id}`, message, { cause: error });
       }
     }
   }

@@ -30,7 +30,13 @@ export type {
   ServiceAccountState,
   StorageObjectConfig,
 } from "./config.js";
-export { DEFAULT_EMULATOR_CONFIG, EmulatorConfigError, mergeConfig, resolveConfig } from "./config.js";
+export {
+  DEFAULT_EMULATOR_CONFIG,
+  EMULATOR_CONFIG_ERROR_CODE,
+  EmulatorConfigError,
+  mergeConfig,
+  resolveConfig,
+} from "./config.js";
 export type { EmulatorCounters } from "./counters.js";
 export type {
   AwsCredentialsSnapshot,

@@ -173,7 +173,12 @@ describe("configuration", () => {
           },
         },
       }),
-    ).toThrow(/google\.subject/);
+    ).toThrow(
+      expect.objectContaining({
+        code: "ERR_WIF_EMULATOR_CONFIG",
+        message: expect.stringMatching(/google\.subject/),
+      }),
+    );
     expect((await oidcExchange(emulator, emulator.mintEntraToken())).status).toBe(200);
   });
 
@@ -181,7 +186,10 @@ describe("configuration", () => {
     await expect(startEmulator({ config: { projectNumber: "my-project" } })).rejects.toThrow(
       EmulatorConfigError,
     );
-    await expect(startEmulator({ config: { projectNumber: "my-project" } })).rejects.toThrow(/projectNumber/);
+    await expect(startEmulator({ config: { projectNumber: "my-project" } })).rejects.toMatchObject({
+      code: "ERR_WIF_EMULATOR_CONFIG",
+      field: "projectNumber",
+    });
   });
 
   it("starts with a custom clock and a custom project", async () => {
