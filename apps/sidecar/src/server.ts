@@ -41,7 +41,7 @@ export const DEFAULT_ALLOWED_HOSTS: readonly string[] = [
 ];
 
 const BASE = "/computeMetadata/v1/";
-const SERVICE_ACCOUNTS = `${BASE}instance/service-accounts/`;
+const DEFAULT_TOKEN_PATH = `${BASE}instance/service-accounts/default/token`;
 const QUERY_CACHE_LIMIT = 256;
 const REFUSED: RouteLabel = "refused";
 
@@ -88,8 +88,6 @@ export class MetadataHandler {
   private readonly tokenQueries = new Map<string, TokenSlot>();
   private readonly identityQueries = new Map<string, TokenSlot>();
   private readonly waiters = new Set<Waiter>();
-  private readonly tokenPaths: Set<string>;
-  private readonly identityPaths: Set<string>;
   private readonly tokenOk: CounterSeries;
   private readonly debug: boolean;
   private readonly maxWaiters: number;
@@ -102,9 +100,6 @@ export class MetadataHandler {
     );
     for (const name of this.allowedNames) this.allowedHosts.add(name);
     this.bearerDigest = options.bearerToken === undefined ? undefined : digest(options.bearerToken);
-    const accounts = ["default", options.values.serviceAccountEmail];
-    this.tokenPaths = new Set(accounts.map((account) => `${SERVICE_ACCOUNTS}${account}/token`));
-    this.identityPaths = new Set(accounts.map((account) => `${SERVICE_ACCOUNTS}${account}/identity`));
     this.tokenOk = options.metrics.requestSeries("token", 200);
     this.debug = options.logger.isLevelEnabled("debug");
     this.maxWaiters = options.maxWaiters ?? DEFAULT_MAX_WAITERS;
@@ -183,8 +178,9 @@ export class MetadataHandler {
         this.fail(res, REFUSED, 403, "Missing required header: Metadata-Flavor: Google.");
         return;
       }
-      if (this.tokenPaths.has(path)) this.token(res, query);
-      else if (this.identityPaths.has(path)) this.identity(res, query);
+      // The default token path is what client libraries ask for; every other path (the token by email,
+      // identity, values, directories) is found in the tree.
+      if (path === DEFAULT_TOKEN_PATH) this.token(res, query);
       else this.metadata(res, path, query);
     } else if (path === "/") {
       this.send(res, "root", 200, staticResponse("computeMetadata/\n", TEXT_CONTENT_TYPE));

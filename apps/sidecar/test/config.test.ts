@@ -1,5 +1,7 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { helpText, OPTIONS, parseCommandLine, type SidecarConfig, UsageError } from "../src/config.js";
+import { createSidecarMetrics } from "../src/metrics.js";
 
 function run(argv: string[], env: Record<string, string> = {}): SidecarConfig {
   const command = parseCommandLine(argv, env);
@@ -121,5 +123,22 @@ describe("command line", () => {
       for (const name of option.env) expect(help).toContain(name);
     }
     expect(parseCommandLine(["--help"], {})).toEqual({ kind: "help" });
+  });
+});
+
+describe("README", () => {
+  it("documents every flag, environment variable and metric", () => {
+    const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
+    for (const option of OPTIONS) {
+      expect(readme, option.flag).toContain(`--${option.flag} ${option.value}`);
+      for (const name of option.env) expect(readme, name).toContain(`\`${name}\``);
+    }
+    const names = [
+      ...createSidecarMetrics()
+        .registry.render()
+        .matchAll(/^# TYPE (\S+)/gm),
+    ].map((match) => match[1]);
+    expect(names.length).toBeGreaterThan(5);
+    for (const name of names) expect(readme, name).toContain(`\`${name}\``);
   });
 });
