@@ -1,4 +1,6 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -63,12 +65,29 @@ describe("wif-emulator", () => {
     expect(stderr).toContain("wif-emulator: stopped");
   });
 
-  it("binds fixed ports from --port-base", async () => {
-    const base = 20_000 + Math.floor(Math.random() * 20_000);
-    const { code, stdout } = await run(["--port-base", String(base), "--quiet"]);
-    expect(code).toBe(0);
-    expect(stdout).toContain(`sts              http://127.0.0.1:${base}`);
-    expect(stdout).toContain(`kubernetes       http://127.0.0.1:${base + 11}`);
+  it("binds fixed ports from --port-base, and exits 1 when one is taken", async () => {
+    // Other processes on the machine may hold ports: try a few bases (bounded) until one is wholly free.
+    let result: Awaited<ReturnType<typeof run>> | undefined;
+    let base = 0;
+    for (let attempt = 0; attempt < 8 && result?.code !== 0; attempt++) {
+      base = 20_000 + Math.floor(Math.random() * 20_000);
+      result = await run(["--port-base", String(base), "--quiet"]);
+      if (result.code !== 0) expect(result.stderr).toContain("EADDRINUSE");
+    }
+    expect(result?.code).toBe(0);
+    expect(result?.stdout).toContain(`sts              http://127.0.0.1:${base}`);
+    expect(result?.stdout).toContain(`kubernetes       http://127.0.0.1:${base + 11}`);
+
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
+    try {
+      const taken = (blocker.address() as AddressInfo).port;
+      const clash = await run(["--port-base", String(taken), "--quiet"]);
+      expect(clash.code).toBe(1);
+      expect(clash.stderr).toContain("EADDRINUSE");
+    } finally {
+      blocker.close();
+    }
   });
 
   it("exits 2 on bad arguments and unreadable configs, 1 on an invalid config", async () => {
