@@ -2,8 +2,9 @@
  * The metadata HTTP server: request checks (method, forwarding headers, Host allowlist, body, optional
  * bearer token, Metadata-Flavor), the token and identity routes, the static tree, redirects and long polls.
  *
- * The cached-token path is kept short on purpose: one scan of the raw header list, a string split of the URL,
- * a map lookup of the raw query, and a write of a body and header list rendered at most once per second.
+ * The cached-token path is kept short on purpose: a few lookups in the headers Node already parsed, a string
+ * split of the URL, a map lookup of the raw query, and a write of a body and header list rendered at most
+ * once per second.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
@@ -43,6 +44,8 @@ export const DEFAULT_ALLOWED_HOSTS: readonly string[] = [
 const BASE = "/computeMetadata/v1/";
 const DEFAULT_TOKEN_PATH = `${BASE}instance/service-accounts/default/token`;
 const QUERY_CACHE_LIMIT = 256;
+const ROOT_RESPONSE = staticResponse("computeMetadata/\n", TEXT_CONTENT_TYPE);
+const VERSIONS_RESPONSE = staticResponse("v1/\n", TEXT_CONTENT_TYPE);
 const REFUSED: RouteLabel = "refused";
 
 export interface MetadataHandlerOptions {
@@ -71,6 +74,14 @@ interface Waiter {
   finish: () => void;
 }
 
+/** Token values change on their own schedule, not as a metadata value does: long polls make no sense there. */
+function refuseWaitForChange(params: URLSearchParams): void {
+  const wait = params.get("wait_for_change");
+  if (wait !== null && wait.toLowerCase() !== "false") {
+    throw new BadRequestError("wait_for_change is not supported on token routes");
+  }
+}
+
 function digest(value: string): Buffer {
   return createHash("sha256").update(value).digest();
 }
@@ -89,6 +100,7 @@ export class MetadataHandler {
   private readonly identityQueries = new Map<string, TokenSlot>();
   private readonly waiters = new Set<Waiter>();
   private readonly tokenOk: CounterSeries;
+  private readonly identityOk: CounterSeries;
   private readonly debug: boolean;
   private readonly maxWaiters: number;
   private closing = false;
@@ -101,6 +113,7 @@ export class MetadataHandler {
     for (const name of this.allowedNames) this.allowedHosts.add(name);
     this.bearerDigest = options.bearerToken === undefined ? undefined : digest(options.bearerToken);
     this.tokenOk = options.metrics.requestSeries("token", 200);
+    this.identityOk = options.metrics.requestSeries("identity", 200);
     this.debug = options.logger.isLevelEnabled("debug");
     this.maxWaiters = options.maxWaiters ?? DEFAULT_MAX_WAITERS;
   }
@@ -183,7 +196,7 @@ export class MetadataHandler {
       if (path === DEFAULT_TOKEN_PATH) this.token(res, query);
       else this.metadata(res, path, query);
     } else if (path === "/") {
-      this.send(res, "root", 200, staticResponse("computeMetadata/\n", TEXT_CONTENT_TYPE));
+      this.send(res, "root", 200, ROOT_RESPONSE);
     } else {
       this.fail(res, "not_found", 404, "Not found.");
     }
@@ -215,25 +228,15 @@ export class MetadataHandler {
       }
       if (this.tokenQueries.size < QUERY_CACHE_LIMIT) this.tokenQueries.set(query, slot);
     }
-    const now = this.options.clock.now();
-    if (slot.current(now)) {
-      slot.hits.value++;
-      this.options.broker.touch(slot, now);
-      res.writeHead(200, slot.headers);
-      res.end(slot.body);
-      this.tokenOk.value++;
-      return;
-    }
-    void this.awaitToken(res, "token", slot, now);
+    this.serveSlot(res, "token", slot, this.tokenOk);
   }
 
   private checkTokenParams(params: URLSearchParams): void {
     const alt = params.get("alt");
-    if (alt !== null && alt !== "json" && alt !== "text")
+    if (alt !== null && alt !== "json" && alt !== "text") {
       throw new BadRequestError("alt must be json or text");
-    if (params.has("wait_for_change") && params.get("wait_for_change")!.toLowerCase() !== "false") {
-      throw new BadRequestError("wait_for_change is not supported on token routes");
     }
+    refuseWaitForChange(params);
   }
 
   private identity(res: ServerResponse, query: string): void {
@@ -252,9 +255,7 @@ export class MetadataHandler {
         if (licenses !== null && !/^(true|false)$/i.test(licenses)) {
           throw new BadRequestError("licenses must be TRUE or FALSE");
         }
-        if (params.has("wait_for_change") && params.get("wait_for_change")!.toLowerCase() !== "false") {
-          throw new BadRequestError("wait_for_change is not supported on token routes");
-        }
+        refuseWaitForChange(params);
         // format=full is the one that carries the service account's email on GCE; the instance and license
         // claims of GCE tokens cannot be produced by IAM Credentials, so `licenses` is accepted and has no effect.
         slot = this.options.broker.idSlot(audience, format === "full");
@@ -264,16 +265,21 @@ export class MetadataHandler {
       }
       if (this.identityQueries.size < QUERY_CACHE_LIMIT) this.identityQueries.set(query, slot);
     }
+    this.serveSlot(res, "identity", slot, this.identityOk);
+  }
+
+  /** Sends the cached token when it is valid (the hot path), else waits for upstream. */
+  private serveSlot(res: ServerResponse, route: RouteLabel, slot: TokenSlot, ok: CounterSeries): void {
     const now = this.options.clock.now();
     if (slot.current(now)) {
       slot.hits.value++;
       this.options.broker.touch(slot, now);
       res.writeHead(200, slot.headers);
       res.end(slot.body);
-      this.options.metrics.requestSeries("identity", 200).value++;
+      ok.value++;
       return;
     }
-    void this.awaitToken(res, "identity", slot, now);
+    void this.awaitToken(res, route, slot, now);
   }
 
   /** No valid token is cached: wait for the one upstream attempt in flight (or start it). */
@@ -298,14 +304,15 @@ export class MetadataHandler {
 
   private async tokenAsText(res: ServerResponse, slot: TokenSlot): Promise<void> {
     let now = this.options.clock.now();
-    if (!slot.current(now)) {
+    if (slot.current(now)) {
+      slot.hits.value++;
+      this.options.broker.touch(slot, now);
+    } else {
       slot.misses.value++;
+      slot.lastUsedMs = now;
       await this.options.broker.obtain(slot);
       now = this.options.clock.now();
-    } else {
-      slot.hits.value++;
     }
-    slot.lastUsedMs = now;
     if (!slot.current(now) || slot.value === undefined) {
       this.unavailable(res, "token", slot);
       return;
@@ -335,7 +342,7 @@ export class MetadataHandler {
       return;
     }
     if (path === "/computeMetadata/") {
-      this.send(res, "metadata", 200, staticResponse("v1/\n", TEXT_CONTENT_TYPE));
+      this.send(res, "metadata", 200, VERSIONS_RESPONSE);
       return;
     }
     if (!path.startsWith(BASE)) {
