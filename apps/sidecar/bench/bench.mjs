@@ -14,9 +14,10 @@
 //
 //   pnpm --filter @wifkit/sidecar bench            (after pnpm build; the root `pnpm bench` builds first)
 //   BENCH_SECONDS=10 BENCH_ROUNDS=3 pnpm --filter @wifkit/sidecar bench
-import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
 import { Agent, get } from "node:http";
+import { availableParallelism } from "node:os";
 import { performance } from "node:perf_hooks";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
@@ -30,9 +31,16 @@ const RATE = process.env.BENCH_RATE === undefined ? undefined : Number(process.e
 const TOKEN_PATH = "/computeMetadata/v1/instance/service-accounts/default/token";
 const main = fileURLToPath(new URL("../dist/main.js", import.meta.url));
 const children = [];
+// BENCH_PIN=1 (Linux, taskset, 2+ CPUs): the load generator runs on CPU 0 and both servers on CPU 1, so the
+// servers get the same core in turn and autocannon cannot steal it. Off by default: on a machine shared with
+// other work, pinning makes each run more exposed to whatever else lands on those cores.
+const PIN = process.env.BENCH_PIN === "1" && availableParallelism() >= 2 && existsSync("/usr/bin/taskset");
+if (PIN) execFileSync("/usr/bin/taskset", ["-p", "-c", "0", String(process.pid)], { stdio: "ignore" });
 
 function start(command, args, env) {
-  const child = spawn(process.execPath, [command, ...args], {
+  const argv = [process.execPath, command, ...args];
+  // taskset execs the command, so the child's pid is the server's (read for its CPU time below).
+  const child = spawn(PIN ? "/usr/bin/taskset" : argv[0], PIN ? ["-c", "1", ...argv] : argv.slice(1), {
     env: { PATH: process.env.PATH, ...env },
     stdio: ["ignore", "pipe", "inherit"],
   });
@@ -191,7 +199,7 @@ async function run() {
     ];
     console.log(
       `cached-token requests, ${CONNECTIONS} connections, ${SECONDS} s per run, ${ROUNDS} rounds (alternating), ` +
-        `node ${process.version}, response ${body.length} bytes`,
+        `node ${process.version}, response ${body.length} bytes${PIN ? ", servers pinned to CPU 1 and the load generator to CPU 0" : ""}`,
     );
     const measure = async (target) => {
       const cpuBefore = cpuSecondsOf(target.pid);

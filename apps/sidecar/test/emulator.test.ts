@@ -157,7 +157,7 @@ describe("real Google client libraries against the sidecar", () => {
 describe("herd", () => {
   it("2,000 concurrent token requests on a cold start cause exactly one STS exchange and one impersonation", async () => {
     // Slow STS down so that every request arrives while the first exchange is in flight.
-    emulator.faults.inject("sts.token", { delayMs: 1500 });
+    emulator.faults.inject("sts.token", { delayMs: 3000 });
     const running = await startBackedSidecar();
     const agent = new Agent({ keepAlive: true, maxSockets: 2000 });
     const url = new URL(running.url);

@@ -80,6 +80,7 @@ describe("token cache behaviour", () => {
           await metrics(sidecar.adminUrl!),
           'wif_sidecar_token_cache_misses_total{kind="access_token"}',
         ) === 2000,
+      15_000,
     );
     source.release();
     const bodies = await all;
