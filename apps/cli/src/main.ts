@@ -3,9 +3,12 @@
  * The `wif` entry point. It answers on its own only what must be fast: `--version` and a `wif token` /
  * `wif id-token` whose token is in the file cache. Everything else, including every error, is handed to
  * `lib/commands.js`, which this file loads only then. Keep this file's imports to node builtins and the
- * token store: see tsup.config.ts for why it is bundled apart from the rest.
+ * token store, and write with `writeSync` (process.stdout on a pipe loads the net and stream modules): see
+ * tsup.config.ts for why it is bundled apart from the rest, as CommonJS.
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { createFileTokenStore } from "@wifkit/token-cache";
 import packageJson from "../package.json" with { type: "json" };
@@ -87,7 +90,7 @@ async function answerFromCache(argv: readonly string[]): Promise<boolean> {
     });
     const token = await store.read(tokenCacheKey(configBytes, request, process.env));
     if (!token || token.type !== request.kind || typeof token.value !== "string") return false;
-    process.stdout.write(formatToken(token, format));
+    writeStdout(formatToken(token, format));
     return true;
   } catch {
     // An unreadable cache is the full path's business (it reports it and fetches a token).
@@ -95,17 +98,33 @@ async function answerFromCache(argv: readonly string[]): Promise<boolean> {
   }
 }
 
+/** Writes to fd 1 directly; falls back to process.stdout if the descriptor is non-blocking and full. */
+function writeStdout(text: string): void {
+  const bytes = Buffer.from(text, "utf8");
+  let offset = 0;
+  try {
+    while (offset < bytes.length) offset += writeSync(1, bytes, offset);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EAGAIN") throw error;
+    process.stdout.write(bytes.subarray(offset));
+  }
+}
+
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-V")) {
-    process.stdout.write(`${packageJson.version}\n`);
+    writeStdout(`${packageJson.version}\n`);
     return;
   }
   if (await answerFromCache(argv)) return;
   // A computed specifier keeps the bundler from inlining the commands into this file.
-  const commandsUrl = new URL("./lib/commands.js", import.meta.url).href;
+  const commandsUrl = pathToFileURL(join(__dirname, "lib", "commands.js")).href;
   const commands = (await import(commandsUrl)) as CommandsModule;
   process.exitCode = await commands.run(argv, { version: packageJson.version });
 }
 
-await main();
+main().catch((error: unknown) => {
+  // Only a bug gets here: commands.run reports every error itself.
+  process.stderr.write(`wif: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exitCode = 70;
+});
