@@ -75,7 +75,9 @@ function measure(rows, env) {
   const times = rows.map(() => []);
   const deadline = Date.now() + BUDGET_MS;
   for (let round = 0; round < RUNS && Date.now() < deadline; round++) {
-    rows.forEach(([label, command, args], index) => times[index].push(once(label, command, args, env)));
+    rows.forEach(([label, command, args], index) => {
+      times[index].push(once(label, command, args, env));
+    });
   }
   return rows.map(([label], index) => ({ label, times: times[index].sort((a, b) => a - b) }));
 }
