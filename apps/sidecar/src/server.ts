@@ -216,7 +216,8 @@ export class MetadataHandler {
       try {
         params = new URLSearchParams(query);
         this.checkTokenParams(params);
-        scopes = parseScopes(params.get("scopes") ?? "");
+        // Clients send `scopes=a,b`; a repeated parameter is taken as more scopes.
+        scopes = parseScopes(params.getAll("scopes").join(","));
       } catch (error) {
         this.badRequest(res, "token", error);
         return;

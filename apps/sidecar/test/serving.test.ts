@@ -198,6 +198,8 @@ describe("token route", () => {
     const path = `${V1}/instance/service-accounts/default/token`;
     const a = JSON.parse((await rawRequest(sidecar.url, `${path}?scopes=s2,s1`)).body);
     const b = JSON.parse((await rawRequest(sidecar.url, `${path}?scopes=s1%2Cs2%2Cs1`)).body);
+    const repeated = JSON.parse((await rawRequest(sidecar.url, `${path}?scopes=s1&scopes=s2`)).body);
+    expect(repeated.access_token).toBe(a.access_token);
     const c = JSON.parse((await rawRequest(sidecar.url, `${path}?scopes=s1`)).body);
     expect(a.access_token).toBe(b.access_token);
     expect(c.access_token).not.toBe(a.access_token);
