@@ -2,7 +2,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Emulator, startEmulator } from "@wifkit/emulator";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runWif, scratch } from "./helpers.js";
+import { runProcess, runWif, scratch, WIF } from "./helpers.js";
 
 let emulator: Emulator;
 const dir = scratch();
@@ -171,5 +171,32 @@ describe("wif inspect", () => {
     expect(result.stdout.trim().split(".")).toHaveLength(3);
     expect(result.stderr).toContain('"iss": "http://127.0.0.1:');
     expect(result.stderr).not.toContain(result.stdout.trim());
+  });
+});
+
+describe("on a terminal", () => {
+  // util-linux `script` gives the child a pseudo-terminal, as an interactive shell would.
+  const onTerminal = (command: string, env: Record<string, string>) =>
+    runProcess("script", ["-qec", `${process.execPath} ${WIF} ${command}`, "/dev/null"], { env });
+
+  it("shows a spinner while the subject token is fetched and colours the marks; not with NO_COLOR", async () => {
+    const env = { ...allow, ...emulator.awsEnv(), TERM: "xterm" };
+    const tty = await onTerminal(`validate --config ${awsConfig}`, env);
+    expect(tty.code).toBe(0);
+    expect(tty.stdout).toMatch(
+      /\r\u001b\[2K\u001b\[2m⠋\u001b\[22m Fetching the aws subject token…\r\u001b\[2K/,
+    );
+    expect(tty.stdout).toContain("\u001b[32m✔\u001b[39m Subject token fetched");
+    const plain = await onTerminal(`validate --config ${awsConfig}`, { ...env, NO_COLOR: "1" });
+    expect(plain.stdout).toContain("✔ Subject token fetched");
+    expect(plain.stdout).not.toContain("\u001b[32m");
+  });
+
+  it("shows neither when stderr is not a terminal", async () => {
+    const result = await runWif(["validate", "--config", awsConfig], {
+      env: { ...allow, ...emulator.awsEnv() },
+    });
+    expect(result.stderr).not.toContain("⠋");
+    expect(result.stderr).not.toContain("\u001b[");
   });
 });
