@@ -158,7 +158,7 @@ describe("createExternalAccountCredentials with impersonation", () => {
       "source/url sa-impersonation/true config-lifetime/true",
     );
     const [iam] = google.calls(":generateAccessToken");
-    expect(iam?.url).toBe(`/v1/projects/-/serviceAccounts/${SA}:generateAccessToken`);
+    expect(iam?.path).toBe(`/v1/projects/-/serviceAccounts/${SA}:generateAccessToken`);
     expect(iam?.headers.authorization).toBe("Bearer federated-1");
     expect(JSON.parse(iam?.body ?? "")).toEqual({
       scope: ["https://www.googleapis.com/auth/devstorage.read_only"],

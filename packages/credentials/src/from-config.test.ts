@@ -161,7 +161,7 @@ describe("fromConfig", () => {
     );
     expect(selected.source).toBe("url");
     expect(google.calls("/v1/token")[0]?.headers["x-goog-api-client"]).toContain("source/url");
-    expect(imds.requests[0]?.url).toBe(
+    expect(imds.requests[0]?.path).toBe(
       "/metadata/identity/oauth2/token?api-version=2018-02-01&resource=api://wif",
     );
     expect(new URLSearchParams(google.calls("/v1/token")[0]?.body).get("subject_token")).toBe(subject);

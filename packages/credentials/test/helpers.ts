@@ -1,10 +1,8 @@
 /** Test helpers: temporary directories and real HTTP servers on 127.0.0.1 port 0. */
-import { once } from "node:events";
 import { mkdtemp, rm } from "node:fs/promises";
-import http from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { type Handler, type RecordedRequest, sendJson, startServer } from "../../../tooling/test-server.js";
 
 const cleanups: Array<() => Promise<void>> = [];
 
@@ -20,50 +18,14 @@ export async function tempDir(): Promise<string> {
   return dir;
 }
 
-export interface RecordedRequest {
-  method: string;
-  url: string;
-  headers: http.IncomingHttpHeaders;
-  body: string;
-}
-
-export type TestHandler = (request: RecordedRequest, response: http.ServerResponse, hit: number) => unknown;
+export type { RecordedRequest };
+export { sendJson };
 
 /** A real HTTP server on 127.0.0.1 port 0 that records requests; closed by `cleanup()`. */
-export async function serve(handler: TestHandler): Promise<{ origin: string; requests: RecordedRequest[] }> {
-  const requests: RecordedRequest[] = [];
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (chunk: Buffer) => chunks.push(chunk));
-    req.on("end", () => {
-      const recorded: RecordedRequest = {
-        method: req.method ?? "GET",
-        url: req.url ?? "/",
-        headers: req.headers,
-        body: Buffer.concat(chunks).toString("utf8"),
-      };
-      requests.push(recorded);
-      void handler(recorded, res, requests.length);
-    });
-  });
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  cleanups.push(
-    () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  );
-  const { port } = server.address() as AddressInfo;
-  return { origin: `http://127.0.0.1:${port}`, requests };
-}
-
-/** Sends a JSON body with a status. */
-export function sendJson(response: http.ServerResponse, status: number, body: unknown): void {
-  response.statusCode = status;
-  response.setHeader("content-type", "application/json");
-  response.end(JSON.stringify(body));
+export async function serve(handler: Handler): Promise<{ origin: string; requests: RecordedRequest[] }> {
+  const server = await startServer(handler);
+  cleanups.push(server.close);
+  return server;
 }
 
 /** A JWT-shaped string (not signed by anyone) for tests that only move tokens around. */
@@ -94,7 +56,7 @@ export async function fakeGoogle(
   const failures = new Map<string, Array<number | "hang">>();
   let issued = 0;
   const server = await serve((req, res) => {
-    const path = req.url.split("?")[0] ?? "";
+    const path = req.pathname;
     for (const [suffix, queue] of failures) {
       if (path.endsWith(suffix) && queue.length > 0) {
         const answer = queue.shift();
@@ -136,7 +98,7 @@ export async function fakeGoogle(
   });
   return {
     ...server,
-    calls: (suffix) => server.requests.filter((r) => (r.url.split("?")[0] ?? "").endsWith(suffix)),
+    calls: (suffix) => server.requests.filter((r) => r.pathname.endsWith(suffix)),
     failNext: (suffix, ...answers) => failures.set(suffix, [...(failures.get(suffix) ?? []), ...answers]),
   };
 }

@@ -1,6 +1,6 @@
 import type { HttpTransport, TransportRequest } from "@wifkit/core";
 import { afterEach, describe, expect, it } from "vitest";
-import { sendJson, startServer, type TestServer } from "../test/server.js";
+import { sendJson, startServer, type TestServer } from "../../../tooling/test-server.js";
 import { StsError } from "./errors.js";
 import {
   DEFAULT_MTLS_TOKEN_URL,

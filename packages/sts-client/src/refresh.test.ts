@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { sendJson, startServer, type TestServer } from "../test/server.js";
+import { sendJson, startServer, type TestServer } from "../../../tooling/test-server.js";
 import { introspectToken } from "./introspect.js";
 import { refreshAccessToken } from "./refresh.js";
 

@@ -3,7 +3,7 @@
  * worst case), and checks that no token or secret reaches a message, a field, or the error's JSON.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { sendJson, startServer, type TestServer } from "../test/server.js";
+import { sendJson, startServer, type TestServer } from "../../../tooling/test-server.js";
 import { exchangeToken } from "./exchange.js";
 import { introspectToken } from "./introspect.js";
 import { refreshAccessToken } from "./refresh.js";

@@ -1,16 +1,12 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
-import { createServer } from "node:http";
+import { createServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { UnsecuredJWT } from "jose";
+import { type RecordedRequest, sendJson, startServer } from "../../../../tooling/test-server.js";
 
-export interface RecordedRequest {
-  method: string;
-  pathname: string;
-  query: URLSearchParams;
-  headers: IncomingMessage["headers"];
-  body: string;
-}
+export type { RecordedRequest };
+export { sendJson };
 
+/** Answers one request; `index` counts requests from 0. */
 export type FakeHandler = (request: RecordedRequest, response: ServerResponse, index: number) => void;
 
 export interface FakeServer {
@@ -22,44 +18,8 @@ export interface FakeServer {
 
 /** A node:http server on 127.0.0.1 port 0 that records every request and lets the test answer it. */
 export async function startFakeServer(handler: FakeHandler): Promise<FakeServer> {
-  const requests: RecordedRequest[] = [];
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (chunk: Buffer) => chunks.push(chunk));
-    req.on("end", () => {
-      const url = new URL(req.url ?? "/", "http://127.0.0.1");
-      const recorded: RecordedRequest = {
-        method: req.method ?? "GET",
-        pathname: url.pathname,
-        query: url.searchParams,
-        headers: req.headers,
-        body: Buffer.concat(chunks).toString("utf8"),
-      };
-      requests.push(recorded);
-      handler(recorded, res, requests.length - 1);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    requests,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
-
-export function sendJson(
-  response: ServerResponse,
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): void {
-  response.writeHead(status, { "content-type": "application/json", ...headers });
-  response.end(JSON.stringify(body));
+  const server = await startServer((request, response, hit) => handler(request, response, hit - 1));
+  return { url: server.origin, requests: server.requests, close: server.close };
 }
 
 /** An Entra-shaped access token (unsigned: these tests check transport, not signatures). */

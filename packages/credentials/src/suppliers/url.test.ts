@@ -24,7 +24,7 @@ describe("fromUrl", () => {
     expect(server.requests).toHaveLength(2);
     expect(server.requests[0]).toMatchObject({
       method: "GET",
-      url: "/metadata/identity/oauth2/token?api-version=2018-02-01&resource=api://x",
+      path: "/metadata/identity/oauth2/token?api-version=2018-02-01&resource=api://x",
     });
     expect(server.requests[0]?.headers.metadata).toBe("True");
   });
