@@ -1,3 +1,5 @@
+import { redactSecrets } from "@wifkit/core";
+
 /** The stable codes this package throws, besides core's `ERR_WIF_TIMEOUT`, `ERR_WIF_NETWORK`, `ERR_WIF_ABORTED`. */
 export const AZURE_ERROR_CODES = Object.freeze({
   /** An option or environment variable is unusable (empty resource, two identity selectors, bad URL). */
@@ -30,20 +32,12 @@ export const AZURE_ERROR_CODES = Object.freeze({
 
 export type AzureErrorCode = (typeof AZURE_ERROR_CODES)[keyof typeof AZURE_ERROR_CODES];
 
-const JWT_LIKE = /eyJ[A-Za-z0-9_-]{2,}(?:\.[A-Za-z0-9_-]*){1,4}/g;
-const MAX_DESCRIPTION = 500;
-
 /**
  * Upstream text is quoted in messages because it is what a person searches for (AADSTS codes), but an
- * identity endpoint may echo what it was sent: anything shaped like a JWT is cut out first.
+ * identity endpoint may echo what it was sent (an identity header, an Arc key, a client assertion).
  */
 export function redact(text: string, secrets: readonly string[] = []): string {
-  let cleaned = text.replace(JWT_LIKE, "[redacted token]");
-  // What we sent (an identity header, an Arc key) may come back quoted; very short values would only
-  // mangle the text, and are not worth much as secrets anyway.
-  for (const secret of secrets) if (secret.length >= 6) cleaned = cleaned.split(secret).join("[redacted]");
-  cleaned = cleaned.replace(/\s+/g, " ").trim();
-  return cleaned.length > MAX_DESCRIPTION ? `${cleaned.slice(0, MAX_DESCRIPTION)}...` : cleaned;
+  return redactSecrets(text, secrets);
 }
 
 /** The error fields of the shapes Azure identity endpoints answer with (OAuth, App Service, ARM). */

@@ -157,7 +157,7 @@ describe("AKS workload identity", () => {
       message: string;
       upstreamDescription: string;
     };
-    expect(error.message).toContain("[redacted token]");
+    expect(error.message).toContain("[redacted]");
     expect(JSON.stringify({ ...error, message: error.message })).not.toContain(projectedToken("first"));
   });
 

@@ -47,6 +47,16 @@ describe("httpRequest", () => {
     expect(server.hits()).toBe(1);
   });
 
+  it("never retries 400, 401 or 403, even when a custom policy asks to", async () => {
+    const server = await serve((_req, res) => {
+      res.statusCode = 403;
+      res.end();
+    });
+    const response = await httpRequest({ url: server.url, retry: { ...fast, retryOnStatus: () => true } });
+    expect(response.status).toBe(403);
+    expect(server.hits()).toBe(1);
+  });
+
   it("returns the last transient response once the retry budget is spent", async () => {
     const server = await serve((_req, res) => {
       res.statusCode = 502;

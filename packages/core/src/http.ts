@@ -23,9 +23,14 @@ export interface RetryPolicy {
   maxDelayMs: number;
   /** Upper bound on the whole call, waits included; no retry starts past it. */
   totalTimeoutMs: number;
-  /** Statuses worth another attempt. Default: 408, 429 and 5xx. */
+  /**
+   * Statuses worth another attempt. Default: 408, 429 and 5xx. 400, 401 and 403 are never retried whatever
+   * this says: the same request cannot succeed.
+   */
   retryOnStatus: (status: number) => boolean;
 }
+
+const NEVER_RETRIED = new Set([400, 401, 403]);
 
 export const isTransientStatus = (status: number): boolean =>
   status === 408 || status === 429 || status >= 500;
@@ -134,7 +139,9 @@ export async function httpRequest(init: HttpRequestInit): Promise<HttpResponse> 
       if (!failure.retryable) throw failure;
     }
 
-    const retryable = response ? policy.retryOnStatus(response.status) : true;
+    const retryable = response
+      ? !NEVER_RETRIED.has(response.status) && policy.retryOnStatus(response.status)
+      : true;
     if (!retryable || attempt >= policy.retries) {
       if (response) return response;
       throw failure as WifError;

@@ -21,5 +21,7 @@ export {
 } from "./http.js";
 export type { Clock, Provider, ProviderOptions } from "./provider.js";
 export { chain, systemClock } from "./provider.js";
+export type { RedactOptions } from "./redact.js";
+export { redactSecrets } from "./redact.js";
 export type { SubjectToken, SubjectTokenSupplier, SubjectTokenType, Token } from "./tokens.js";
 export { SUBJECT_TOKEN_TYPES } from "./tokens.js";

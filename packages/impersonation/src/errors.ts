@@ -1,4 +1,4 @@
-import { type HttpResponse, WifError, type WifErrorOptions } from "@wifkit/core";
+import { type HttpResponse, redactSecrets, WifError, type WifErrorOptions } from "@wifkit/core";
 
 /**
  * The codes an `ImpersonationError` carries; callers switch on `error.code`. Timeouts, network failures,
@@ -72,18 +72,8 @@ interface GoogleApiError {
   permission?: string;
 }
 
-const MAX_DESCRIPTION_LENGTH = 500;
-const JWT_SHAPE = /[\w-]{8,}\.[\w-]{8,}\.[\w-]{8,}/g;
-const GOOGLE_ACCESS_TOKEN_SHAPE = /\bya29\.[\w.-]+/g;
-
 function redact(text: string, secrets: ReadonlyArray<string | undefined>): string {
-  let result = text;
-  for (const secret of secrets) {
-    if (secret && secret.length >= 4) result = result.split(secret).join("[redacted]");
-  }
-  // Tokens this call never saw (another JWT, a Google access token) are caught by their shape.
-  result = result.replace(JWT_SHAPE, "[redacted]").replace(GOOGLE_ACCESS_TOKEN_SHAPE, "[redacted]");
-  return result.length > MAX_DESCRIPTION_LENGTH ? `${result.slice(0, MAX_DESCRIPTION_LENGTH)}...` : result;
+  return redactSecrets(text, secrets);
 }
 
 /** Reads `{"error":{"code","message","status","details":[{reason, metadata.permission}]}}`, tolerating anything else. */

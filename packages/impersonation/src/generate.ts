@@ -1,10 +1,4 @@
-import {
-  describeUrl,
-  type HttpTransport,
-  httpRequest,
-  isTransientStatus,
-  type RetryPolicy,
-} from "@wifkit/core";
+import { describeUrl, type HttpTransport, httpRequest, type RetryPolicy } from "@wifkit/core";
 import { type IamCallContext, iamErrorFromResponse, invalidOption, invalidResponse } from "./errors.js";
 import {
   baseUrlOption,
@@ -74,14 +68,6 @@ export interface GeneratedIdToken {
   expiresAt: Date;
 }
 
-const NEVER_RETRIED = new Set([400, 401, 403]);
-
-function retryPolicy(retry: ImpersonationCallOptions["retry"]): Partial<RetryPolicy> | false {
-  if (retry === false) return false;
-  const retryOnStatus = retry?.retryOnStatus ?? isTransientStatus;
-  return { ...retry, retryOnStatus: (status) => !NEVER_RETRIED.has(status) && retryOnStatus(status) };
-}
-
 interface PreparedCall {
   url: string;
   bearer: string;
@@ -131,7 +117,7 @@ async function postJson(
     method: "POST",
     headers,
     body: JSON.stringify(body),
-    retry: retryPolicy(init.retry),
+    ...(init.retry === undefined ? {} : { retry: init.retry }),
     operation: `IAM Credentials ${call.ctx.method}`,
     ...(init.timeoutMs === undefined ? {} : { timeoutMs: init.timeoutMs }),
     ...(init.signal === undefined ? {} : { signal: init.signal }),

@@ -1,4 +1,10 @@
-import { type HttpResponse, type SubjectTokenType, WifError, type WifErrorOptions } from "@wifkit/core";
+import {
+  type HttpResponse,
+  redactSecrets,
+  type SubjectTokenType,
+  WifError,
+  type WifErrorOptions,
+} from "@wifkit/core";
 
 /**
  * The codes an `StsError` carries; callers switch on `error.code`. Timeouts, network failures, aborts and
@@ -53,26 +59,9 @@ export interface StsCallContext {
   secrets: ReadonlyArray<string | undefined>;
 }
 
-const MAX_DESCRIPTION_LENGTH = 500;
-const JWT_SHAPE = /[\w-]{8,}\.[\w-]{8,}\.[\w-]{8,}/g;
-const GOOGLE_ACCESS_TOKEN_SHAPE = /\bya29\.[\w.-]+/g;
-
-/** Replaces every occurrence of a secret (and of long secrets' halves, in case upstream truncated them). */
+/** Replaces every secret the call used, and anything token-shaped, in text echoed from upstream. */
 export function redact(text: string, secrets: ReadonlyArray<string | undefined>): string {
-  let result = text;
-  for (const secret of secrets) {
-    if (!secret || secret.length < 4) continue;
-    result = result.split(secret).join("[redacted]");
-    // A server that echoes part of a long token (a JWT's payload, say) must not leak it either.
-    if (secret.length >= 32) {
-      for (const piece of secret.split(/[.:~]/)) {
-        if (piece.length >= 16) result = result.split(piece).join("[redacted]");
-      }
-    }
-  }
-  // Tokens this call never saw (another JWT, a Google access token) are caught by their shape.
-  result = result.replace(JWT_SHAPE, "[redacted]").replace(GOOGLE_ACCESS_TOKEN_SHAPE, "[redacted]");
-  return result.length > MAX_DESCRIPTION_LENGTH ? `${result.slice(0, MAX_DESCRIPTION_LENGTH)}...` : result;
+  return redactSecrets(text, secrets);
 }
 
 interface OAuthErrorBody {

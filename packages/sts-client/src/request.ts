@@ -2,7 +2,6 @@ import {
   type Clock,
   type HttpTransport,
   httpRequest,
-  isTransientStatus,
   type RetryPolicy,
   type TlsClientOptions,
 } from "@wifkit/core";
@@ -27,14 +26,6 @@ export interface StsCallOptions {
   retry?: Partial<RetryPolicy> | false | undefined;
   /** Where `expiresAt` is computed from. Default the system clock. */
   clock?: Clock | undefined;
-}
-
-const NEVER_RETRIED = new Set([400, 401, 403]);
-
-function retryPolicy(retry: StsCallOptions["retry"]): Partial<RetryPolicy> | false {
-  if (retry === false) return false;
-  const retryOnStatus = retry?.retryOnStatus ?? isTransientStatus;
-  return { ...retry, retryOnStatus: (status) => !NEVER_RETRIED.has(status) && retryOnStatus(status) };
 }
 
 /** Parses and checks an endpoint option; the message names the option and shows the URL without its query. */
@@ -83,7 +74,7 @@ export async function postForm(
       ...ownHeaders,
     }),
     body: form.toString(),
-    retry: retryPolicy(options.retry),
+    ...(options.retry === undefined ? {} : { retry: options.retry }),
     operation: ctx.operation,
     ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
     ...(options.signal === undefined ? {} : { signal: options.signal }),

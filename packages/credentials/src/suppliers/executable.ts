@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import {
   type Clock,
+  redactSecrets,
   SUBJECT_TOKEN_TYPES,
   type SubjectToken,
   type SubjectTokenSupplier,
@@ -9,7 +10,6 @@ import {
   WifError,
 } from "@wifkit/core";
 import { asText, defaultReadFile, type Env, type ReadFile } from "../io.js";
-import { redactSecrets } from "../redact.js";
 
 /** What Google's libraries use when `timeout_millis` is not set: 30 s. */
 export const DEFAULT_EXECUTABLE_TIMEOUT_MS = 30_000;
@@ -267,7 +267,7 @@ function parseExecutableOutput(run: ExecutableRun, program: string): unknown {
     return JSON.parse(run.stdout);
   } catch {
     if (run.exitCode !== 0) {
-      const detail = redactSecrets(run.stderr);
+      const detail = redactSecrets(run.stderr, [], { opaqueRuns: true, maxLength: 300 });
       throw new WifError(
         `The executable ${program} ${run.exitCode === null ? `was killed by ${run.signal}` : `exited with code ${run.exitCode}`}` +
           `${detail ? `; stderr: ${detail}` : ""}.`,

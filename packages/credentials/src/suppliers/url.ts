@@ -5,13 +5,13 @@ import {
   type HttpTransport,
   httpRequest,
   type RetryPolicy,
+  redactSecrets,
   SUBJECT_TOKEN_TYPES,
   type SubjectToken,
   type SubjectTokenSupplier,
   type SubjectTokenType,
   WifError,
 } from "@wifkit/core";
-import { redactKnown } from "../redact.js";
 import { DEFAULT_SUBJECT_TOKEN_FORMAT, extractSubjectToken, type SubjectTokenFormat } from "./format.js";
 
 /** A subject token body is at most this large (what Google's Go library allows): 1 MiB. */
@@ -92,7 +92,7 @@ function readUpstreamError(
   body: Buffer,
   secrets: readonly string[],
 ): { error?: string; description?: string } {
-  const clean = (text: string) => redactKnown(text, secrets);
+  const clean = (text: string) => redactSecrets(text, secrets, { opaqueRuns: true, maxLength: 300 });
   try {
     const parsed = JSON.parse(body.toString("utf8")) as unknown;
     if (parsed === null || typeof parsed !== "object") return {};
