@@ -3,7 +3,7 @@
 // same bytes, at 64 connections. The sidecar is backed by the emulator (STS + IAM Credentials) through a real
 // credential config. Prints requests per second, p50/p99 latency, the ratio, and the sidecar's memory.
 //
-// Two kinds of runs, alternating between the two servers:
+// Two kinds of runs, alternating between the two servers (in ABBA order):
 // - throughput: every connection sends its next request as soon as the answer arrives (closed loop). This
 //   gives the req/s ratio; its latency is mostly queueing (64 connections / req/s), not service time.
 // - paced: the same 64 connections at a fixed offered rate both servers sustain (BENCH_RATE, default half of
@@ -215,8 +215,10 @@ async function run() {
       return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, cpuUs };
     };
     for (const target of targets) await load(target.url, 1); // warm-up (JIT, connection setup)
+    // ABBA order: each server runs first in half of the rounds, so neither gains from going second.
+    const inOrder = (round) => (round % 2 === 0 ? targets : [...targets].reverse());
     for (let round = 0; round < ROUNDS; round++) {
-      for (const target of targets) target.runs.push(await measure(target));
+      for (const target of inOrder(round)) target.runs.push(await measure(target));
     }
     const mean = (runs, field) => runs.reduce((sum, run) => sum + run[field], 0) / runs.length;
     const median = (values) => {
@@ -226,7 +228,7 @@ async function run() {
     };
     const rate = RATE ?? Math.min(2000, Math.round(mean(targets[0].runs, "rps") / 2 / 100) * 100);
     for (let round = 0; round < Math.min(ROUNDS, 2); round++) {
-      for (const target of targets) target.paced.push(await pacedLatency(target.url, rate, SECONDS));
+      for (const target of inOrder(round)) target.paced.push(await pacedLatency(target.url, rate, SECONDS));
     }
     const summary = targets.map((target) => ({
       name: target.name,
