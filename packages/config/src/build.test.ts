@@ -5,7 +5,7 @@ import {
   PluggableAuthClient,
 } from "google-auth-library";
 import { describe, expect, it } from "vitest";
-import { type BuildCredentialConfigOptions, buildCredentialConfig } from "./build.js";
+import { type BuildCredentialConfigOptions, buildCertificateConfig, buildCredentialConfig } from "./build.js";
 import { parseCredentialConfig } from "./parse.js";
 
 const RESOURCE = "projects/123456789012/locations/global/workloadIdentityPools/my-pool/providers/my-provider";
@@ -166,6 +166,36 @@ const cases: Array<
     },
   ],
   [
+    "--credential-cert-path C --credential-cert-private-key-path K --credential-cert-trust-chain-path T",
+    { resource: RESOURCE, source: { kind: "certificate", trustChainPath: "/etc/wif/chain.pem" } },
+    {
+      type: "external_account",
+      audience: AUDIENCE,
+      subject_token_type: "urn:ietf:params:oauth:token-type:mtls",
+      token_url: "https://sts.mtls.googleapis.com/v1/token",
+      token_info_url: "https://sts.mtls.googleapis.com/v1/introspect",
+      credential_source: {
+        certificate: { use_default_certificate_config: true, trust_chain_path: "/etc/wif/chain.pem" },
+      },
+    },
+  ],
+  [
+    "--credential-cert-path C --credential-cert-private-key-path K --credential-cert-configuration-output-file F --service-account SA",
+    {
+      resource: RESOURCE,
+      source: { kind: "certificate", certificateConfigLocation: "/etc/wif/certificate_config.json" },
+      serviceAccount: SA,
+    },
+    {
+      type: "external_account",
+      audience: AUDIENCE,
+      subject_token_type: "urn:ietf:params:oauth:token-type:mtls",
+      token_url: "https://sts.mtls.googleapis.com/v1/token",
+      service_account_impersonation_url: `https://iamcredentials.mtls.googleapis.com/v1/projects/-/serviceAccounts/${SA}:generateAccessToken`,
+      credential_source: { certificate: { certificate_config_location: "/etc/wif/certificate_config.json" } },
+    },
+  ],
+  [
     "--credential-source-file F --universe-domain D --service-account SA",
     {
       resource: RESOURCE,
@@ -194,6 +224,14 @@ describe("buildCredentialConfig writes what gcloud writes", () => {
   it.each(cases)("%s passes the schema and every rule (round trip)", (_flags, options) => {
     const built = buildCredentialConfig(options);
     expect(parseCredentialConfig(JSON.parse(JSON.stringify(built)))).toEqual({ config: built, warnings: [] });
+  });
+
+  it("writes the certificate configuration a certificate source reads", () => {
+    expect(
+      buildCertificateConfig({ certPath: "/etc/wif/cert.pem", keyPath: "/etc/wif/key.pem" }),
+    ).toStrictEqual({
+      cert_configs: { workload: { cert_path: "/etc/wif/cert.pem", key_path: "/etc/wif/key.pem" } },
+    });
   });
 
   it("accepts the full audience as well as the resource", () => {

@@ -31,6 +31,16 @@ export type SourceOptions =
       command: string;
       timeoutMillis?: number | undefined;
       outputFile?: string | undefined;
+    }
+  /**
+   * `--credential-cert-path ... [--credential-cert-trust-chain-path] [--credential-cert-configuration-output-file]`:
+   * an X.509 client certificate over mTLS. Write the certificate configuration it points at with
+   * `buildCertificateConfig`; without `certificateConfigLocation` it is read from the well-known location.
+   */
+  | {
+      kind: "certificate";
+      certificateConfigLocation?: string | undefined;
+      trustChainPath?: string | undefined;
     };
 
 export interface FormatOptions {
@@ -60,7 +70,7 @@ export interface BuildCredentialConfigOptions {
 }
 
 export interface BuildEndpoints {
-  /** Replaces `https://sts.{universe}/v1/token`. */
+  /** Replaces `https://sts.{universe}/v1/token` (`https://sts.mtls.{universe}/v1/token` for certificates). */
   tokenUrl?: string | undefined;
   /** Replaces `https://iamcredentials.{universe}` in the impersonation URL. */
   iamCredentialsBaseUrl?: string | undefined;
@@ -116,6 +126,15 @@ function sourceOf(source: SourceOptions, endpoints: BuildEndpoints): CredentialS
         ...(format ? { format } : {}),
       };
     }
+    case "certificate":
+      return {
+        certificate: {
+          ...(source.certificateConfigLocation === undefined
+            ? { use_default_certificate_config: true }
+            : { certificate_config_location: source.certificateConfigLocation }),
+          ...(source.trustChainPath === undefined ? {} : { trust_chain_path: source.trustChainPath }),
+        },
+      };
     case "executable":
       return {
         executable: {
@@ -147,15 +166,19 @@ export function buildCredentialConfig(options: BuildCredentialConfigOptions): Ex
   const subjectTokenType =
     options.source.kind === "aws"
       ? "urn:ietf:params:aws:token-type:aws4_request"
-      : (options.subjectTokenType ?? DEFAULT_SUBJECT_TOKEN_TYPE);
+      : options.source.kind === "certificate"
+        ? "urn:ietf:params:oauth:token-type:mtls"
+        : (options.subjectTokenType ?? DEFAULT_SUBJECT_TOKEN_TYPE);
+  // A client certificate is presented to the mTLS endpoints, for the exchange and for impersonation alike.
+  const mtls = options.source.kind === "certificate" ? "mtls." : "";
   const config: Record<string, unknown> = {
     type: "external_account",
     audience: audienceOf(options.resource),
     subject_token_type: subjectTokenType,
-    token_url: endpoints.tokenUrl ?? `https://sts.${universe}/v1/token`,
+    token_url: endpoints.tokenUrl ?? `https://sts.${mtls}${universe}/v1/token`,
   };
   if (options.serviceAccount !== undefined) {
-    const base = endpoints.iamCredentialsBaseUrl ?? `https://iamcredentials.${universe}`;
+    const base = endpoints.iamCredentialsBaseUrl ?? `https://iamcredentials.${mtls}${universe}`;
     config.service_account_impersonation_url = `${base}/v1/projects/-/serviceAccounts/${options.serviceAccount}:generateAccessToken`;
     if (options.serviceAccountTokenLifetimeSeconds !== undefined) {
       config.service_account_impersonation = {
@@ -163,7 +186,7 @@ export function buildCredentialConfig(options: BuildCredentialConfigOptions): Ex
       };
     }
   } else {
-    config.token_info_url = endpoints.tokenInfoUrl ?? `https://sts.${universe}/v1/introspect`;
+    config.token_info_url = endpoints.tokenInfoUrl ?? `https://sts.${mtls}${universe}/v1/introspect`;
   }
   if (options.workforcePoolUserProject !== undefined) {
     config.workforce_pool_user_project = options.workforcePoolUserProject;
@@ -171,4 +194,20 @@ export function buildCredentialConfig(options: BuildCredentialConfigOptions): Ex
   if (universe !== DEFAULT_UNIVERSE_DOMAIN) config.universe_domain = universe;
   config.credential_source = sourceOf(options.source, endpoints);
   return config as unknown as ExternalAccountConfig;
+}
+
+/** The certificate configuration file an X.509 credential source reads (`certificate_config.json`). */
+export interface CertificateConfigFile {
+  cert_configs: { workload: { cert_path: string; key_path: string } };
+}
+
+/**
+ * Builds the certificate configuration that `--credential-cert-path` and `--credential-cert-private-key-path`
+ * make gcloud write: where the workload's client certificate and its private key are.
+ *
+ * @example
+ * const file = buildCertificateConfig({ certPath: "/etc/wif/cert.pem", keyPath: "/etc/wif/key.pem" });
+ */
+export function buildCertificateConfig(init: { certPath: string; keyPath: string }): CertificateConfigFile {
+  return { cert_configs: { workload: { cert_path: init.certPath, key_path: init.keyPath } } };
 }

@@ -6,11 +6,18 @@ export {
   serviceAccountFromImpersonationUrl,
   workloadProviderAudience,
 } from "./audience.js";
-export type { BuildCredentialConfigOptions, BuildEndpoints, FormatOptions, SourceOptions } from "./build.js";
+export type {
+  BuildCredentialConfigOptions,
+  BuildEndpoints,
+  CertificateConfigFile,
+  FormatOptions,
+  SourceOptions,
+} from "./build.js";
 export {
   AWS_METADATA_BASE_URL,
   AWS_REGIONAL_CRED_VERIFICATION_URL,
   AZURE_METADATA_BASE_URL,
+  buildCertificateConfig,
   buildCredentialConfig,
   DEFAULT_SUBJECT_TOKEN_TYPE,
 } from "./build.js";

@@ -521,6 +521,17 @@ describe("endpoint policy", () => {
     ).toHaveLength(1);
   });
 
+  it("reports endpoint problems together with rule problems", () => {
+    expect(
+      problems({
+        ...base,
+        audience: "my-provider",
+        token_url: "https://sts.evil.example/v1/token",
+        credential_source: { file: "/t" },
+      }).map((line) => line.split(":")[0]),
+    ).toEqual(["audience", "token_url"]);
+  });
+
   it("checks the authorized-user endpoints too", () => {
     expect(
       problems({

@@ -94,7 +94,10 @@ function parseExternalAccount(
   if (!topResult || !source) return undefined;
   const config = { ...topResult, credential_source: source.value } as ExternalAccountConfig;
   checkExternalAccountRules(config, source.kind, issues, warnings);
-  if (issues.length === 0) checkExternalAccountEndpoints(config, source.kind, allow, issues);
+  // Endpoints are judged against the universe domain, so only once that is known to be usable.
+  if (!issues.some((issue) => issue.path === "universe_domain")) {
+    checkExternalAccountEndpoints(config, source.kind, allow, issues);
+  }
   return config;
 }
 
@@ -120,7 +123,7 @@ function parseAuthorizedUser(
   }
   for (const field of ["token_url", "token_info_url", "revoke_url"] as const) {
     const value = config[field];
-    if (value !== undefined && issues.length === 0)
+    if (value !== undefined && !issues.some((issue) => issue.path === "universe_domain"))
       checkGoogleEndpoint(field, value, "sts", universe, allow, issues);
   }
   return config;
