@@ -4,7 +4,6 @@
  */
 import { execFile } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
-import { Agent, request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -14,7 +13,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { credentialSource, metadataValues } from "../src/credential-source.js";
 import { createLogger } from "../src/logger.js";
 import { type Sidecar, startSidecar } from "../src/sidecar.js";
-import { LogCapture, rawRequest, waitFor } from "./helpers.js";
+import { concurrentRequests, LogCapture, rawRequest, waitFor } from "./helpers.js";
 
 const run = promisify(execFile);
 const TOKEN = "/computeMetadata/v1/instance/service-accounts/default/token";
@@ -159,31 +158,7 @@ describe("herd", () => {
     // Slow STS down so that every request arrives while the first exchange is in flight.
     emulator.faults.inject("sts.token", { delayMs: 3000 });
     const running = await startBackedSidecar();
-    const agent = new Agent({ keepAlive: true, maxSockets: 2000 });
-    const url = new URL(running.url);
-    const one = (): Promise<{ status: number; body: string }> =>
-      new Promise((resolve, reject) => {
-        const req = request(
-          {
-            host: url.hostname,
-            port: url.port,
-            path: TOKEN,
-            agent,
-            headers: { "Metadata-Flavor": "Google" },
-          },
-          (res) => {
-            let body = "";
-            res.on("data", (chunk: Buffer) => {
-              body += chunk.toString();
-            });
-            res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-          },
-        );
-        req.on("error", reject);
-        req.end();
-      });
-    const responses = await Promise.all(Array.from({ length: 2000 }, one));
-    agent.destroy();
+    const responses = await concurrentRequests(running.url, TOKEN, 2000);
     expect(responses.every((response) => response.status === 200)).toBe(true);
     expect(new Set(responses.map((response) => tokenOf(response.body))).size).toBe(1);
     expect(emulator.counters.get("sts.token")).toBe(1);

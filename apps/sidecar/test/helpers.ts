@@ -2,7 +2,7 @@
  * Test seams: a clock the test moves, a token source the test controls (counts calls, can be held open or
  * made to fail), a sidecar started on port 0, and a raw HTTP client that can send any Host header.
  */
-import { request } from "node:http";
+import { Agent, request } from "node:http";
 import { Writable } from "node:stream";
 import type { Token } from "@wifkit/core";
 import { WifError } from "@wifkit/core";
@@ -197,4 +197,37 @@ export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
   throw new Error(`condition not met within ${timeoutMs} ms`);
+}
+
+/**
+ * Sends `count` GET requests to `path` at once, each on its own connection (no client-side queueing), and
+ * resolves with every answer.
+ */
+export async function concurrentRequests(base: string, path: string, count: number): Promise<RawResponse[]> {
+  const agent = new Agent({ keepAlive: true, maxSockets: count });
+  const url = new URL(base);
+  const one = (): Promise<RawResponse> =>
+    new Promise((resolve, reject) => {
+      const req = request(
+        { host: url.hostname, port: url.port, path, agent, headers: { "Metadata-Flavor": "Google" } },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (chunk: Buffer) => chunks.push(chunk));
+          res.on("end", () =>
+            resolve({
+              status: res.statusCode ?? 0,
+              headers: res.headers,
+              body: Buffer.concat(chunks).toString(),
+            }),
+          );
+        },
+      );
+      req.on("error", reject);
+      req.end();
+    });
+  try {
+    return await Promise.all(Array.from({ length: count }, one));
+  } finally {
+    agent.destroy();
+  }
 }

@@ -1,6 +1,12 @@
-import { Agent, request } from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
-import { rawRequest, startTestSidecar, type TestSidecar, upstreamUnavailable, waitFor } from "./helpers.js";
+import {
+  concurrentRequests,
+  rawRequest,
+  startTestSidecar,
+  type TestSidecar,
+  upstreamUnavailable,
+  waitFor,
+} from "./helpers.js";
 
 const TOKEN = "/computeMetadata/v1/instance/service-accounts/default/token";
 
@@ -49,30 +55,7 @@ describe("token cache behaviour", () => {
   it("2,000 concurrent requests on a cold start share one upstream call and get the same token", async () => {
     const held = await startTestSidecarHeld();
     const { sidecar, source } = held;
-    const agent = new Agent({ keepAlive: true, maxSockets: 2000 });
-    const url = new URL(sidecar.url);
-    const one = (): Promise<string> =>
-      new Promise((resolve, reject) => {
-        const req = request(
-          {
-            host: url.hostname,
-            port: url.port,
-            path: TOKEN,
-            agent,
-            headers: { "Metadata-Flavor": "Google" },
-          },
-          (res) => {
-            let body = "";
-            res.on("data", (chunk: Buffer) => {
-              body += chunk.toString();
-            });
-            res.on("end", () => resolve(body));
-          },
-        );
-        req.on("error", reject);
-        req.end();
-      });
-    const all = Promise.all(Array.from({ length: 2000 }, one));
+    const all = concurrentRequests(sidecar.url, TOKEN, 2000);
     // Let the requests reach the server while the first upstream call is still held open.
     await waitFor(
       async () =>
@@ -83,11 +66,12 @@ describe("token cache behaviour", () => {
       15_000,
     );
     source.release();
-    const bodies = await all;
-    agent.destroy();
+    const responses = await all;
     expect(source.count("access")).toBe(1);
     expect(
-      new Set(bodies.map((body) => (JSON.parse(body) as { access_token: string }).access_token)),
+      new Set(
+        responses.map((response) => (JSON.parse(response.body) as { access_token: string }).access_token),
+      ),
     ).toEqual(new Set(["access-1"]));
   });
 
