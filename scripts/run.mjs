@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 /**
- * `pnpm demo`: builds the wif CLI and the packages it needs (quietly, through turbo's cache), then runs
- * `wif demo`, which starts the emulator in-process and walks the AWS flow, the Azure flow and a refused
- * request. Works on a fresh clone after `pnpm install`.
+ * `node scripts/run.mjs PACKAGE BIN [ARGS...]`: builds PACKAGE and what it depends on (quietly, through
+ * turbo's cache), then runs its built BIN with ARGS. Behind the root scripts that work on a fresh clone after
+ * `pnpm install`: `pnpm demo` (`wif demo`: the emulator in-process, the AWS flow, the Azure flow and a
+ * refused request), `pnpm wif ...` and `pnpm emulator ...`.
  */
 import { spawnSync } from "node:child_process";
 import { dirname, join } from "node:path";
@@ -11,10 +12,15 @@ import { fileURLToPath } from "node:url";
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const pnpm = process.platform === "win32" ? "pnpm.cmd" : "pnpm";
 
-process.stderr.write("Building the wif CLI…\n");
+const [target, bin, ...args] = process.argv.slice(2);
+if (!target || !bin) {
+  process.stderr.write("usage: node scripts/run.mjs PACKAGE BIN [ARGS...]\n");
+  process.exit(2);
+}
+process.stderr.write(`Building ${target}…\n`);
 const build = spawnSync(
   pnpm,
-  ["turbo", "run", "build", "--filter=@wifkit/cli...", "--output-logs=errors-only", "--log-order=grouped"],
+  ["turbo", "run", "build", `--filter=${target}...`, "--output-logs=errors-only", "--log-order=grouped"],
   {
     cwd: root,
     stdio: ["ignore", "ignore", "pipe"],
@@ -31,12 +37,11 @@ if (build.error || build.status !== 0) {
   process.exit(build.status || 1);
 }
 
-const demo = spawnSync(
-  process.execPath,
-  [join(root, "apps/cli/dist/main.js"), "demo", ...process.argv.slice(2)],
-  {
-    cwd: root,
-    stdio: "inherit",
-  },
-);
-process.exit(demo.status ?? 1);
+// Ctrl-C reaches the child too (same process group); wait for it to stop rather than dying first.
+process.on("SIGINT", () => {});
+process.on("SIGTERM", () => {});
+const run = spawnSync(process.execPath, [join(root, bin), ...args], {
+  cwd: process.env.INIT_CWD ?? root,
+  stdio: "inherit",
+});
+process.exit(run.status ?? 1);
