@@ -4,13 +4,13 @@
  */
 
 import { WifError } from "@wifkit/core";
+import { subjectTokenSupplierFromConfig } from "@wifkit/credentials";
 import { allowedOrigins, oneOf, parseFlags } from "../args.js";
 import { accessKeyIdOf, decodeAwsSubjectToken, elideAwsSecrets, expectedArnForm } from "../aws-token.js";
 import type { CommandContext } from "../context.js";
 import { decodeJwt, relativeTime } from "../jwt.js";
 import { loadConfig } from "../obtain.js";
 import { GLOBAL_FLAGS } from "../specs.js";
-import { subjectSourceOf } from "../subject.js";
 
 const FLAGS = {
   ...GLOBAL_FLAGS,
@@ -31,7 +31,10 @@ export async function run(args: readonly string[], context: CommandContext): Pro
       code: "ERR_WIF_NOTHING_TO_INSPECT",
     });
   }
-  const { kind, supplier } = await subjectSourceOf(config, env, 10_000);
+  const { source: kind, supplier } = await subjectTokenSupplierFromConfig(config, {
+    env: env,
+    timeoutMs: 10_000,
+  });
   const spinner = io.spinner(`Fetching the ${kind} subject token…`);
   let subject: Awaited<ReturnType<typeof supplier>>;
   try {

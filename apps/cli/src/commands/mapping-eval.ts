@@ -10,7 +10,6 @@ import type { CommandContext } from "../context.js";
 import { decodeJwt } from "../jwt.js";
 import { loadConfig } from "../obtain.js";
 import { GLOBAL_FLAGS } from "../specs.js";
-import { subjectSourceOf } from "../subject.js";
 
 const COMMAND = "mapping eval";
 
@@ -96,7 +95,12 @@ async function assertionFromConfig(
   })();
   const pool =
     audience?.kind === "workload" ? { projectNumber: audience.projectNumber, poolId: audience.poolId } : {};
-  const { kind, supplier } = await subjectSourceOf(config, context.env, 10_000);
+  // Loaded only now: --assertion needs none of the suppliers.
+  const { subjectTokenSupplierFromConfig } = await import("@wifkit/credentials");
+  const { source: kind, supplier } = await subjectTokenSupplierFromConfig(config, {
+    env: context.env,
+    timeoutMs: 10_000,
+  });
   const spinner = context.io.spinner(`Fetching the ${kind} subject token…`);
   try {
     const subject = await supplier({ signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });

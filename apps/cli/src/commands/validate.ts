@@ -5,13 +5,13 @@
  */
 import { access, constants, stat } from "node:fs/promises";
 import type { ExternalAccountConfig } from "@wifkit/config";
+import type { ConfigSourceKind } from "@wifkit/credentials";
 import { allowedOrigins, parseFlags } from "../args.js";
 import type { CommandContext } from "../context.js";
 import type { Io } from "../io.js";
 import { decodeJwt, relativeTime } from "../jwt.js";
 import { loadConfig } from "../obtain.js";
 import { GLOBAL_FLAGS } from "../specs.js";
-import { subjectSourceOf } from "../subject.js";
 
 const FLAGS = { ...GLOBAL_FLAGS, config: { type: "string" }, offline: { type: "boolean" } } as const;
 
@@ -113,7 +113,7 @@ function checkAwsEnvironment(doctor: Doctor): void {
 async function checkEnvironment(
   doctor: Doctor,
   config: ExternalAccountConfig,
-  kind: string,
+  kind: ConfigSourceKind,
 ): Promise<boolean> {
   const source = config.credential_source;
   if (kind === "aws") {
@@ -190,7 +190,11 @@ export async function run(args: readonly string[], context: CommandContext): Pro
   }
   if (values.offline) return 0;
 
-  const { kind, supplier } = await subjectSourceOf(config, env, 5_000);
+  // Loaded only now: --offline needs none of the suppliers.
+
+  const { subjectTokenSupplierFromConfig } = await import("@wifkit/credentials");
+
+  const { source: kind, supplier } = await subjectTokenSupplierFromConfig(config, { env, timeoutMs: 5_000 });
   const ready = await checkEnvironment(doctor, config, kind);
   if (!ready) return 1;
 
