@@ -5,6 +5,7 @@ import { parseArgs } from "node:util";
 import type { EmulatorConfig } from "./config.js";
 import { type CredentialConfigOptions, DEFAULT_EMULATOR_HOST, startEmulator } from "./emulator.js";
 
+/** `wif-emulator --help`: the usage line, what the command does, and its flags. */
 export const CLI_USAGE = `Usage: wif-emulator [--config FILE] [--host ADDR] [--port-base N] [--write-config DIR] [--quiet]
 
 Starts a local emulator of Google STS / IAM Credentials, AWS IMDS / STS, Azure IMDS / Entra and a Kubernetes
@@ -22,13 +23,63 @@ export interface CliIo {
   stderr(text: string): void;
   /** Resolves when the emulator should stop (the bin wires SIGINT/SIGTERM to it). */
   untilStopped: Promise<void>;
+  /**
+   * Shows why the emulator did not run, instead of the default `wif-emulator: MESSAGE` on stderr (plus the
+   * usage after a usage error): for a host command that reports errors its own way. `usage` is true for a
+   * command line that cannot run (exit code 2: a bad flag, an unreadable --config file); `error` is what
+   * was thrown, when something was. `message` is one line.
+   */
+  fail?(failure: CliFailure): void;
+}
+
+/** Why `runCli` returned without running the emulator. */
+export interface CliFailure {
+  message: string;
+  usage: boolean;
+  error?: unknown;
+}
+
+/** The first line of a parseArgs error, without its advice about positionals. */
+function argumentError(error: unknown): string {
+  const code = (error as { code?: unknown }).code;
+  const message = error instanceof Error ? error.message : String(error);
+  const quotedText = /'([^']*)'/.exec(message)?.[1];
+  // "Option '-h, --help' does not take an argument", "Option '--config <value>' argument missing".
+  const words = quotedText?.split(/[\s,]+/) ?? [];
+  const quoted = words.find((word) => word.startsWith("--")) ?? words[0];
+  if (quotedText !== undefined && quoted !== undefined) {
+    if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") return `unknown option ${quoted}`;
+    if (code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL") return `unexpected argument '${quotedText}'`;
+    if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
+      return message.includes("argument missing")
+        ? `option ${quoted} needs a value`
+        : `option ${quoted} takes no value`;
+    }
+  }
+  return message.split("\n")[0] ?? message;
 }
 
 /**
- * The `wif-emulator` command: starts the emulator from a config file, prints its URLs and a credential
- * config (or writes configs to a directory), and stops when `io.untilStopped` resolves. Returns the exit code.
+ * The `wif-emulator` command: starts the emulator from a config file, prints its URLs, the origins to allow
+ * and a credential config on `io.stdout` (or writes configs to a directory), logs requests on `io.stderr`,
+ * and stops when `io.untilStopped` resolves. Returns the exit code: 0 after a clean stop, 1 when the
+ * emulator cannot start (an invalid config, a port in use), 2 for a command line that cannot run.
+ * A host CLI embeds it by passing its own streams, stop signal and, optionally, `fail`.
+ *
+ * @example
+ * const untilStopped = new Promise<void>((resolve) => process.once("SIGINT", () => resolve()));
+ * const code = await runCli(["--quiet"], {
+ *   stdout: (text) => process.stdout.write(text),
+ *   stderr: (text) => process.stderr.write(text),
+ *   untilStopped,
+ * });
  */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  const fail = (failure: CliFailure, showUsage = false): number => {
+    if (io.fail) io.fail(failure);
+    else io.stderr(`wif-emulator: ${failure.message}\n${showUsage ? `\n${CLI_USAGE}` : ""}`);
+    return failure.usage ? 2 : 1;
+  };
   let values: {
     config?: string | undefined;
     host?: string | undefined;
@@ -51,8 +102,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       allowPositionals: false,
     }).values;
   } catch (error) {
-    io.stderr(`wif-emulator: ${(error as Error).message}\n\n${CLI_USAGE}`);
-    return 2;
+    return fail({ message: argumentError(error), usage: true, error }, true);
   }
   if (values.help) {
     io.stdout(CLI_USAGE);
@@ -63,14 +113,16 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     try {
       config = JSON.parse(readFileSync(values.config, "utf8")) as EmulatorConfig;
     } catch (error) {
-      io.stderr(`wif-emulator: cannot read the config file ${values.config}: ${(error as Error).message}\n`);
-      return 2;
+      return fail({
+        message: `cannot read the config file ${values.config}: ${(error as Error).message}`,
+        usage: true,
+        error,
+      });
     }
   }
   const portBase = values["port-base"] === undefined ? undefined : Number(values["port-base"]);
   if (portBase !== undefined && !(Number.isInteger(portBase) && portBase > 0 && portBase < 65_524)) {
-    io.stderr("wif-emulator: --port-base must be a port number from 1 to 65523\n");
-    return 2;
+    return fail({ message: "--port-base must be a port number from 1 to 65523", usage: true });
   }
   const host = values.host ?? DEFAULT_EMULATOR_HOST;
   let emulator: Awaited<ReturnType<typeof startEmulator>>;
@@ -82,8 +134,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       ...(values.quiet ? {} : { log: (line: string) => io.stderr(`${line}\n`) }),
     });
   } catch (error) {
-    io.stderr(`wif-emulator: ${(error as Error).message}\n`);
-    return 1;
+    return fail({ message: (error as Error).message, usage: false, error });
   }
   try {
     if (!["127.0.0.1", "::1", "localhost"].includes(host)) {
@@ -94,6 +145,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     const out: string[] = ["wif-emulator is running. Services:"];
     for (const [name, url] of Object.entries(emulator.urls)) out.push(`  ${name.padEnd(16)} ${url}`);
     out.push("", `STS token URL: ${emulator.urls.sts}/v1/token`);
+    // wifkit accepts only Google's endpoints unless told otherwise (allow.origins; the wif CLI reads this).
+    out.push("", "Origins to allow:", `  export WIF_ALLOW_ORIGINS=${emulator.allowOrigins.join(",")}`);
     const serviceAccount = Object.keys(emulator.state.serviceAccounts)[0];
     const hasAwsProvider = Object.values(emulator.state.pools).some((pool) => pool.providers["aws-provider"]);
     if (hasAwsProvider) {

@@ -1,3 +1,5 @@
+export type { CliFailure, CliIo } from "./cli.js";
+export { CLI_USAGE, runCli } from "./cli.js";
 export type { EmulatorClock } from "./clock.js";
 export { createEmulatorClock } from "./clock.js";
 export type {
