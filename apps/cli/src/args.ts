@@ -4,9 +4,11 @@ import { type ParseArgsConfig, parseArgs } from "node:util";
 /** A command line that cannot be run: printed as one line plus the command's usage, exit code 2. */
 export class UsageError extends Error {
   override name = "UsageError";
+  /** `usage`: the command's usage line when it is not the one in help.ts (a delegated command's). */
   constructor(
     message: string,
     readonly command: string | undefined,
+    readonly usage?: string,
   ) {
     super(message);
   }

@@ -13,7 +13,7 @@ export const EXIT_USAGE = 2;
 /** Exit code of a failure (upstream, environment, invalid configuration). */
 export const EXIT_FAILURE = 1;
 
-const LOADERS: Record<string, () => Promise<{ run: CommandRun }>> = {
+const LOADERS: Record<string, () => Promise<{ run: CommandRun; help?: () => string }>> = {
   token: () => import("./commands/token.js"),
   "id-token": () => import("./commands/id-token.js"),
   exec: () => import("./commands/exec.js"),
@@ -24,6 +24,14 @@ const LOADERS: Record<string, () => Promise<{ run: CommandRun }>> = {
   emulator: () => import("./commands/emulator.js"),
   demo: () => import("./commands/demo.js"),
 };
+
+/** Commands whose help their module renders (its flags belong to another package): loaded for --help. */
+const MODULE_HELP = new Set(["emulator"]);
+
+async function helpOf(name: string): Promise<string> {
+  const module = MODULE_HELP.has(name) ? await LOADERS[name]?.() : undefined;
+  return module?.help?.() ?? commandHelp(name);
+}
 
 const GLOBAL_BOOLEANS = new Set(["--debug"]);
 
@@ -79,13 +87,13 @@ export async function run(argv: readonly string[], context: { version: string })
     }
     if (name === "help") {
       const topic = args.join(" ");
-      io.out(COMMANDS[topic] ? commandHelp(topic) : mainHelp(context.version));
+      io.out(COMMANDS[topic] ? await helpOf(topic) : mainHelp(context.version));
       return 0;
     }
     const load = LOADERS[name];
     if (!load) throw new UsageError(`unknown command '${name}'`, undefined);
     if (wantsHelp(args)) {
-      io.out(commandHelp(name));
+      io.out(await helpOf(name));
       return 0;
     }
     const command = await load();
@@ -107,7 +115,7 @@ export function report(error: unknown, io: Io, debug: boolean): number {
   const { styles } = io;
   if (error instanceof UsageError) {
     io.err(`${styles.red("error")}: ${error.command ? `wif ${error.command}: ` : ""}${error.message}\n`);
-    io.err(usageOf(error.command));
+    io.err(usageOf(error.command, error.usage));
     return EXIT_USAGE;
   }
   const e = (typeof error === "object" && error !== null ? error : { message: String(error) }) as ErrorLike;

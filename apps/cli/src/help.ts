@@ -199,11 +199,15 @@ export const COMMANDS: Record<string, CommandHelp> = {
     ],
     notes: ["Exit code 1 when STS would refuse the credential (the condition is false or a mapping fails)."],
   },
+  // The flags, the usage line and the help text are wif-emulator's (commands/emulator.ts renders them).
   emulator: {
     summary: "start the local emulator of Google STS, IAM Credentials, AWS and Azure (same as wif-emulator)",
-    usage: "wif emulator [--config FILE]",
-    flags: [["--config FILE", "emulator configuration (JSON), merged over the defaults"], ...COMMON_FLAGS],
-    examples: ["wif emulator --config ./emulator.json"],
+    usage: "wif emulator [FLAGS]",
+    flags: COMMON_FLAGS,
+    examples: [
+      "wif emulator --write-config ./emulator-configs",
+      "wif emulator --config ./emulator.json --quiet",
+    ],
   },
   demo: {
     summary: "run the AWS and Azure flows and a refused request against an in-process emulator",
@@ -279,10 +283,10 @@ export function commandHelp(name: string): string {
   ].join("\n");
 }
 
-/** The usage lines printed after a usage error. */
-export function usageOf(name: string | undefined): string {
+/** The usage lines printed after a usage error; `usage` replaces the command's usage line from COMMANDS. */
+export function usageOf(name: string | undefined, usage?: string): string {
   if (name === undefined || !COMMANDS[name]) {
     return "Usage: wif COMMAND [FLAGS]   (wif --help lists the commands)\n";
   }
-  return `Usage: ${COMMANDS[name]?.usage}\nRun 'wif ${name} --help' for the flags and an example.\n`;
+  return `Usage: ${usage ?? COMMANDS[name]?.usage}\nRun 'wif ${name} --help' for the flags and an example.\n`;
 }

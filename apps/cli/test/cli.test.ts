@@ -71,8 +71,10 @@ describe("wif, whatever the command", () => {
     [["validate", "--no-such-flag=1"], "error: wif validate: unknown option --no-such-flag"],
     [
       ["emulator", "--port-base", "http"],
-      "error: wif emulator: --port-base must be a whole number (got 'http')",
+      "error: wif emulator: --port-base must be a port number from 1 to 65523",
     ],
+    [["emulator", "--bogus"], "error: wif emulator: unknown option --bogus"],
+    [["emulator", "--debug", "--config"], "error: wif emulator: option --config needs a value"],
   ])("usage error %j: one line, the usage, exit 2", async (args, line) => {
     const result = await runWif(args);
     expect(result.code).toBe(2);

@@ -1,115 +1,71 @@
 /**
- * `wif emulator`: the local emulator in the foreground, with wif-emulator's flags and output, until
- * SIGINT or SIGTERM.
+ * `wif emulator`: @wifkit/emulator's own command (`wif-emulator`) in the foreground, until SIGINT or SIGTERM:
+ * its flags, its output (the URLs, origins and a credential configuration on stdout, the request log on
+ * stderr). Only the help and the errors are wif's.
  */
-import { mkdir, readFile, writeFile } from "node:fs/promises";
-import { join } from "node:path";
-import { WifError } from "@wifkit/core";
-import { type EmulatorConfig, startEmulator } from "@wifkit/emulator";
-import { integerFlag, parseFlags, UsageError } from "../args.js";
+import { isWifError, WifError } from "@wifkit/core";
+import { CLI_USAGE, type CliFailure, runCli } from "@wifkit/emulator";
+import { UsageError } from "../args.js";
 import type { CommandContext } from "../context.js";
-import { GLOBAL_FLAGS } from "../specs.js";
+import { COMMANDS } from "../help.js";
 
-const FLAGS = {
-  ...GLOBAL_FLAGS,
-  config: { type: "string" },
-  host: { type: "string" },
-  "port-base": { type: "string" },
-  "write-config": { type: "string" },
-  quiet: { type: "boolean" },
-} as const;
+const COMMAND = "emulator";
 
-const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
+/** wif-emulator's usage line under wif's name. */
+function usage(): string {
+  const line = CLI_USAGE.split("\n")[0] ?? "";
+  return line.startsWith("Usage: wif-emulator")
+    ? line.replace("Usage: wif-emulator", "wif emulator")
+    : (COMMANDS[COMMAND]?.usage ?? "wif emulator");
+}
+
+/** `wif emulator --help`: wif-emulator's help (the flags are the emulator's), under wif's name. */
+export function help(): string {
+  const [, ...rest] = CLI_USAGE.split("\n");
+  return [
+    `wif emulator: ${COMMANDS[COMMAND]?.summary ?? ""}`,
+    "",
+    `Usage: ${usage()}`,
+    ...rest.slice(0, -1),
+    `  ${"--debug".padEnd(18)}  print stack traces and causes of errors`,
+    `  ${"-h, --help".padEnd(18)}  show this help`,
+    "",
+    "Examples:",
+    ...(COMMANDS[COMMAND]?.examples ?? []).map((example) => `  $ ${example}`),
+    "",
+  ].join("\n");
+}
 
 export async function run(args: readonly string[], { io }: CommandContext): Promise<number> {
-  const { values } = parseFlags("emulator", args, FLAGS);
-  const portBase = integerFlag("emulator", "port-base", values["port-base"]);
-  if (portBase !== undefined && (portBase < 1 || portBase > 65_500)) {
-    throw new UsageError("--port-base must be a port number between 1 and 65500", "emulator");
-  }
-  let config: EmulatorConfig | undefined;
-  if (values.config !== undefined) {
-    let text: string;
-    try {
-      text = await readFile(values.config, "utf8");
-    } catch (cause) {
-      throw new WifError(
-        `Cannot read the emulator configuration ${values.config} (${(cause as NodeJS.ErrnoException).code ?? "error"}).`,
-        {
-          code: "ERR_WIF_EMULATOR_CONFIG_UNREADABLE",
-          cause,
-        },
-      );
-    }
-    try {
-      config = JSON.parse(text) as EmulatorConfig;
-    } catch {
-      throw new WifError(`The emulator configuration ${values.config} is not valid JSON.`, {
-        code: "ERR_WIF_EMULATOR_CONFIG_INVALID",
-      });
-    }
-  }
-  const host = values.host ?? "127.0.0.1";
-  const emulator = await startEmulator({
-    ...(config ? { config } : {}),
-    host,
-    ...(portBase ? { portBase } : {}),
-    ...(values.quiet ? {} : { log: (line: string) => io.err(`${io.styles.dim(line)}\n`) }),
+  // --debug is wif's (commands.ts reads it); the emulator knows only its own flags.
+  const argv = args.filter((arg) => arg !== "--debug");
+  let failure: CliFailure | undefined;
+  let stop = () => {};
+  const untilStopped = new Promise<void>((resolve) => {
+    stop = () => resolve();
   });
-  if (!LOOPBACK.has(host)) {
-    io.err(
-      `${io.styles.yellow("warning")}: listening on ${host}; anyone who can reach it can obtain credentials\n`,
-    );
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+  let code: number;
+  try {
+    code = await runCli(argv, {
+      stdout: io.out,
+      stderr: io.err,
+      untilStopped,
+      fail: (reported) => {
+        failure = reported;
+      },
+    });
+  } finally {
+    process.off("SIGINT", stop);
+    process.off("SIGTERM", stop);
   }
-  const width = Math.max(...Object.keys(emulator.urls).map((name) => name.length));
-  const lines = [
-    "wif emulator is running. Services:",
-    ...Object.entries(emulator.urls).map(([name, url]) => `  ${name.padEnd(width)}  ${url}`),
-    "",
-    `STS token URL: ${emulator.urls.sts}/v1/token`,
-    "",
-    "To use it with wif (the endpoint policy accepts only Google's hosts otherwise):",
-    `  export WIF_ALLOW_ORIGINS=${emulator.allowOrigins.join(",")}`,
-    "",
-    "Environment of the emulated AWS workload:",
-    ...Object.entries(emulator.awsEnv()).map(([name, value]) => `  export ${name}=${value}`),
-    "",
-    "Credential configuration (AWS via IMDS, impersonating wifkit-reader):",
-    JSON.stringify(emulator.credentialConfig({ source: "aws", serviceAccount: "wifkit-reader" }), null, 2),
-  ];
-  if (values["write-config"] !== undefined) {
-    const directory = values["write-config"];
-    await mkdir(directory, { recursive: true });
-    const serviceAccount = Object.keys(emulator.state.serviceAccounts)[0];
-    const variants = [
-      ["aws", { source: "aws" }],
-      ["aws-imdsv2", { source: "aws", imdsv2: true }],
-      ["azure", { source: "azure" }],
-      ["file", { source: "file" }],
-      ["url", { source: "url" }],
-    ] as const;
-    for (const [name, options] of variants) {
-      await writeFile(
-        join(directory, `${name}.json`),
-        `${JSON.stringify(emulator.credentialConfig(options), null, 2)}\n`,
-        { mode: 0o600 },
-      );
-      if (serviceAccount) {
-        await writeFile(
-          join(directory, `${name}-sa.json`),
-          `${JSON.stringify(emulator.credentialConfig({ ...options, serviceAccount }), null, 2)}\n`,
-          { mode: 0o600 },
-        );
-      }
-    }
-    lines.push("", `Credential configurations written to ${directory}`);
-  }
-  io.err(`${lines.join("\n")}\n`);
-  await new Promise<void>((resolve) => {
-    process.once("SIGINT", () => resolve());
-    process.once("SIGTERM", () => resolve());
-  });
-  await emulator.stop();
-  io.err("wif emulator: stopped\n");
-  return 0;
+  if (failure === undefined) return code;
+  if (failure.usage) throw new UsageError(failure.message, COMMAND, usage());
+  if (isWifError(failure.error)) throw failure.error;
+  const inUse = (failure.error as { code?: unknown } | undefined)?.code === "EADDRINUSE";
+  throw new WifError(
+    `The emulator did not start: ${failure.message}${inUse ? ". Pick another --port-base, or leave it out for ephemeral ports." : "."}`,
+    { code: "ERR_WIF_EMULATOR_START", cause: failure.error },
+  );
 }
