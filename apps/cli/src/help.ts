@@ -91,7 +91,7 @@ export const COMMANDS: Record<string, CommandHelp> = {
     summary:
       "write a credential configuration file, as gcloud iam workload-identity-pools create-cred-config does",
     usage:
-      "wif create-cred-config RESOURCE (--aws [--enable-imdsv2] | --azure --app-id-uri URI | --credential-source-file FILE | --credential-source-url URL | --executable-command CMD) [--service-account EMAIL] --output-file PATH",
+      "wif create-cred-config RESOURCE (--aws [--enable-imdsv2] | --azure --app-id-uri URI | --credential-source-file FILE | --credential-source-url URL | --executable-command CMD | --credential-cert-path CERT --credential-cert-private-key-path KEY) [--service-account EMAIL] --output-file PATH",
     flags: [
       ["RESOURCE", "projects/NUMBER/locations/global/workloadIdentityPools/POOL/providers/PROVIDER"],
       ["--output-file PATH", "where to write the configuration (required; replaced atomically)"],
@@ -117,6 +117,19 @@ export const COMMANDS: Record<string, CommandHelp> = {
       ["--executable-timeout-millis N", "with --executable-command: 5000 to 120000 (default 30000)"],
       ["--executable-output-file FILE", "with --executable-command: where the program caches its output"],
       [
+        "--credential-cert-path CERT",
+        "X.509: the workload's client certificate (PEM), presented to STS over mTLS",
+      ],
+      ["--credential-cert-private-key-path KEY", "with --credential-cert-path: its private key (required)"],
+      [
+        "--credential-cert-trust-chain-path FILE",
+        "with --credential-cert-path: PEM intermediates between the certificate and the pool's trust anchor",
+      ],
+      [
+        "--credential-cert-configuration-output-file PATH",
+        "with --credential-cert-path: where to write the certificate configuration (default: certificate_config.json in $CLOUDSDK_CONFIG, else ~/.config/gcloud)",
+      ],
+      [
         "--subject-token-type TYPE",
         "file, URL and executable sources: the token type (default urn:ietf:params:oauth:token-type:jwt)",
       ],
@@ -135,9 +148,11 @@ export const COMMANDS: Record<string, CommandHelp> = {
     examples: [
       "wif create-cred-config projects/123456789012/locations/global/workloadIdentityPools/my-pool/providers/my-aws --aws --enable-imdsv2 --service-account app@my-project.iam.gserviceaccount.com --output-file wif-config.json",
       "wif create-cred-config projects/123456789012/locations/global/workloadIdentityPools/my-pool/providers/my-azure --azure --app-id-uri api://my-app --output-file wif-config.json",
+      "wif create-cred-config projects/123456789012/locations/global/workloadIdentityPools/my-pool/providers/my-x509 --credential-cert-path /etc/wif/cert.pem --credential-cert-private-key-path /etc/wif/key.pem --output-file wif-config.json",
     ],
     notes: [
-      "The flags and the file are gcloud's: a file written by either is accepted by Google's client libraries and by wifkit. Certificate sources (--credential-cert-path) are not supported yet.",
+      "The flags and the file are gcloud's: a file written by either is accepted by Google's client libraries and by wifkit.",
+      "With --credential-cert-path, a second file, the certificate configuration (where the certificate and key are; mode 0600), is written too, and the credential configuration points at it.",
     ],
   },
   validate: {

@@ -1,5 +1,7 @@
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { X509Certificate } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { type Emulator, startEmulator } from "@wifkit/emulator";
 import { ExternalAccountClient } from "google-auth-library";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -197,7 +199,7 @@ describe("wif create-cred-config writes what gcloud writes (WIRE.md section 1)",
     [["--aws"], "missing --output-file PATH"],
     [
       ["--output-file", "x.json"],
-      "missing credential source: one of --aws, --azure, --credential-source-file, --credential-source-url, --executable-command",
+      "missing credential source: one of --aws, --azure, --credential-source-file, --credential-source-url, --executable-command, --credential-cert-path",
     ],
     [
       ["--aws", "--azure", "--output-file", "x.json"],
@@ -241,6 +243,177 @@ describe("wif create-cred-config writes what gcloud writes (WIRE.md section 1)",
     expect(result.stderr).toMatch(
       /^error \[ERR_WIF_CONFIG_INVALID\]: The credential configuration has (a problem|\d+ problems):\n {2}- audience: /,
     );
+  });
+});
+
+describe("wif create-cred-config --credential-cert-path writes what gcloud writes, and the certificate configuration", () => {
+  const CERT = fileURLToPath(new URL("fixtures/workload.pem", import.meta.url));
+  const KEY = fileURLToPath(new URL("fixtures/workload.key", import.meta.url));
+  const MTLS_IMPERSONATION_URL = `https://iamcredentials.mtls.googleapis.com/v1/projects/-/serviceAccounts/${SA}:generateAccessToken`;
+  const CERTIFICATE_CONFIG = { cert_configs: { workload: { cert_path: CERT, key_path: KEY } } };
+
+  /** A fresh HOME (and its gcloud directory) per test: the default location is under it. */
+  function home(): string {
+    const path = join(dir.dir, `home-${++counter}`);
+    mkdirSync(path);
+    return path;
+  }
+
+  async function createCertificate(args: string[], env: Record<string, string>) {
+    const file = join(dir.dir, `config-${++counter}.json`);
+    const result = await runWif(
+      [
+        "create-cred-config",
+        RESOURCE,
+        "--credential-cert-path",
+        CERT,
+        "--credential-cert-private-key-path",
+        KEY,
+        ...args,
+        "--output-file",
+        file,
+      ],
+      { env, cwd: dir.dir },
+    );
+    expect(result).toMatchObject({ code: 0, stdout: "" });
+    return { file, config: JSON.parse(readFileSync(file, "utf8")), stderr: result.stderr };
+  }
+
+  it("without --credential-cert-configuration-output-file: certificate_config.json in $CLOUDSDK_CONFIG, use_default_certificate_config", async () => {
+    const gcloud = join(home(), "sdk-config");
+    const { file, config, stderr } = await createCertificate(["--service-account", SA], {
+      CLOUDSDK_CONFIG: gcloud,
+    });
+    expect(config).toEqual({
+      type: "external_account",
+      audience: AUDIENCE,
+      subject_token_type: "urn:ietf:params:oauth:token-type:mtls",
+      token_url: "https://sts.mtls.googleapis.com/v1/token",
+      service_account_impersonation_url: MTLS_IMPERSONATION_URL,
+      credential_source: { certificate: { use_default_certificate_config: true } },
+    });
+    const written = join(gcloud, "certificate_config.json");
+    expect(JSON.parse(readFileSync(written, "utf8"))).toEqual(CERTIFICATE_CONFIG);
+    expect(statSync(written).mode & 0o777).toBe(0o600);
+    expect(stderr).toBe(
+      `Created certificate configuration file [${written}].\nCreated credential configuration file [${file}].\n`,
+    );
+  });
+
+  it("without $CLOUDSDK_CONFIG: ~/.config/gcloud/certificate_config.json, the directory created", async () => {
+    const user = home();
+    await createCertificate([], { HOME: user });
+    const written = join(user, ".config", "gcloud", "certificate_config.json");
+    expect(JSON.parse(readFileSync(written, "utf8"))).toEqual(CERTIFICATE_CONFIG);
+    expect(statSync(join(user, ".config", "gcloud")).mode & 0o777).toBe(0o700 & ~process.umask());
+  });
+
+  it("--credential-cert-configuration-output-file and --credential-cert-trust-chain-path: the configuration names both", async () => {
+    const user = home();
+    const { file, config, stderr } = await createCertificate(
+      [
+        "--credential-cert-configuration-output-file",
+        "cert-config.json",
+        "--credential-cert-trust-chain-path",
+        "/etc/wif/chain.pem",
+      ],
+      { HOME: user },
+    );
+    expect(config).toEqual({
+      type: "external_account",
+      audience: AUDIENCE,
+      subject_token_type: "urn:ietf:params:oauth:token-type:mtls",
+      token_url: "https://sts.mtls.googleapis.com/v1/token",
+      token_info_url: "https://sts.mtls.googleapis.com/v1/introspect",
+      credential_source: {
+        certificate: {
+          certificate_config_location: "cert-config.json",
+          trust_chain_path: "/etc/wif/chain.pem",
+        },
+      },
+    });
+    const written = join(dir.dir, "cert-config.json");
+    expect(JSON.parse(readFileSync(written, "utf8"))).toEqual(CERTIFICATE_CONFIG);
+    expect(statSync(written).mode & 0o777).toBe(0o600);
+    expect(stderr).toBe(
+      `Created certificate configuration file [${written}].\nCreated credential configuration file [${file}].\n`,
+    );
+    expect(existsSync(join(user, ".config"))).toBe(false);
+    expect(readdirSync(dir.dir).filter((name) => name.endsWith(".tmp"))).toEqual([]);
+  });
+
+  it("writes where wif reads: inspect finds the certificate through either configuration", async () => {
+    const leaf = new X509Certificate(readFileSync(CERT)).raw.toString("base64");
+    const user = home();
+    const byDefault = await createCertificate([], { HOME: user });
+    const named = await createCertificate(
+      ["--credential-cert-configuration-output-file", join(user, "named.json")],
+      { HOME: home() },
+    );
+    for (const file of [byDefault.file, named.file]) {
+      const result = await runWif(["inspect", "--config", file, "--format", "json", "--show-token"], {
+        env: { HOME: user },
+      });
+      expect(result.code).toBe(0);
+      const report = JSON.parse(result.stdout);
+      expect(report).toMatchObject({
+        source: "certificate",
+        subject_token_type: "urn:ietf:params:oauth:token-type:mtls",
+      });
+      expect(JSON.parse(report.subject_token)).toEqual([leaf]);
+    }
+  });
+
+  it("warns when GOOGLE_API_CERTIFICATE_CONFIG would hide the default location", async () => {
+    const user = home();
+    const { stderr } = await createCertificate([], {
+      HOME: user,
+      GOOGLE_API_CERTIFICATE_CONFIG: "/etc/elsewhere.json",
+    });
+    expect(stderr.split("\n")[0]).toBe(
+      `warning: GOOGLE_API_CERTIFICATE_CONFIG is set, so Google's libraries and wif read the certificate configuration at /etc/elsewhere.json, not at ${join(user, ".config", "gcloud", "certificate_config.json")}; unset it, or pass --credential-cert-configuration-output-file /etc/elsewhere.json`,
+    );
+  });
+
+  it.each([
+    [
+      ["--credential-cert-path", "c.pem", "--output-file", "x.json"],
+      "--credential-cert-path needs --credential-cert-private-key-path (the certificate's key)",
+    ],
+    [
+      ["--aws", "--credential-cert-private-key-path", "k.pem", "--output-file", "x.json"],
+      "--credential-cert-private-key-path can only be used with --credential-cert-path",
+    ],
+    [
+      ["--aws", "--credential-cert-trust-chain-path", "chain.pem", "--output-file", "x.json"],
+      "--credential-cert-trust-chain-path can only be used with --credential-cert-path",
+    ],
+    [
+      ["--aws", "--credential-cert-configuration-output-file", "c.json", "--output-file", "x.json"],
+      "--credential-cert-configuration-output-file can only be used with --credential-cert-path",
+    ],
+    [
+      ["--credential-cert-path", "c.pem", "--aws", "--output-file", "x.json"],
+      "only one credential source may be given (got --aws, --credential-cert-path)",
+    ],
+    [
+      [
+        "--credential-cert-path",
+        "c.pem",
+        "--credential-cert-private-key-path",
+        "k.pem",
+        "--credential-cert-configuration-output-file",
+        "same.json",
+        "--output-file",
+        "same.json",
+      ],
+      "--credential-cert-configuration-output-file and --output-file name the same file",
+    ],
+  ])("usage error %j", async (args, message) => {
+    const result = await runWif(["create-cred-config", RESOURCE, ...args], { cwd: dir.dir });
+    expect(result.code).toBe(2);
+    expect(result.stderr.split("\n")[0]).toBe(`error: wif create-cred-config: ${message}`);
+    expect(existsSync(join(dir.dir, "same.json"))).toBe(false);
   });
 });
 

@@ -1,12 +1,14 @@
 /**
  * `wif create-cred-config`: gcloud's `iam workload-identity-pools create-cred-config`, same flags, same
- * file (written by @wifkit/config's buildCredentialConfig), written atomically.
+ * files (written by @wifkit/config's buildCredentialConfig and buildCertificateConfig), written atomically.
  */
 import { randomBytes } from "node:crypto";
-import { open, rename, stat, unlink } from "node:fs/promises";
+import { mkdir, open, rename, stat, unlink } from "node:fs/promises";
+import { homedir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import {
   type BuildCredentialConfigOptions,
+  buildCertificateConfig,
   buildCredentialConfig,
   type FormatOptions,
   parseCredentialConfig,
@@ -34,6 +36,10 @@ const FLAGS = {
   "executable-command": { type: "string" },
   "executable-timeout-millis": { type: "string" },
   "executable-output-file": { type: "string" },
+  "credential-cert-path": { type: "string" },
+  "credential-cert-private-key-path": { type: "string" },
+  "credential-cert-trust-chain-path": { type: "string" },
+  "credential-cert-configuration-output-file": { type: "string" },
   "subject-token-type": { type: "string" },
   "service-account": { type: "string" },
   "service-account-token-lifetime-seconds": { type: "string" },
@@ -49,10 +55,17 @@ const SOURCE_FLAGS = [
   "credential-source-file",
   "credential-source-url",
   "executable-command",
+  "credential-cert-path",
 ] as const;
 
 /** The configuration file's mode: it holds no secret (gcloud writes it world-readable too). */
 const CONFIG_FILE_MODE = 0o644;
+/** The certificate configuration's mode: it names where the private key is, so only its owner reads it. */
+const CERTIFICATE_CONFIG_FILE_MODE = 0o600;
+/** The file name gcloud and Google's libraries look for in gcloud's configuration directory. */
+const CERTIFICATE_CONFIG_FILE = "certificate_config.json";
+/** Read before the default certificate configuration by Google's libraries and by wifkit. */
+const CERTIFICATE_CONFIG_ENV = "GOOGLE_API_CERTIFICATE_CONFIG";
 
 type Values = ParsedFlags<typeof FLAGS>["values"];
 
@@ -102,7 +115,7 @@ function sourceOf(values: Values): SourceOptions {
   const given = SOURCE_FLAGS.filter((flag) => values[flag] !== undefined && values[flag] !== false);
   if (given.length === 0) {
     throw usage(
-      "missing credential source: one of --aws, --azure, --credential-source-file, --credential-source-url, --executable-command",
+      "missing credential source: one of --aws, --azure, --credential-source-file, --credential-source-url, --executable-command, --credential-cert-path",
     );
   }
   if (given.length > 1) throw usage(`only one credential source may be given (got --${given.join(", --")})`);
@@ -127,6 +140,10 @@ function sourceOf(values: Values): SourceOptions {
     "--credential-source-file, --credential-source-url or --executable-command",
     fileOrUrl || executable,
   );
+  const certificate = kind === "credential-cert-path";
+  only(values, "credential-cert-private-key-path", "--credential-cert-path", certificate);
+  only(values, "credential-cert-trust-chain-path", "--credential-cert-path", certificate);
+  only(values, "credential-cert-configuration-output-file", "--credential-cert-path", certificate);
 
   switch (kind) {
     case "aws":
@@ -147,6 +164,18 @@ function sourceOf(values: Values): SourceOptions {
         format: formatOf(values),
       };
     }
+    case "credential-cert-path":
+      if (!values["credential-cert-private-key-path"]) {
+        throw usage(
+          "--credential-cert-path needs --credential-cert-private-key-path (the certificate's key)",
+        );
+      }
+      // Without a location, the credential configuration says use_default_certificate_config.
+      return {
+        kind: "certificate",
+        certificateConfigLocation: values["credential-cert-configuration-output-file"],
+        trustChainPath: values["credential-cert-trust-chain-path"],
+      };
     default:
       return {
         kind: "executable",
@@ -157,12 +186,32 @@ function sourceOf(values: Values): SourceOptions {
   }
 }
 
-/** Writes `text` to `path` through a temporary file in the same directory and a rename. */
-async function writeAtomically(path: string, text: string): Promise<void> {
+/**
+ * Where gcloud keeps the certificate configuration it writes without --credential-cert-configuration-output-file,
+ * and where Google's libraries read it for `use_default_certificate_config`: `$CLOUDSDK_CONFIG`, else gcloud's
+ * configuration directory. The same rule as @wifkit/credentials' defaultCertificateConfigPath (the tests read
+ * the file back through it), not imported from there because that would load the HTTP layer with this command.
+ */
+function defaultCertificateConfigPath(env: Readonly<Record<string, string | undefined>>): string {
+  if (env.CLOUDSDK_CONFIG) return join(env.CLOUDSDK_CONFIG, CERTIFICATE_CONFIG_FILE);
+  if (process.platform === "win32" && env.APPDATA)
+    return join(env.APPDATA, "gcloud", CERTIFICATE_CONFIG_FILE);
+  return join(homedir(), ".config", "gcloud", CERTIFICATE_CONFIG_FILE);
+}
+
+/**
+ * Writes `text` to `path` through a temporary file in the same directory and a rename, with `mode`
+ * (less the umask). `flag` names the option the path came from, for the error messages.
+ */
+async function writeAtomically(
+  path: string,
+  text: string,
+  { mode, flag, example }: { mode: number; flag: string; example: string },
+): Promise<void> {
   const existing = await stat(path).catch(() => undefined);
   if (existing?.isDirectory()) {
     throw new WifError(
-      `--output-file ${path} is a directory; name the file to write, e.g. ${join(path, "wif-config.json")}.`,
+      `${flag} ${path} is a directory; name the file to write, e.g. ${join(path, example)}.`,
       {
         code: "ERR_WIF_OUTPUT_IS_DIRECTORY",
       },
@@ -175,7 +224,7 @@ async function writeAtomically(path: string, text: string): Promise<void> {
   );
   let handle: Awaited<ReturnType<typeof open>>;
   try {
-    handle = await open(temporary, "wx", CONFIG_FILE_MODE);
+    handle = await open(temporary, "wx", mode);
   } catch (cause) {
     const code = (cause as NodeJS.ErrnoException).code;
     throw new WifError(
@@ -251,9 +300,58 @@ export async function run(args: readonly string[], { io, env }: CommandContext):
   for (const warning of warnings) io.err(`${io.styles.yellow("warning")}: ${warning}\n`);
 
   const path = resolve(outputFile);
-  await writeAtomically(path, `${JSON.stringify(config, null, 2)}\n`);
+  if (source.kind === "certificate") {
+    await writeCertificateConfig(values, path, { io, env });
+  }
+  await writeAtomically(path, `${JSON.stringify(config, null, 2)}\n`, {
+    mode: CONFIG_FILE_MODE,
+    flag: "--output-file",
+    example: "wif-config.json",
+  });
   io.err(`Created credential configuration file [${path}].\n`);
   return 0;
+}
+
+/**
+ * The certificate configuration (where the workload's certificate and key are), at
+ * --credential-cert-configuration-output-file, which the credential configuration names, else at gcloud's
+ * well-known location, which it reads through use_default_certificate_config.
+ */
+async function writeCertificateConfig(
+  values: Values,
+  credentialConfigPath: string,
+  { io, env }: Pick<CommandContext, "io" | "env">,
+): Promise<void> {
+  const explicit = values["credential-cert-configuration-output-file"];
+  const path = explicit === undefined ? defaultCertificateConfigPath(env) : resolve(explicit);
+  if (path === credentialConfigPath) {
+    throw usage("--credential-cert-configuration-output-file and --output-file name the same file");
+  }
+  if (explicit === undefined) {
+    // gcloud creates its configuration directory too; 0700 as gcloud's own is.
+    await mkdir(dirname(path), { recursive: true, mode: 0o700 }).catch(() => {
+      // writeAtomically reports a directory that cannot be had.
+    });
+    const override = env[CERTIFICATE_CONFIG_ENV];
+    if (override && resolve(override) !== path) {
+      io.err(
+        `${io.styles.yellow("warning")}: ${CERTIFICATE_CONFIG_ENV} is set, so Google's libraries and wif read the certificate configuration at ${override}, not at ${path}; unset it, or pass --credential-cert-configuration-output-file ${override}\n`,
+      );
+    }
+  }
+  const certificateConfig = buildCertificateConfig({
+    certPath: values["credential-cert-path"] as string,
+    keyPath: values["credential-cert-private-key-path"] as string,
+  });
+  await writeAtomically(path, `${JSON.stringify(certificateConfig, null, 2)}\n`, {
+    mode: CERTIFICATE_CONFIG_FILE_MODE,
+    flag:
+      explicit === undefined
+        ? "The certificate configuration"
+        : "--credential-cert-configuration-output-file",
+    example: CERTIFICATE_CONFIG_FILE,
+  });
+  io.err(`Created certificate configuration file [${path}].\n`);
 }
 
 function originOfUrl(url: string | undefined): string[] {
