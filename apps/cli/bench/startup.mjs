@@ -37,19 +37,26 @@ const configs = join(work, "configs");
 /** Starts `wif emulator` and reads what it prints: the origins to allow. */
 async function startEmulator() {
   const child = spawn(process.execPath, [wif, "emulator", "--quiet", "--write-config", configs], {
-    stdio: ["ignore", "ignore", "pipe"],
+    stdio: ["ignore", "pipe", "pipe"],
   });
   let text = "";
+  let errors = "";
+  child.stderr.setEncoding("utf8").on("data", (chunk) => {
+    errors += chunk;
+  });
   await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`wif emulator did not start:\n${text}`)), 15_000);
-    child.stderr.setEncoding("utf8").on("data", (chunk) => {
+    const timer = setTimeout(
+      () => reject(new Error(`wif emulator did not start:\n${text}${errors}`)),
+      15_000,
+    );
+    child.stdout.setEncoding("utf8").on("data", (chunk) => {
       text += chunk;
-      if (text.includes("Credential configurations written to")) {
+      if (text.includes("Credential configs written to")) {
         clearTimeout(timer);
         resolve();
       }
     });
-    child.once("exit", () => reject(new Error(`wif emulator exited:\n${text}`)));
+    child.once("exit", () => reject(new Error(`wif emulator exited:\n${text}${errors}`)));
   });
   const origins = /export WIF_ALLOW_ORIGINS=(\S+)/.exec(text)?.[1];
   return { child, origins };
