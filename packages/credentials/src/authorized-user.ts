@@ -6,6 +6,7 @@ import { withDeadline } from "./call.js";
 import {
   type Credentials,
   type CredentialsOptions,
+  cacheHooks,
   DEFAULT_UNIVERSE_DOMAIN,
   QUOTA_PROJECT_ENV,
   requestHeaders,
@@ -68,8 +69,7 @@ export function createAuthorizedUserCredentials(
       clock,
       ...(options.refreshBeforeMs !== undefined ? { refreshBeforeMs: options.refreshBeforeMs } : {}),
       ...(options.retryBackoffMs !== undefined ? { retryBackoffMs: options.retryBackoffMs } : {}),
-      ...(options.onRefresh ? { onRefresh: options.onRefresh } : {}),
-      ...(options.onError ? { onError: options.onError } : {}),
+      ...cacheHooks(options, "access_token"),
     },
   );
 

@@ -232,6 +232,35 @@ describe("createExternalAccountCredentials with impersonation", () => {
     expect(google.calls("/v1/token")).toHaveLength(2);
   });
 
+  it("tells onRefresh and onError which kind of token each event is about", async () => {
+    const google = await fakeGoogle();
+    const refreshed: Array<{ tokenType: string; key: string | undefined }> = [];
+    const failed: Array<{ tokenType: string; key: string | undefined; servingCachedToken: boolean }> = [];
+    const credentials = createExternalAccountCredentials({
+      audience: AUDIENCE,
+      supplier: countingSupplier().supplier,
+      tokenUrl: `${google.origin}/v1/token`,
+      serviceAccount: SA,
+      iamCredentialsBaseUrl: google.origin,
+      retry: false,
+      onRefresh: ({ tokenType, key }) => refreshed.push({ tokenType, key }),
+      onError: ({ tokenType, key, servingCachedToken }) =>
+        failed.push({ tokenType, key, servingCachedToken }),
+    });
+    await credentials.getAccessToken();
+    await credentials.getIdToken({ audience: "https://svc-a" });
+    google.failNext(":generateIdToken", 503);
+    await expect(credentials.getIdToken({ audience: "https://svc-b" })).rejects.toThrow();
+    google.failNext(":generateAccessToken", 503);
+    await expect(credentials.getAccessToken({ scopes: ["https://x/a"] })).rejects.toThrow();
+    expect(refreshed.map((event) => event.tokenType)).toEqual(["access_token", "id_token"]);
+    expect(refreshed[0]?.key).toBe(CLOUD_PLATFORM);
+    expect(refreshed[1]?.key).toContain("https://svc-a");
+    expect(failed.map((event) => event.tokenType)).toEqual(["id_token", "access_token"]);
+    expect(failed[0]?.key).toContain("https://svc-b");
+    expect(failed[1]).toMatchObject({ key: "https://x/a", servingCachedToken: false });
+  });
+
   it("retries transient STS and IAM failures", async () => {
     const google = await fakeGoogle();
     google.failNext("/v1/token", 503, 429);

@@ -111,10 +111,36 @@ export interface CredentialsOptions {
   retryBackoffMs?: number | undefined;
   /** Scope sets and ID token audiences kept. Default `DEFAULT_MAX_CACHED_TOKENS`. */
   maxCachedTokens?: number | undefined;
-  /** Called after every token fetch (metrics). `event.key` names the scope set or audience. */
-  onRefresh?: ((event: RefreshEvent<Token>) => void) | undefined;
-  /** Called after every failed fetch, including background refreshes that keep serving a valid token. */
-  onError?: ((event: RefreshErrorEvent) => void) | undefined;
+  /**
+   * Called after every token fetch (metrics). `event.key` names the scope set or audience, `event.tokenType`
+   * the cache (access or ID tokens).
+   */
+  onRefresh?: ((event: TokenRefreshEvent) => void) | undefined;
+  /**
+   * Called after every failed fetch, including background refreshes that keep serving a valid token.
+   * `event.tokenType` says whether an access or an ID token could not be fetched.
+   */
+  onError?: ((event: TokenRefreshErrorEvent) => void) | undefined;
+}
+
+/** What `onRefresh` receives: the token cache's event and which kind of token was fetched. */
+export type TokenRefreshEvent = RefreshEvent<Token> & { tokenType: Token["type"] };
+/** What `onError` receives: the token cache's event and which kind of token failed to arrive. */
+export type TokenRefreshErrorEvent = RefreshErrorEvent & { tokenType: Token["type"] };
+
+/**
+ * The hooks of one token cache, tagged with its token type: an error event carries no token, so without
+ * the tag a metrics hook could not tell an access token failure from an ID token one.
+ */
+export function cacheHooks(
+  options: Pick<CredentialsOptions, "onRefresh" | "onError">,
+  tokenType: Token["type"],
+): Pick<MemoizeOptions<Token>, "onRefresh" | "onError"> {
+  const { onRefresh, onError } = options;
+  return {
+    ...(onRefresh ? { onRefresh: (event: RefreshEvent<Token>) => onRefresh({ ...event, tokenType }) } : {}),
+    ...(onError ? { onError: (event: RefreshErrorEvent) => onError({ ...event, tokenType }) } : {}),
+  };
 }
 
 export interface ExternalAccountCredentialsInit extends CredentialsOptions {
@@ -198,8 +224,6 @@ export function createExternalAccountCredentials(
     clock,
     ...(init.refreshBeforeMs !== undefined ? { refreshBeforeMs: init.refreshBeforeMs } : {}),
     ...(init.retryBackoffMs !== undefined ? { retryBackoffMs: init.retryBackoffMs } : {}),
-    ...(init.onRefresh ? { onRefresh: init.onRefresh } : {}),
-    ...(init.onError ? { onError: init.onError } : {}),
   };
   const maxEntries = init.maxCachedTokens ?? DEFAULT_MAX_CACHED_TOKENS;
 
@@ -246,6 +270,7 @@ export function createExternalAccountCredentials(
 
   const accessTokens = createKeyedCache<string, Token>({
     ...cacheOptions,
+    ...cacheHooks(init, "access_token"),
     maxEntries,
     keyOf: (key) => key,
     load: async (key, options) => {
@@ -269,6 +294,7 @@ export function createExternalAccountCredentials(
 
   const idTokens = createKeyedCache<{ audience: string; includeEmail: boolean }, Token>({
     ...cacheOptions,
+    ...cacheHooks(init, "id_token"),
     maxEntries,
     keyOf: (key) => `${key.includeEmail ? "email" : "no-email"} ${key.audience}`,
     load: async (key, options) => {

@@ -19,6 +19,8 @@ export type {
   GetAccessTokenOptions,
   GetIdTokenOptions,
   Principal,
+  TokenRefreshErrorEvent,
+  TokenRefreshEvent,
 } from "./credentials.js";
 export {
   createExternalAccountCredentials,
