@@ -1,31 +1,32 @@
 import { readdirSync, readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { dependencyClosure, packPackage } from "../../../tooling/packed.js";
 
-// Installing @wifkit/aws-supplier must not pull Azure, JWT or HTTP-client code: its published manifest
-// depends on @wifkit/core alone, and the sources import nothing else at run time (the SigV4 signer is a
-// devDependency that the build bundles).
+// Installing @wifkit/aws-supplier must pull no Azure, JWT or HTTP-client code: the published manifest
+// depends on @wifkit/core alone, and the SigV4 signer is a devDependency the build bundles into dist.
 
-const manifest = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
-  dependencies?: Record<string, string>;
-  peerDependencies?: Record<string, string>;
-  optionalDependencies?: Record<string, string>;
-};
-
-const sourceDir = new URL("../src/", import.meta.url);
-const runtimeSources = readdirSync(sourceDir).filter(
-  (name) => name.endsWith(".ts") && !name.endsWith(".test.ts"),
-);
+const packageDir = fileURLToPath(new URL("..", import.meta.url));
+const packagesDir = fileURLToPath(new URL("../..", import.meta.url));
 
 describe("install footprint", () => {
-  it("depends on @wifkit/core only", () => {
-    expect(Object.keys(manifest.dependencies ?? {})).toEqual(["@wifkit/core"]);
-    expect(manifest.peerDependencies ?? {}).toEqual({});
-    expect(manifest.optionalDependencies ?? {}).toEqual({});
+  it("publishes a manifest whose whole dependency tree is @wifkit/core", () => {
+    expect(dependencyClosure(packagesDir, "@wifkit/aws-supplier")).toEqual(["@wifkit/core"]);
+  });
+
+  it("publishes no Azure or JWT code", () => {
+    const { files } = packPackage(packageDir);
+    const code = [...files].filter(([path]) => path.endsWith(".js")).map(([, text]) => text);
+    expect(code.length, "dist is missing: run pnpm build first").toBeGreaterThan(0);
+    for (const text of code) {
+      expect(text).not.toMatch(/azure|jose|login\.microsoftonline/i);
+    }
   });
 
   it("imports only node built-ins, @wifkit/core, the bundled signer and its own files", () => {
+    const sourceDir = new URL("../src/", import.meta.url);
     const imported = new Set<string>();
-    for (const name of runtimeSources) {
+    for (const name of readdirSync(sourceDir).filter((n) => n.endsWith(".ts") && !n.endsWith(".test.ts"))) {
       const text = readFileSync(new URL(name, sourceDir), "utf8");
       for (const match of text.matchAll(/^\s*(?:import|export)\s[^;]*?from\s+"([^"]+)"/gms)) {
         if (match[1]) imported.add(match[1]);
