@@ -1,25 +1,13 @@
 /**
- * The bridge from a wifkit credential to what the sidecar serves: its tokens (the `TokenSource` seam) and
- * the identity values of the metadata tree (service account email, project id and number, universe).
+ * What the sidecar serves about the credential besides its tokens (which it asks the credential for
+ * directly: a credential is a `TokenSource`): the identity values of the metadata tree (service account
+ * email, project id and number, universe).
  */
 import { createHash } from "node:crypto";
 import { hostname } from "node:os";
 import { parseAudience } from "@wifkit/config";
 import type { Credentials } from "@wifkit/credentials";
 import type { MetadataValues } from "./metadata.js";
-import type { TokenSource } from "./tokens.js";
-
-/** Adapts a credential from `fromConfig` to the sidecar's token source. */
-export function credentialSource(
-  credentials: Pick<Credentials, "getAccessToken" | "getIdToken">,
-): TokenSource {
-  return {
-    getAccessToken: ({ scopes, forceRefresh, signal }) =>
-      credentials.getAccessToken({ scopes, forceRefresh, signal }),
-    getIdToken: ({ audience, includeEmail, forceRefresh, signal }) =>
-      credentials.getIdToken({ audience, includeEmail, forceRefresh, signal }),
-  };
-}
 
 /** What the operator set explicitly; anything left undefined is derived. */
 export interface MetadataOverrides {

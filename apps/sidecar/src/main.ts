@@ -72,18 +72,29 @@ async function readBearerToken(path: string): Promise<string> {
 
 async function run(config: SidecarConfig, env: Env): Promise<number> {
   // Loaded here, not at the top: --probe (run by the kubelet every few seconds) and --help stay fast.
-  const [{ fromConfig }, { credentialSource, metadataValues }] = await Promise.all([
+  const [
+    { fromConfig },
+    { metadataValues },
+    { createSidecarMetrics },
+    { DEFAULT_MAX_TOKEN_KEYS, tokenHooks },
+  ] = await Promise.all([
     import("@wifkit/credentials"),
     import("./credential-source.js"),
+    import("./metrics.js"),
+    import("./tokens.js"),
   ]);
   const logger = createLogger({ level: config.logLevel });
   const bearerToken =
     config.bearerTokenFile === undefined ? undefined : await readBearerToken(config.bearerTokenFile);
+  // The credential's caches decide when tokens are refreshed; their hooks feed the sidecar's metrics.
+  const metrics = createSidecarMetrics();
   let credentials: Awaited<ReturnType<typeof fromConfig>>;
   try {
     credentials = await fromConfig(config.credentialConfigPath, {
       scopes: config.scopes,
       env,
+      maxCachedTokens: DEFAULT_MAX_TOKEN_KEYS,
+      ...tokenHooks(metrics, logger),
       ...(config.allowOrigins.length > 0 ? { allow: { origins: config.allowOrigins } } : {}),
     });
   } catch (error) {
@@ -92,7 +103,8 @@ async function run(config: SidecarConfig, env: Env): Promise<number> {
   }
   for (const warning of credentials.warnings) logger.warn({ warning }, "credential configuration warning");
   const sidecar = await startSidecar({
-    source: credentialSource(credentials),
+    source: credentials,
+    metrics,
     metadata: metadataValues(credentials, config),
     defaultScopes: config.scopes,
     host: config.host,

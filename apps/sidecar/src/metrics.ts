@@ -183,7 +183,16 @@ export interface SidecarMetrics {
   requestSeries(route: RouteLabel, status: number): CounterSeries;
   /** Adds the scrape-time gauges (expiry, readiness, memory). */
   addGauge(gauge: Gauge): void;
+  /** Notes the expiry of the token the credential just cached for a key (from its `onRefresh` hook). */
+  recordExpiry(kind: string, key: string, expiresAtMs: number): void;
+  /** Forgets tokens that expired before `now`, except the one of `keepKey` (an access token scope set). */
+  forgetExpiredTokens(now: number, keepKey: string): void;
+  /** The tokens noted by `recordExpiry`, for the expiry gauge. */
+  tokenExpiries(): Iterable<{ kind: string; key: string; expiresAtMs: number }>;
 }
+
+/** Bound on the series of the token expiry gauge (the credential's caches are bounded too). */
+export const MAX_EXPIRY_SERIES = 1024;
 
 /** Creates the sidecar's metrics on a fresh registry. */
 export function createSidecarMetrics(): SidecarMetrics {
@@ -217,16 +226,21 @@ export function createSidecarMetrics(): SidecarMetrics {
     ),
   );
   const cacheHits = registry.register(
-    new Counter("wif_sidecar_token_cache_hits_total", "Token requests answered from the cache.", ["kind"]),
+    new Counter(
+      "wif_sidecar_token_cache_hits_total",
+      "Token requests that arrived while a valid token for their scope set or audience was held.",
+      ["kind"],
+    ),
   );
   const cacheMisses = registry.register(
     new Counter(
       "wif_sidecar_token_cache_misses_total",
-      "Token requests that had to wait for upstream (no valid token cached).",
+      "Token requests that arrived with no valid token held (they wait for the credential, which calls upstream unless it has one).",
       ["kind"],
     ),
   );
   const byRoute = new Map<RouteLabel, CounterSeries[]>();
+  const expiries = new Map<string, { kind: string; key: string; expiresAtMs: number }>();
   return {
     registry,
     requests,
@@ -251,5 +265,22 @@ export function createSidecarMetrics(): SidecarMetrics {
     addGauge(gauge) {
       registry.register(gauge);
     },
+    recordExpiry(kind, key, expiresAtMs) {
+      const id = seriesKey([kind, key]);
+      expiries.delete(id);
+      if (expiries.size >= MAX_EXPIRY_SERIES) {
+        const oldest = expiries.keys().next();
+        if (!oldest.done) expiries.delete(oldest.value);
+      }
+      expiries.set(id, { kind, key, expiresAtMs });
+    },
+    forgetExpiredTokens(now, keepKey) {
+      for (const [id, entry] of expiries) {
+        if (entry.expiresAtMs <= now && !(entry.kind === "access_token" && entry.key === keepKey)) {
+          expiries.delete(id);
+        }
+      }
+    },
+    tokenExpiries: () => expiries.values(),
   };
 }

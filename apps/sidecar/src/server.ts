@@ -4,19 +4,20 @@
  *
  * The cached-token path is kept short on purpose: a few lookups in the headers Node already parsed, a string
  * split of the URL, a map lookup of the raw query, and a write of a body and header list rendered at most
- * once per second.
+ * once per second. The credential (whose cache decides about freshness) is asked once that second is over,
+ * or after it reported a refresh: calling it on every request would cost a tenth of the throughput.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
-import type { Clock } from "@wifkit/core";
+import type { Clock, Token } from "@wifkit/core";
 import { isWifError } from "@wifkit/core";
 import type { Logger } from "pino";
 import type { MetadataNode, MetadataValues, StaticResponse } from "./metadata.js";
 import { buildMetadataTree, lookup, renderNode, staticResponse, TEXT_CONTENT_TYPE } from "./metadata.js";
 import type { CounterSeries, RouteLabel, SidecarMetrics } from "./metrics.js";
-import type { TokenBroker, TokenSlot } from "./tokens.js";
-import { BadRequestError, parseScopes } from "./tokens.js";
+import type { SidecarTokens, TokenEntry, TokenKind } from "./tokens.js";
+import { ACCESS_TOKEN_MIN_REMAINING_MS, BadRequestError, parseScopes } from "./tokens.js";
 
 /** Largest request head (request line + headers) accepted, in bytes. */
 export const DEFAULT_MAX_HEADER_SIZE = 8 * 1024;
@@ -49,7 +50,7 @@ const VERSIONS_RESPONSE = staticResponse("v1/\n", TEXT_CONTENT_TYPE);
 const REFUSED: RouteLabel = "refused";
 
 export interface MetadataHandlerOptions {
-  broker: TokenBroker;
+  tokens: SidecarTokens;
   values: MetadataValues;
   metrics: SidecarMetrics;
   logger: Logger;
@@ -96,8 +97,8 @@ export class MetadataHandler {
   private readonly allowedHosts = new Set<string>();
   private readonly bearerDigest: Buffer | undefined;
   private readonly staticCache = new Map<string, StaticResponse>();
-  private readonly tokenQueries = new Map<string, TokenSlot>();
-  private readonly identityQueries = new Map<string, TokenSlot>();
+  private readonly tokenQueries = new Map<string, TokenEntry>();
+  private readonly identityQueries = new Map<string, TokenEntry>();
   private readonly waiters = new Set<Waiter>();
   private readonly tokenOk: CounterSeries;
   private readonly identityOk: CounterSeries;
@@ -209,8 +210,8 @@ export class MetadataHandler {
   }
 
   private token(res: ServerResponse, query: string): void {
-    let slot = query.length === 0 ? this.options.broker.defaultSlot : this.tokenQueries.get(query);
-    if (slot === undefined || slot.evicted) {
+    let entry = query.length === 0 ? this.options.tokens.defaultEntry : this.tokenQueries.get(query);
+    if (entry === undefined || entry.evicted) {
       let params: URLSearchParams;
       let scopes: string[];
       try {
@@ -222,14 +223,15 @@ export class MetadataHandler {
         this.badRequest(res, "token", error);
         return;
       }
-      slot = scopes.length === 0 ? this.options.broker.defaultSlot : this.options.broker.accessSlot(scopes);
+      const tokens = this.options.tokens;
+      entry = scopes.length === 0 ? tokens.defaultEntry : tokens.accessEntry(scopes);
       if (params.get("alt") === "text") {
-        void this.tokenAsText(res, slot);
+        void this.tokenAsText(res, entry);
         return;
       }
-      if (this.tokenQueries.size < QUERY_CACHE_LIMIT) this.tokenQueries.set(query, slot);
+      if (this.tokenQueries.size < QUERY_CACHE_LIMIT) this.tokenQueries.set(query, entry);
     }
-    this.serveSlot(res, "token", slot, this.tokenOk);
+    this.serveToken(res, "token", entry, this.tokenOk);
   }
 
   private checkTokenParams(params: URLSearchParams): void {
@@ -241,8 +243,8 @@ export class MetadataHandler {
   }
 
   private identity(res: ServerResponse, query: string): void {
-    let slot = this.identityQueries.get(query);
-    if (slot === undefined || slot.evicted) {
+    let entry = this.identityQueries.get(query);
+    if (entry === undefined || entry.evicted) {
       try {
         const params = new URLSearchParams(query);
         const audience = params.get("audience");
@@ -259,81 +261,95 @@ export class MetadataHandler {
         refuseWaitForChange(params);
         // format=full is the one that carries the service account's email on GCE; the instance and license
         // claims of GCE tokens cannot be produced by IAM Credentials, so `licenses` is accepted and has no effect.
-        slot = this.options.broker.idSlot(audience, format === "full");
+        entry = this.options.tokens.idEntry(audience, format === "full");
       } catch (error) {
         this.badRequest(res, "identity", error);
         return;
       }
-      if (this.identityQueries.size < QUERY_CACHE_LIMIT) this.identityQueries.set(query, slot);
+      if (this.identityQueries.size < QUERY_CACHE_LIMIT) this.identityQueries.set(query, entry);
     }
-    this.serveSlot(res, "identity", slot, this.identityOk);
+    this.serveToken(res, "identity", entry, this.identityOk);
   }
 
-  /** Sends the cached token when it is valid (the hot path), else waits for upstream. */
-  private serveSlot(res: ServerResponse, route: RouteLabel, slot: TokenSlot, ok: CounterSeries): void {
+  /**
+   * Sends the entry's token. Within the second its response was rendered for (the hot path) the bytes are
+   * written as they are; otherwise the credential is asked, which answers from its cache while it holds a
+   * valid token (refreshing ahead of expiry in the background), or makes the one upstream call everyone
+   * asking waits for.
+   */
+  private serveToken(res: ServerResponse, route: RouteLabel, entry: TokenEntry, ok: CounterSeries): void {
     const now = this.options.clock.now();
-    if (slot.current(now)) {
-      slot.hits.value++;
-      this.options.broker.touch(slot, now);
-      res.writeHead(200, slot.headers);
-      res.end(slot.body);
+    if (entry.current(now)) {
+      entry.hits.value++;
+      res.writeHead(200, entry.headers);
+      res.end(entry.body);
       ok.value++;
       return;
     }
-    void this.awaitToken(res, route, slot, now);
+    if (entry.holds(now)) entry.hits.value++;
+    else entry.misses.value++;
+    void this.fetchAndServe(res, route, entry, ok);
   }
 
-  /** No valid token is cached: wait for the one upstream attempt in flight (or start it). */
-  private async awaitToken(
+  private async fetchAndServe(
     res: ServerResponse,
     route: RouteLabel,
-    slot: TokenSlot,
-    now: number,
+    entry: TokenEntry,
+    ok: CounterSeries,
   ): Promise<void> {
-    slot.misses.value++;
-    slot.lastUsedMs = now;
-    await this.options.broker.obtain(slot);
-    if (this.closing) res.shouldKeepAlive = false;
-    if (slot.current(this.options.clock.now())) {
-      res.writeHead(200, slot.headers);
-      res.end(slot.body);
-      this.options.metrics.requestSeries(route, 200).value++;
+    let token: Token;
+    try {
+      token = await entry.fetch();
+    } catch (error) {
+      this.unavailable(res, route, entry.kind, error);
       return;
     }
-    this.unavailable(res, route, slot);
+    if (this.closing) res.shouldKeepAlive = false;
+    if (entry.accept(token, this.options.clock.now())) {
+      res.writeHead(200, entry.headers);
+      res.end(entry.body);
+      ok.value++;
+      return;
+    }
+    this.unavailable(res, route, entry.kind, undefined);
   }
 
-  private async tokenAsText(res: ServerResponse, slot: TokenSlot): Promise<void> {
-    let now = this.options.clock.now();
-    if (slot.current(now)) {
-      slot.hits.value++;
-      this.options.broker.touch(slot, now);
-    } else {
-      slot.misses.value++;
-      slot.lastUsedMs = now;
-      await this.options.broker.obtain(slot);
-      now = this.options.clock.now();
-    }
-    if (!slot.current(now) || slot.value === undefined) {
-      this.unavailable(res, "token", slot);
+  private async tokenAsText(res: ServerResponse, entry: TokenEntry): Promise<void> {
+    const clock = this.options.clock;
+    if (entry.holds(clock.now())) entry.hits.value++;
+    else entry.misses.value++;
+    let token: Token;
+    try {
+      token = await entry.fetch();
+    } catch (error) {
+      this.unavailable(res, "token", entry.kind, error);
       return;
     }
-    const seconds = Math.floor((slot.expiresAtMs - now) / 1000);
-    const text = `access_token ${slot.value}\nexpires_in ${seconds}\ntoken_type Bearer\n`;
+    const seconds = Math.floor((token.expiresAt.getTime() - clock.now()) / 1000);
+    if (seconds * 1000 < ACCESS_TOKEN_MIN_REMAINING_MS || token.value.length === 0) {
+      this.unavailable(res, "token", entry.kind, undefined);
+      return;
+    }
+    const text = `access_token ${token.value}\nexpires_in ${seconds}\ntoken_type Bearer\n`;
     this.send(res, "token", 200, staticResponse(text, TEXT_CONTENT_TYPE));
   }
 
-  private unavailable(res: ServerResponse, route: RouteLabel, slot: TokenSlot): void {
-    const error = slot.lastError;
+  /** 503: the credential could not produce a valid token (upstream failing, or a token too close to expiry). */
+  private unavailable(res: ServerResponse, route: RouteLabel, kind: TokenKind, error: unknown): void {
+    if (this.closing) res.shouldKeepAlive = false;
     // WifError messages are written to be shown (never a token); anything else is summarised by the log only.
-    const reason = isWifError(error) ? ` (${error.code}: ${error.message})` : "";
-    const retryAfter = Math.max(1, Math.ceil((slot.retryAtMs - this.options.clock.now()) / 1000));
+    const reason = isWifError(error)
+      ? ` (${error.code}: ${error.message})`
+      : error === undefined
+        ? " (the credential returned a token that is empty or about to expire)"
+        : "";
     this.fail(
       res,
       route,
       503,
-      `No valid ${slot.kind === "access_token" ? "access" : "ID"} token is available${reason}. Retry later.`,
-      ["Retry-After", String(retryAfter)],
+      `No valid ${kind === "access_token" ? "access" : "ID"} token is available${reason}. Retry later.`,
+      // The next request asks the credential again; its cache decides whether that calls upstream.
+      ["Retry-After", "1"],
     );
   }
 

@@ -1,7 +1,7 @@
 /**
- * Wires the sidecar together: token broker, metadata handler and server, admin server, metrics and graceful
- * shutdown. `main.ts` builds the options from flags and the credential config; tests call this directly with
- * an in-test token source.
+ * Wires the sidecar together: token entries and keep-warm timer, metadata handler and server, admin server,
+ * metrics and graceful shutdown. `main.ts` builds the options from flags and the credential config; tests
+ * call this directly with an in-test token source.
  */
 import { chmod, lstat, unlink } from "node:fs/promises";
 import type { Server } from "node:http";
@@ -14,7 +14,7 @@ import { createLogger } from "./logger.js";
 import type { MetadataValues } from "./metadata.js";
 import { createSidecarMetrics, Gauge, type SidecarMetrics } from "./metrics.js";
 import { createMetadataServer, MetadataHandler } from "./server.js";
-import { TokenBroker, type TokenBrokerOptions, type TokenSource } from "./tokens.js";
+import { DEFAULT_KEEP_WARM_INTERVAL_MS, SidecarTokens, type TokenSource } from "./tokens.js";
 
 export const DEFAULT_HOST = "127.0.0.1";
 export const DEFAULT_PORT = 8954;
@@ -23,11 +23,15 @@ export const DEFAULT_SOCKET_MODE = 0o660;
 export const DEFAULT_SCOPES: readonly string[] = ["https://www.googleapis.com/auth/cloud-platform"];
 /** How long in-flight requests may take to finish after SIGTERM before connections are cut. */
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
-/** How often token slots are checked for background refresh. */
-export const DEFAULT_MAINTENANCE_INTERVAL_MS = 1_000;
 
 export interface SidecarOptions {
+  /** Where tokens come from: a credential from @wifkit/credentials, whose caches decide when to refresh. */
   source: TokenSource;
+  /**
+   * The metrics the credential's hooks feed (`tokenHooks(metrics, logger)` passed to `fromConfig`). Without
+   * it the sidecar makes its own, and token refreshes and failures are not counted.
+   */
+  metrics?: SidecarMetrics;
   /** Everything the metadata tree serves except the scopes, which come from `defaultScopes`. */
   metadata: Omit<MetadataValues, "scopes">;
   defaultScopes?: readonly string[];
@@ -45,24 +49,10 @@ export interface SidecarOptions {
   logger?: Logger;
   clock?: Clock;
   shutdownTimeoutMs?: number;
-  maintenanceIntervalMs?: number;
-  /** Token timing knobs (tests shorten them). */
-  tokens?:
-    | Partial<
-        Pick<
-          TokenBrokerOptions,
-          | "refreshBeforeMs"
-          | "idTokenMinRemainingMs"
-          | "fetchTimeoutMs"
-          | "retryBaseMs"
-          | "retryMaxMs"
-          | "retryMaxWithoutTokenMs"
-          | "idleMs"
-          | "maxScopeSets"
-          | "maxIdTokenAudiences"
-        >
-      >
-    | undefined;
+  /** How often the default token is asked for, so the credential refreshes it ahead of expiry. */
+  keepWarmIntervalMs?: number;
+  /** Scope sets, and ID token audiences and formats, kept a rendered response for. */
+  maxTokenKeys?: number;
 }
 
 export interface Sidecar {
@@ -72,7 +62,7 @@ export interface Sidecar {
   readonly metadataHost: string | undefined;
   readonly port: number | undefined;
   readonly adminUrl: string | undefined;
-  readonly broker: TokenBroker;
+  readonly tokens: SidecarTokens;
   readonly metrics: SidecarMetrics;
   readonly logger: Logger;
   /** True once the first default-scope token was obtained and until shutdown starts. */
@@ -120,8 +110,8 @@ function urlHost(host: string): string {
 }
 
 /**
- * Starts a sidecar: the metadata server (TCP or Unix socket), the admin server, and the background token
- * maintenance that fetches the first token right away.
+ * Starts a sidecar: the metadata server (TCP or Unix socket), the admin server, and the keep-warm timer
+ * that asks for the default token right away.
  *
  * @example
  * const sidecar = await startSidecar({ source, metadata, port: 0, adminPort: 0 });
@@ -130,27 +120,26 @@ function urlHost(host: string): string {
 export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger();
-  const metrics = createSidecarMetrics();
+  const metrics = options.metrics ?? createSidecarMetrics();
   const defaultScopes = options.defaultScopes ?? DEFAULT_SCOPES;
   let closing = false;
-  const broker = new TokenBroker({
-    ...options.tokens,
+  const tokens = new SidecarTokens({
     source: options.source,
     defaultScopes,
     metrics,
     logger,
     clock,
-    onFirstToken: () => logger.info("ready: the first token was obtained"),
+    ...(options.maxTokenKeys === undefined ? {} : { maxKeys: options.maxTokenKeys }),
   });
   metrics.addGauge(
     new Gauge(
       "wif_sidecar_token_expiry_seconds",
-      "Seconds until the cached token expires, by token kind and key (scopes, or format and audience).",
+      "Seconds until the token the credential cached last expires, by token kind and cache key.",
       ["kind", "key"],
       function* () {
         const now = clock.now();
-        for (const slot of broker.slots()) {
-          if (slot.value !== undefined) yield { labels: [slot.kind, slot.key], value: slot.secondsLeft(now) };
+        for (const { kind, key, expiresAtMs } of metrics.tokenExpiries()) {
+          yield { labels: [kind, key], value: Math.max(0, (expiresAtMs - now) / 1000) };
         }
       },
     ),
@@ -160,7 +149,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
       "wif_sidecar_ready",
       "1 when the sidecar is ready (first token obtained, not shutting down).",
       [],
-      () => [{ labels: [], value: broker.hasObtainedFirstToken && !closing ? 1 : 0 }],
+      () => [{ labels: [], value: tokens.hasObtainedFirstToken && !closing ? 1 : 0 }],
     ),
   );
   metrics.addGauge(
@@ -170,7 +159,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
   );
 
   const handler = new MetadataHandler({
-    broker,
+    tokens,
     values: { ...options.metadata, scopes: defaultScopes },
     metrics,
     logger,
@@ -180,7 +169,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
   });
   const server = createMetadataServer(handler, metrics);
   const notReadyReason = (): string | undefined =>
-    closing ? "shutting down" : broker.hasObtainedFirstToken ? undefined : "waiting for the first token";
+    closing ? "shutting down" : tokens.hasObtainedFirstToken ? undefined : "waiting for the first token";
   const admin =
     options.adminPort === null
       ? undefined
@@ -216,7 +205,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
     const adminPort = typeof address === "object" && address !== null ? address.port : 0;
     adminUrl = `http://${urlHost(adminHost === "0.0.0.0" ? "127.0.0.1" : adminHost === "::" ? "::1" : adminHost)}:${adminPort}`;
   }
-  broker.start(options.maintenanceIntervalMs ?? DEFAULT_MAINTENANCE_INTERVAL_MS);
+  tokens.startKeepWarm(options.keepWarmIntervalMs ?? DEFAULT_KEEP_WARM_INTERVAL_MS);
   logger.info({ url, adminUrl, scopes: defaultScopes }, "wif-sidecar listening");
 
   let closed: Promise<void> | undefined;
@@ -233,7 +222,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
       }, options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS);
       await drained;
       clearTimeout(cut);
-      broker.stop();
+      tokens.stop();
       if (admin !== undefined) {
         const adminClosed = new Promise<void>((resolve) => admin.close(() => resolve()));
         admin.closeAllConnections();
@@ -249,11 +238,11 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
     metadataHost,
     port,
     adminUrl,
-    broker,
+    tokens,
     metrics,
     logger,
     get ready() {
-      return broker.hasObtainedFirstToken && !closing;
+      return tokens.hasObtainedFirstToken && !closing;
     },
     close,
   };

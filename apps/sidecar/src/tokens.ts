@@ -1,54 +1,49 @@
 /**
- * The token side of the sidecar: one slot per scope set (access tokens) and per audience + format (ID
- * tokens), each holding the current token and, for access tokens, the response body already rendered for the
- * current second. Requests read a slot synchronously; upstream calls happen once per slot at a time (single
- * flight), ahead of expiry in the background, and never while a request waits on a valid token.
+ * The token side of the sidecar. Freshness is the credential's business: its caches (@wifkit/token-cache)
+ * share one upstream call between callers, refresh ahead of expiry in the background, back off after
+ * failures and never hand out an expired token. Every token request asks the credential, which answers from
+ * memory while a valid token is cached. What stays here is the sidecar's own: the response rendered for the
+ * token it was last given (per scope set, and per ID token audience and format), readiness, the keep-warm
+ * timer of the default token, and metrics and logs fed by the credential's hooks.
  */
 import { createHash } from "node:crypto";
-import { performance } from "node:perf_hooks";
 import type { Clock, Token } from "@wifkit/core";
-import { isWifError, WifError } from "@wifkit/core";
+import { isWifError, type WifError } from "@wifkit/core";
+import type { TokenRefreshErrorEvent, TokenRefreshEvent } from "@wifkit/credentials";
 import type { Logger } from "pino";
 import type { CounterSeries, SidecarMetrics } from "./metrics.js";
 
-/** What the sidecar asks of a credential: the seam tests fill with an in-test source. */
+/**
+ * What the sidecar asks of a credential. A credential from @wifkit/credentials satisfies it as is; tests use
+ * their own source built on @wifkit/token-cache. The source's cache decides when upstream is called.
+ */
 export interface TokenSource {
-  /** An OAuth access token for these scopes. `forceRefresh` asks for a new one, bypassing any cache. */
-  getAccessToken(request: {
-    scopes: readonly string[];
-    forceRefresh?: boolean;
-    signal?: AbortSignal;
-  }): Promise<Token>;
+  /** An OAuth access token for these scopes. */
+  getAccessToken(request: { scopes: readonly string[] }): Promise<Token>;
   /** An OIDC ID token for this audience, with the `email` claim when `includeEmail`. */
-  getIdToken(request: {
-    audience: string;
-    includeEmail: boolean;
-    forceRefresh?: boolean;
-    signal?: AbortSignal;
-  }): Promise<Token>;
+  getIdToken(request: { audience: string; includeEmail: boolean }): Promise<Token>;
+}
+
+/** The credential's `onRefresh` / `onError` options, as `tokenHooks` builds them. */
+export interface TokenHooks {
+  onRefresh(event: TokenRefreshEvent): void;
+  onError(event: TokenRefreshErrorEvent): void;
 }
 
 export type TokenKind = "access_token" | "id_token";
 
-/** Refresh a token this long before it expires (at most half its lifetime), like the real metadata server. */
-export const DEFAULT_REFRESH_BEFORE_MS = 5 * 60_000;
-/** An ID token is not handed out with less than this left (a quarter of its lifetime at most). */
-export const DEFAULT_ID_TOKEN_MIN_REMAINING_MS = 60_000;
-/** An access token is handed out while at least this much of it is left (so `expires_in` is at least 1). */
+/**
+ * An access token is served only while `expires_in` can be at least 1: clients treat 0 as no expiry or as an
+ * incomplete answer (golang.org/x/oauth2 refuses it). A wire format rule, not a cache rule.
+ */
 export const ACCESS_TOKEN_MIN_REMAINING_MS = 1_000;
-/** Bound on one upstream attempt (supplier + STS + impersonation, with their retries). */
-export const DEFAULT_FETCH_TIMEOUT_MS = 30_000;
-/** First retry delay after a failed upstream attempt; doubles per consecutive failure. */
-export const DEFAULT_RETRY_BASE_MS = 1_000;
-/** Longest retry delay while a valid token is still held. */
-export const DEFAULT_RETRY_MAX_MS = 30_000;
-/** Longest retry delay while no valid token is held (requests are failing, so try sooner). */
-export const DEFAULT_RETRY_MAX_WITHOUT_TOKEN_MS = 5_000;
-/** A scope set or audience nobody asked for in this long stops being refreshed and is dropped. */
-export const DEFAULT_IDLE_MS = 60 * 60_000;
-/** Bounds on the number of scope sets and ID token audiences kept. */
-export const DEFAULT_MAX_SCOPE_SETS = 64;
-export const DEFAULT_MAX_ID_TOKEN_AUDIENCES = 256;
+/** How often the keep-warm timer asks the credential for the default token. */
+export const DEFAULT_KEEP_WARM_INTERVAL_MS = 5_000;
+/**
+ * Scope sets, and ID token audiences and formats, the sidecar keeps a rendered response for; the sidecar
+ * passes the same bound to the credential's caches (`maxCachedTokens`).
+ */
+export const DEFAULT_MAX_TOKEN_KEYS = 256;
 /** Limits on what a request may ask for. */
 export const MAX_SCOPES_PER_REQUEST = 64;
 export const MAX_SCOPE_LENGTH = 512;
@@ -60,113 +55,6 @@ const ID_TOKEN_HEADER_PREFIX = ["Metadata-Flavor", "Google", "Content-Type", "ap
 /** ETag of a response body: 16 hex digits like the real server's. */
 export function etagOf(body: Buffer | string): string {
   return createHash("sha256").update(body).digest("hex").slice(0, 16);
-}
-
-/**
- * One cached token and what the server sends for it. Fields are public because the request handler reads
- * them on the hot path; only the broker writes them.
- */
-export class TokenSlot {
-  value: string | undefined;
-  expiresAtMs = 0;
-  obtainedAtMs = 0;
-  refreshAtMs = 0;
-  retryAtMs = 0;
-  minRemainingMs: number;
-  failures = 0;
-  lastError: unknown;
-  lastUsedMs = 0;
-  inflight: Promise<void> | undefined;
-  /** Response body and flat header list, valid while `now <= renderedUntilMs`. */
-  body: Buffer = Buffer.alloc(0);
-  headers: string[] = [];
-  renderedUntilMs = -1;
-  /** Set when the broker dropped this slot: request-side caches that still point at it look it up again. */
-  evicted = false;
-  readonly hits: CounterSeries;
-  readonly misses: CounterSeries;
-
-  constructor(
-    readonly kind: TokenKind,
-    /** Scopes joined by spaces, or `standard|full` + space + audience. */
-    readonly key: string,
-    readonly scopes: readonly string[],
-    readonly audience: string,
-    readonly includeEmail: boolean,
-    metrics: SidecarMetrics,
-  ) {
-    this.minRemainingMs =
-      kind === "access_token" ? ACCESS_TOKEN_MIN_REMAINING_MS : DEFAULT_ID_TOKEN_MIN_REMAINING_MS;
-    this.hits = metrics.cacheHits.labels(kind);
-    this.misses = metrics.cacheMisses.labels(kind);
-  }
-
-  /** True when a token can be served at `now`; re-renders the body when `expires_in` has changed. */
-  current(now: number): boolean {
-    return now <= this.renderedUntilMs || this.render(now);
-  }
-
-  /** True when a token is held that may still be served at `now`. */
-  valid(now: number): boolean {
-    return this.value !== undefined && this.expiresAtMs - now >= this.minRemainingMs;
-  }
-
-  private render(now: number): boolean {
-    const value = this.value;
-    if (value === undefined || !this.valid(now)) return false;
-    if (this.kind === "id_token") {
-      this.body = Buffer.from(value);
-      this.headers = [
-        ...ID_TOKEN_HEADER_PREFIX,
-        "ETag",
-        etagOf(this.body),
-        "Content-Length",
-        String(this.body.length),
-      ];
-      this.renderedUntilMs = this.expiresAtMs - this.minRemainingMs;
-      return true;
-    }
-    // expires_in only changes once a second, so the body is built once per second per scope set.
-    const seconds = Math.floor((this.expiresAtMs - now) / 1000);
-    this.body = Buffer.from(
-      `{"access_token":${JSON.stringify(value)},"expires_in":${seconds},"token_type":"Bearer"}`,
-    );
-    this.headers = [
-      ...TOKEN_HEADER_PREFIX,
-      "ETag",
-      etagOf(this.body),
-      "Content-Length",
-      String(this.body.length),
-    ];
-    this.renderedUntilMs = this.expiresAtMs - seconds * 1000;
-    return true;
-  }
-
-  /** Seconds left on the held token (0 when none). */
-  secondsLeft(now: number): number {
-    return this.value === undefined ? 0 : Math.max(0, (this.expiresAtMs - now) / 1000);
-  }
-}
-
-export interface TokenBrokerOptions {
-  source: TokenSource;
-  /** Scopes of the `default` token (no `scopes` parameter). */
-  defaultScopes: readonly string[];
-  metrics: SidecarMetrics;
-  logger: Logger;
-  clock: Clock;
-  refreshBeforeMs?: number;
-  idTokenMinRemainingMs?: number;
-  fetchTimeoutMs?: number;
-  retryBaseMs?: number;
-  retryMaxMs?: number;
-  retryMaxWithoutTokenMs?: number;
-  idleMs?: number;
-  maxScopeSets?: number;
-  maxIdTokenAudiences?: number;
-  /** Called once, when the first default-scope token has been obtained. */
-  onFirstToken?: () => void;
-  random?: () => number;
 }
 
 /** Thrown for a request the sidecar must answer with 400 (bad scopes or audience). */
@@ -211,40 +99,200 @@ export function describeError(error: unknown): Record<string, unknown> {
 }
 
 /**
- * Owns every token slot. `maintain()` (run on an interval by `start()`) refreshes slots that are in use
- * ahead of expiry, retries failed ones with backoff and drops idle ones; request handlers call `obtain()`
- * only when a slot holds no valid token.
+ * The credential's `onRefresh` / `onError` hooks, feeding the sidecar's metrics and logs: refreshes,
+ * failures, upstream latency and the expiry of each cached token. Build them before the credential and pass
+ * the same `metrics` to `startSidecar`.
+ *
+ * @example
+ * const metrics = createSidecarMetrics();
+ * const credentials = await fromConfig(path, { ...tokenHooks(metrics, logger) });
+ * const sidecar = await startSidecar({ source: credentials, metrics, logger, metadata });
  */
-export class TokenBroker {
-  readonly defaultSlot: TokenSlot;
-  private readonly accessSlots = new Map<string, TokenSlot>();
-  private readonly idSlots = new Map<string, TokenSlot>();
-  private readonly abort = new AbortController();
-  private timer: ReturnType<typeof setInterval> | undefined;
-  private firstTokenSeen = false;
-  private readonly refreshBeforeMs: number;
-  private readonly idTokenMinRemainingMs: number;
-  private readonly fetchTimeoutMs: number;
-  private readonly retryBaseMs: number;
-  private readonly retryMaxMs: number;
-  private readonly retryMaxWithoutTokenMs: number;
-  private readonly idleMs: number;
-  private readonly maxScopeSets: number;
-  private readonly maxIdTokenAudiences: number;
-  private readonly random: () => number;
+export function tokenHooks(metrics: SidecarMetrics, logger: Logger): TokenHooks {
+  return {
+    onRefresh(event) {
+      const kind = event.tokenType;
+      const key = event.key ?? "";
+      metrics.tokenRefreshes.inc([kind]);
+      metrics.upstreamLatency.observe([kind, "success"], event.durationMs / 1000);
+      metrics.recordExpiry(kind, key, event.expiresAt.getTime());
+      logger.info(
+        {
+          kind,
+          key,
+          refresh: event.kind,
+          expiresAt: event.expiresAt.toISOString(),
+          refreshAt: event.refreshAt.toISOString(),
+        },
+        "obtained a token from upstream",
+      );
+    },
+    onError(event) {
+      const kind = event.tokenType;
+      metrics.tokenRefreshFailures.inc([kind, errorCode(event.error)]);
+      metrics.upstreamLatency.observe([kind, "failure"], event.durationMs / 1000);
+      logger.warn(
+        {
+          kind,
+          key: event.key ?? "",
+          refresh: event.kind,
+          failures: event.consecutiveFailures,
+          servingCachedToken: event.servingCachedToken,
+          err: event.error,
+        },
+        "could not obtain a token from upstream",
+      );
+    },
+  };
+}
 
-  constructor(private readonly options: TokenBrokerOptions) {
-    this.refreshBeforeMs = options.refreshBeforeMs ?? DEFAULT_REFRESH_BEFORE_MS;
-    this.idTokenMinRemainingMs = options.idTokenMinRemainingMs ?? DEFAULT_ID_TOKEN_MIN_REMAINING_MS;
-    this.fetchTimeoutMs = options.fetchTimeoutMs ?? DEFAULT_FETCH_TIMEOUT_MS;
-    this.retryBaseMs = options.retryBaseMs ?? DEFAULT_RETRY_BASE_MS;
-    this.retryMaxMs = options.retryMaxMs ?? DEFAULT_RETRY_MAX_MS;
-    this.retryMaxWithoutTokenMs = options.retryMaxWithoutTokenMs ?? DEFAULT_RETRY_MAX_WITHOUT_TOKEN_MS;
-    this.idleMs = options.idleMs ?? DEFAULT_IDLE_MS;
-    this.maxScopeSets = options.maxScopeSets ?? DEFAULT_MAX_SCOPE_SETS;
-    this.maxIdTokenAudiences = options.maxIdTokenAudiences ?? DEFAULT_MAX_ID_TOKEN_AUDIENCES;
-    this.random = options.random ?? Math.random;
-    this.defaultSlot = this.accessSlot(parseScopes(options.defaultScopes.join(" ")));
+/**
+ * One scope set, or one ID token audience and format: how to ask the credential for its token, and the
+ * response rendered for the token the credential last handed out. Fields are public because the request
+ * handler reads them on the hot path.
+ */
+export class TokenEntry {
+  /** The token the response below was rendered for. */
+  value: string | undefined;
+  expiresAtMs = 0;
+  /** Response body and flat header list, served as they are while `current(now)` (see `accept`). */
+  body: Buffer = Buffer.alloc(0);
+  headers: string[] = [];
+  renderedUntilMs = -1;
+  /** The credential's refresh count (this token kind) when the response was rendered. */
+  private renderedAtRefresh = -1;
+  /** Set when the entry was dropped to make room: request-side caches that still point at it look it up again. */
+  evicted = false;
+  readonly hits: CounterSeries;
+  readonly misses: CounterSeries;
+  /** Counts the tokens of this kind the credential fetched (through its onRefresh hook). */
+  private readonly refreshes: CounterSeries;
+  /** Asks the credential for this entry's token; built once so the hot path allocates no request object. */
+  readonly fetch: () => Promise<Token>;
+  private readonly minRemainingMs: number;
+
+  constructor(
+    readonly kind: TokenKind,
+    /** Scopes joined by spaces, or `standard|full` + space + audience. */
+    readonly key: string,
+    source: TokenSource,
+    request: { scopes: readonly string[] } | { audience: string; includeEmail: boolean },
+    metrics: SidecarMetrics,
+    private readonly onFirstToken?: () => void,
+  ) {
+    this.minRemainingMs = kind === "access_token" ? ACCESS_TOKEN_MIN_REMAINING_MS : 1;
+    this.hits = metrics.cacheHits.labels(kind);
+    this.misses = metrics.cacheMisses.labels(kind);
+    this.refreshes = metrics.tokenRefreshes.labels(kind);
+    if ("scopes" in request) {
+      const accessRequest = { scopes: request.scopes };
+      this.fetch = () => source.getAccessToken(accessRequest);
+    } else {
+      const idRequest = { audience: request.audience, includeEmail: request.includeEmail };
+      this.fetch = () => source.getIdToken(idRequest);
+    }
+  }
+
+  /**
+   * True when the rendered response can be sent as it is at `now`: the same second of `expires_in`, and the
+   * credential has fetched no token of this kind since (a refresh is served from the next request on).
+   */
+  current(now: number): boolean {
+    return now <= this.renderedUntilMs && this.renderedAtRefresh === this.refreshes.value;
+  }
+
+  /** True when the entry holds a token that can still be served at `now` (a cache hit, for the counters). */
+  holds(now: number): boolean {
+    return this.value !== undefined && this.expiresAtMs - now >= this.minRemainingMs;
+  }
+
+  /**
+   * Takes the token the credential answered with and makes `body` and `headers` its response at `now`.
+   * Returns false when the token cannot be served (empty, or expired by the time it arrived).
+   *
+   * The response is kept until `renderedUntilMs`, the end of the current second of the token's remaining
+   * lifetime (where `expires_in` changes; always before expiry), unless the credential reports a refresh
+   * first: until then requests get these bytes without asking the credential, and the first request after
+   * asks it again. So the credential sees every key in use at least once a second (its cache refreshes
+   * ahead of expiry on such calls), a token it fetched is served from the next request on, and the body is
+   * rendered at most once a second per token.
+   */
+  accept(token: Token, now: number): boolean {
+    const value = token.value;
+    const expiresAtMs = token.expiresAt.getTime();
+    if (typeof value !== "string" || value.length === 0 || !(expiresAtMs - now >= this.minRemainingMs)) {
+      return false;
+    }
+    const seconds = Math.floor((expiresAtMs - now) / 1000);
+    const until = Math.min(expiresAtMs - seconds * 1000, expiresAtMs - 1);
+    this.renderedAtRefresh = this.refreshes.value;
+    if (value === this.value && expiresAtMs === this.expiresAtMs) {
+      // The same token: an ID token's bytes stay; an access token's until expires_in changes.
+      if (this.kind === "id_token" || now <= this.renderedUntilMs) {
+        this.renderedUntilMs = until;
+        return true;
+      }
+    } else if (this.value === undefined) {
+      this.onFirstToken?.();
+    }
+    this.value = value;
+    this.expiresAtMs = expiresAtMs;
+    this.body = Buffer.from(
+      this.kind === "id_token"
+        ? value
+        : `{"access_token":${JSON.stringify(value)},"expires_in":${seconds},"token_type":"Bearer"}`,
+    );
+    this.headers = [
+      ...(this.kind === "id_token" ? ID_TOKEN_HEADER_PREFIX : TOKEN_HEADER_PREFIX),
+      "ETag",
+      etagOf(this.body),
+      "Content-Length",
+      `${this.body.length}`,
+    ];
+    this.renderedUntilMs = until;
+    return true;
+  }
+}
+
+export interface SidecarTokensOptions {
+  source: TokenSource;
+  /** Scopes of the `default` token (no `scopes` parameter). */
+  defaultScopes: readonly string[];
+  metrics: SidecarMetrics;
+  logger: Logger;
+  clock: Clock;
+  /** Bound on scope sets, and on ID token audiences and formats. Default `DEFAULT_MAX_TOKEN_KEYS`. */
+  maxKeys?: number;
+}
+
+/**
+ * The sidecar's token entries, its readiness, and the keep-warm timer that asks the credential for the
+ * default token so that its cache refreshes it ahead of expiry even when no request comes.
+ */
+export class SidecarTokens {
+  readonly defaultEntry: TokenEntry;
+  private readonly accessEntries = new Map<string, TokenEntry>();
+  private readonly idEntries = new Map<string, TokenEntry>();
+  private readonly maxKeys: number;
+  private timer: ReturnType<typeof setInterval> | undefined;
+  private warming = false;
+  private firstTokenSeen = false;
+
+  constructor(private readonly options: SidecarTokensOptions) {
+    this.maxKeys = options.maxKeys ?? DEFAULT_MAX_TOKEN_KEYS;
+    const scopes = parseScopes(options.defaultScopes.join(" "));
+    this.defaultEntry = new TokenEntry(
+      "access_token",
+      scopes.join(" "),
+      options.source,
+      { scopes },
+      options.metrics,
+      () => {
+        this.firstTokenSeen = true;
+        options.logger.info("ready: the first token was obtained");
+      },
+    );
+    this.accessEntries.set(this.defaultEntry.key, this.defaultEntry);
   }
 
   /** True once the first default-scope token was obtained (the sidecar's readiness). */
@@ -252,211 +300,79 @@ export class TokenBroker {
     return this.firstTokenSeen;
   }
 
-  /** The slot for a scope set (already parsed by `parseScopes`), created on first use. */
-  accessSlot(scopes: readonly string[]): TokenSlot {
+  /** The entry for a scope set (already parsed by `parseScopes`), created on first use. */
+  accessEntry(scopes: readonly string[]): TokenEntry {
     const key = scopes.join(" ");
-    let slot = this.accessSlots.get(key);
-    if (slot === undefined) {
-      this.makeRoom(this.accessSlots, this.maxScopeSets);
-      slot = new TokenSlot("access_token", key, scopes, "", false, this.options.metrics);
-      this.accessSlots.set(key, slot);
+    let entry = this.accessEntries.get(key);
+    if (entry === undefined) {
+      entry = new TokenEntry("access_token", key, this.options.source, { scopes }, this.options.metrics);
+      this.add(this.accessEntries, entry);
     }
-    return slot;
+    return entry;
   }
 
-  /** The slot for an ID token audience and format, created on first use. */
-  idSlot(audience: string, includeEmail: boolean): TokenSlot {
+  /** The entry for an ID token audience and format, created on first use. */
+  idEntry(audience: string, includeEmail: boolean): TokenEntry {
     if (audience.length > MAX_AUDIENCE_LENGTH) {
       throw new BadRequestError(`the audience parameter is longer than ${MAX_AUDIENCE_LENGTH} characters`);
     }
     const key = `${includeEmail ? "full" : "standard"} ${audience}`;
-    let slot = this.idSlots.get(key);
-    if (slot === undefined) {
-      this.makeRoom(this.idSlots, this.maxIdTokenAudiences);
-      slot = new TokenSlot("id_token", key, [], audience, includeEmail, this.options.metrics);
-      this.idSlots.set(key, slot);
+    let entry = this.idEntries.get(key);
+    if (entry === undefined) {
+      const request = { audience, includeEmail };
+      entry = new TokenEntry("id_token", key, this.options.source, request, this.options.metrics);
+      this.add(this.idEntries, entry);
     }
-    return slot;
-  }
-
-  /** Every slot, for the expiry gauge. */
-  *slots(): Iterable<TokenSlot> {
-    yield* this.accessSlots.values();
-    yield* this.idSlots.values();
+    return entry;
   }
 
   /**
-   * Called by the request handler after serving a cached token: marks the slot as in use and starts a
-   * background refresh when it is due. Never waits.
+   * Asks the credential for the default token now and every `intervalMs` (unref'd: it never keeps the
+   * process alive). The credential's cache decides whether that is a memory read, a background refresh or,
+   * with no valid token, an upstream call; one call at a time.
    */
-  touch(slot: TokenSlot, now: number): void {
-    slot.lastUsedMs = now;
-    if (now >= slot.refreshAtMs && slot.inflight === undefined && now >= slot.retryAtMs) {
-      void this.fetch(slot);
-    }
-  }
-
-  /**
-   * Waits until the slot holds a valid token or the upstream attempt failed; joins an attempt already in
-   * flight. Returns false without calling upstream while a recent failure's backoff lasts.
-   */
-  async obtain(slot: TokenSlot): Promise<boolean> {
-    if (slot.inflight === undefined && this.options.clock.now() < slot.retryAtMs) return false;
-    await this.fetch(slot);
-    return slot.valid(this.options.clock.now());
-  }
-
-  /** One maintenance pass: background refreshes, retries and eviction of idle slots. */
-  maintain(): void {
-    const now = this.options.clock.now();
-    for (const slots of [this.accessSlots, this.idSlots]) {
-      for (const [key, slot] of slots) {
-        const inUse = slot === this.defaultSlot || now - slot.lastUsedMs < this.idleMs;
-        if (!inUse) {
-          if (slot.inflight === undefined && !slot.valid(now)) this.drop(slots, key, slot);
-          continue;
-        }
-        if (slot.inflight !== undefined || now < slot.retryAtMs) continue;
-        if (slot === this.defaultSlot) {
-          // The default token is kept warm whatever happens: readiness depends on it.
-          if (!slot.valid(now) || now >= slot.refreshAtMs) void this.fetch(slot);
-          continue;
-        }
-        // Other slots are refreshed ahead of expiry only while they hold a token somebody asked for since it
-        // was obtained; a slot without a valid token is fetched again by the next request that wants it.
-        if (slot.valid(now) && now >= slot.refreshAtMs && slot.lastUsedMs >= slot.obtainedAtMs)
-          void this.fetch(slot);
-      }
-    }
-  }
-
-  /** Runs `maintain()` now and every `intervalMs` (unref'd: it never keeps the process alive). */
-  start(intervalMs = 1000): void {
+  startKeepWarm(intervalMs = DEFAULT_KEEP_WARM_INTERVAL_MS): void {
     if (this.timer !== undefined) return;
-    this.maintain();
-    this.timer = setInterval(() => this.maintain(), intervalMs);
+    this.warm();
+    this.timer = setInterval(() => this.warm(), intervalMs);
     this.timer.unref();
   }
 
-  /** Stops maintenance and aborts upstream calls in flight. */
+  /** Stops the keep-warm timer. */
   stop(): void {
     if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;
-    this.abort.abort(new WifError("The sidecar is shutting down.", { code: "ERR_WIF_ABORTED" }));
   }
 
-  private drop(slots: Map<string, TokenSlot>, key: string, slot: TokenSlot): void {
-    slots.delete(key);
-    slot.evicted = true;
-  }
-
-  private makeRoom(slots: Map<string, TokenSlot>, max: number): void {
-    if (slots.size < max) return;
-    let oldest: [string, TokenSlot] | undefined;
-    for (const entry of slots) {
-      if (entry[1] === this.defaultSlot) continue;
-      if (oldest === undefined || entry[1].lastUsedMs < oldest[1].lastUsedMs) oldest = entry;
-    }
-    if (oldest !== undefined) this.drop(slots, oldest[0], oldest[1]);
-  }
-
-  private fetch(slot: TokenSlot): Promise<void> {
-    if (slot.inflight !== undefined) return slot.inflight;
-    const { source, clock } = this.options;
-    const startedAt = performance.now();
-    // A slot that still holds a valid token is being refreshed ahead of expiry: a cache below us would
-    // hand the same token back, so ask for a new one.
-    const forceRefresh = slot.valid(clock.now());
-    const signal = AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.fetchTimeoutMs)]);
-    const call =
-      slot.kind === "access_token"
-        ? source.getAccessToken({ scopes: slot.scopes, forceRefresh, signal })
-        : source.getIdToken({
-            audience: slot.audience,
-            includeEmail: slot.includeEmail,
-            forceRefresh,
-            signal,
-          });
-    slot.inflight = call
+  private warm(): void {
+    const { clock, metrics } = this.options;
+    // Expired tokens of other keys leave the expiry gauge; the default one stays (at 0) for alerts.
+    metrics.forgetExpiredTokens(clock.now(), this.defaultEntry.key);
+    if (this.warming) return;
+    this.warming = true;
+    const entry = this.defaultEntry;
+    entry
+      .fetch()
       .then(
-        (token) => this.accept(slot, token, startedAt),
-        (error: unknown) => this.reject(slot, error, startedAt),
+        (token) => entry.accept(token, clock.now()),
+        // Upstream failures reach the logs and metrics through the credential's onError hook.
+        () => undefined,
       )
       .finally(() => {
-        slot.inflight = undefined;
+        this.warming = false;
       });
-    return slot.inflight;
   }
 
-  private accept(slot: TokenSlot, token: Token, startedAt: number): void {
-    const { clock, metrics, logger } = this.options;
-    const now = clock.now();
-    const expiresAtMs = token.expiresAt.getTime();
-    const lifetime = expiresAtMs - now;
-    const minRemaining =
-      slot.kind === "access_token"
-        ? ACCESS_TOKEN_MIN_REMAINING_MS
-        : Math.min(this.idTokenMinRemainingMs, Math.floor(lifetime / 4));
-    if (
-      typeof token.value !== "string" ||
-      token.value.length === 0 ||
-      !Number.isFinite(lifetime) ||
-      lifetime <= 0 ||
-      lifetime < minRemaining
-    ) {
-      this.reject(
-        slot,
-        new WifError(
-          `Upstream returned ${slot.kind === "access_token" ? "an access" : "an ID"} token that is empty or already expired; check the clock of this machine.`,
-          { code: "ERR_WIF_SIDECAR_EXPIRED_TOKEN" },
-        ),
-        startedAt,
-      );
-      return;
+  /** Adds an entry; beyond `maxKeys` the oldest one (never the default) is dropped. */
+  private add(entries: Map<string, TokenEntry>, entry: TokenEntry): void {
+    if (entries.size >= this.maxKeys) {
+      for (const [key, oldest] of entries) {
+        if (oldest === this.defaultEntry) continue;
+        entries.delete(key);
+        oldest.evicted = true;
+        break;
+      }
     }
-    metrics.upstreamLatency.observe([slot.kind, "success"], (performance.now() - startedAt) / 1000);
-    metrics.tokenRefreshes.inc([slot.kind]);
-    slot.value = token.value;
-    slot.expiresAtMs = expiresAtMs;
-    slot.obtainedAtMs = now;
-    slot.minRemainingMs = minRemaining;
-    slot.refreshAtMs = expiresAtMs - Math.min(this.refreshBeforeMs, Math.floor(lifetime / 2));
-    slot.failures = 0;
-    slot.lastError = undefined;
-    // A source that keeps answering with a token already inside the refresh window must not be asked again
-    // on every request: wait a little before the next attempt.
-    slot.retryAtMs = now >= slot.refreshAtMs ? now + this.retryBaseMs : 0;
-    slot.renderedUntilMs = -1;
-    logger.info(
-      { kind: slot.kind, key: slot.key, expiresInSeconds: Math.floor(lifetime / 1000) },
-      "obtained a token from upstream",
-    );
-    if (slot === this.defaultSlot && !this.firstTokenSeen) {
-      this.firstTokenSeen = true;
-      this.options.onFirstToken?.();
-    }
-  }
-
-  private reject(slot: TokenSlot, error: unknown, startedAt: number): void {
-    const { clock, metrics, logger } = this.options;
-    const now = clock.now();
-    metrics.upstreamLatency.observe([slot.kind, "failure"], (performance.now() - startedAt) / 1000);
-    metrics.tokenRefreshFailures.inc([slot.kind, errorCode(error)]);
-    slot.failures += 1;
-    slot.lastError = error;
-    const ceiling = slot.valid(now) ? this.retryMaxMs : this.retryMaxWithoutTokenMs;
-    const delay = Math.min(ceiling, this.retryBaseMs * 2 ** Math.min(slot.failures - 1, 20));
-    // Jitter spreads the retries of many sidecars that failed together.
-    slot.retryAtMs = now + Math.round(delay * (0.5 + this.random() * 0.5));
-    logger.warn(
-      {
-        kind: slot.kind,
-        key: slot.key,
-        failures: slot.failures,
-        holdsValidToken: slot.valid(now),
-        err: error,
-      },
-      "could not obtain a token from upstream",
-    );
+    entries.set(entry.key, entry);
   }
 }

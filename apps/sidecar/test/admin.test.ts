@@ -24,9 +24,10 @@ describe("admin server", () => {
     running = await startTestSidecar({ shutdownTimeoutMs: 1_000 });
     const { sidecar, source } = running;
     await waitFor(() => sidecar.ready);
-    // Hold a request in flight so the shutdown has something to wait for.
+    // Hold a request in flight so the shutdown has something to wait for: the token has expired and the
+    // new one is held upstream.
     source.hold();
-    sidecar.broker.defaultSlot.expiresAtMs = 0;
+    running.clock.advance(3600_000);
     const inFlight = rawRequest(sidecar.url, `${V1}/instance/service-accounts/default/token`);
     await waitFor(() => sidecar.metrics.cacheMisses.get(["access_token"]) === 1);
     const closing = sidecar.close();
@@ -72,7 +73,7 @@ describe("admin server", () => {
       'wif_sidecar_upstream_duration_seconds_count{kind="access_token",outcome="success"} 1',
       'wif_sidecar_upstream_duration_seconds_bucket{kind="access_token",outcome="success",le="+Inf"} 1',
       'wif_sidecar_token_expiry_seconds{kind="access_token",key="https://www.googleapis.com/auth/cloud-platform"} 3599',
-      'wif_sidecar_token_expiry_seconds{kind="id_token",key="standard x"} 3599',
+      'wif_sidecar_token_expiry_seconds{kind="id_token",key="no-email x"} 3599',
       "wif_sidecar_ready 1",
     ]) {
       expect(lines.has(line), line).toBe(true);

@@ -10,9 +10,11 @@ import { promisify } from "node:util";
 import { fromConfig } from "@wifkit/credentials";
 import { type Emulator, startEmulator } from "@wifkit/emulator";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { credentialSource, metadataValues } from "../src/credential-source.js";
+import { metadataValues } from "../src/credential-source.js";
 import { createLogger } from "../src/logger.js";
+import { createSidecarMetrics } from "../src/metrics.js";
 import { type Sidecar, startSidecar } from "../src/sidecar.js";
+import { tokenHooks } from "../src/tokens.js";
 import { concurrentRequests, LogCapture, rawRequest, waitFor } from "./helpers.js";
 
 const run = promisify(execFile);
@@ -39,25 +41,35 @@ afterEach(async () => {
   emulator.counters.reset();
 });
 
-async function startBackedSidecar(options: { tokens?: Parameters<typeof startSidecar>[0]["tokens"] } = {}) {
+/**
+ * A sidecar wired as `main.ts` wires it: a credential from `fromConfig` whose hooks feed the sidecar's
+ * metrics. `impersonate: false` serves the federated token itself (STS is then the only upstream).
+ */
+async function startBackedSidecar(options: { impersonate?: boolean; retryBackoffMs?: number } = {}) {
+  logs = new LogCapture();
+  const logger = createLogger({ level: "debug", destination: logs });
+  const metrics = createSidecarMetrics();
   const credentials = await fromConfig(
-    emulator.credentialConfig({ source: "url", serviceAccount: "wifkit-reader" }),
+    emulator.credentialConfig(
+      options.impersonate === false ? { source: "url" } : { source: "url", serviceAccount: "wifkit-reader" },
+    ),
     {
       allow: { origins: emulator.allowOrigins },
       clock: emulator.clock,
       retry: { baseDelayMs: 10, maxDelayMs: 50, retries: 2 },
+      ...(options.retryBackoffMs === undefined ? {} : { retryBackoffMs: options.retryBackoffMs }),
+      ...tokenHooks(metrics, logger),
     },
   );
-  logs = new LogCapture();
   sidecar = await startSidecar({
-    source: credentialSource(credentials),
+    source: credentials,
+    metrics,
     metadata: metadataValues(credentials, {}, "test-host"),
     clock: emulator.clock,
     port: 0,
     adminPort: 0,
-    logger: createLogger({ level: "debug", destination: logs }),
-    maintenanceIntervalMs: 25,
-    ...options,
+    logger,
+    keepWarmIntervalMs: 25,
   });
   return sidecar;
 }
@@ -128,7 +140,7 @@ describe("real Google client libraries against the sidecar", () => {
       allow: { origins: emulator.allowOrigins },
     });
     sidecar = await startSidecar({
-      source: credentialSource(credentials),
+      source: credentials,
       metadata: metadataValues(credentials, { projectId: "wifkit-demo" }, "test-host"),
       port: 0,
       adminPort: 0,
@@ -169,10 +181,10 @@ describe("herd", () => {
 });
 
 describe("STS outage", () => {
+  // Without impersonation the served token is the STS token itself. (With impersonation, the credential keeps
+  // minting service account tokens from its cached federated token while STS is down, until that one expires.)
   it("keeps serving the valid token, reports failures, never serves it expired, and recovers", async () => {
-    const running = await startBackedSidecar({
-      tokens: { retryBaseMs: 100, retryMaxMs: 200, retryMaxWithoutTokenMs: 200 },
-    });
+    const running = await startBackedSidecar({ impersonate: false, retryBackoffMs: 100 });
     await waitFor(() => running.ready);
     const first = await rawRequest(running.url, TOKEN);
     const before = tokenOf(first.body);
@@ -206,6 +218,7 @@ describe("STS outage", () => {
     emulator.clock.advance(3 * 60_000);
     const expired = await rawRequest(running.url, TOKEN);
     expect(expired.status).toBe(503);
+    expect(expired.body).toContain("ERR_WIF_STS_UNAVAILABLE");
     expect(expired.body).not.toContain(before);
     expect(expired.headers["metadata-flavor"]).toBe("Google");
 

@@ -1,14 +1,17 @@
 /**
- * Test seams: a clock the test moves, a token source the test controls (counts calls, can be held open or
- * made to fail), a sidecar started on port 0, and a raw HTTP client that can send any Host header.
+ * Test seams: a clock the test moves, a token source the test controls (counts upstream calls, can be held
+ * open or made to fail) with the same caches a credential has, a sidecar started on port 0, and a raw HTTP
+ * client that can send any Host header.
  */
 import { Agent, request } from "node:http";
 import { Writable } from "node:stream";
 import type { Token } from "@wifkit/core";
 import { WifError } from "@wifkit/core";
+import { createKeyedCache, type KeyedCache, type MemoizeOptions } from "@wifkit/token-cache";
 import { createLogger } from "../src/logger.js";
+import { createSidecarMetrics } from "../src/metrics.js";
 import { type Sidecar, type SidecarOptions, startSidecar } from "../src/sidecar.js";
-import type { TokenSource } from "../src/tokens.js";
+import { type TokenHooks, type TokenSource, tokenHooks } from "../src/tokens.js";
 
 export class TestClock {
   constructor(public current = Date.UTC(2030, 0, 1)) {}
@@ -28,16 +31,59 @@ export interface TestSourceCall {
   forceRefresh: boolean;
 }
 
-/** A token source whose tokens are `access-N` / `id-N`, valid for `lifetimeMs` from the clock's now. */
+/** Timing options of the source's caches (the ones a credential takes). */
+export type CacheTiming = Pick<
+  MemoizeOptions<Token>,
+  "refreshBeforeMs" | "retryBackoffMs" | "maxRetryBackoffMs"
+>;
+
+/**
+ * A token source composed like a credential from @wifkit/credentials: one token cache per scope set and per
+ * ID token audience and format (@wifkit/token-cache), whose hooks carry `tokenType`. Its "upstream" issues
+ * `access-N` / `id-N`, valid for `lifetimeMs` from the clock's now, and records every call in `calls`.
+ */
 export class TestSource implements TokenSource {
   calls: TestSourceCall[] = [];
   lifetimeMs = 3600_000;
   failWith: Error | undefined;
-  /** When set, calls wait for `release()`. */
+  /** When set, upstream calls wait for `release()`. */
   private held: { promise: Promise<void>; release: () => void } | undefined;
   private readonly counters = { access_token: 0, id_token: 0 };
+  private readonly accessTokens: KeyedCache<readonly string[], Token>;
+  private readonly idTokens: KeyedCache<{ audience: string; includeEmail: boolean }, Token>;
 
-  constructor(private readonly clock: { now(): number }) {}
+  constructor(
+    private readonly clock: { now(): number },
+    hooks?: TokenHooks,
+    timing: CacheTiming = {},
+  ) {
+    const cacheOptions = (tokenType: Token["type"]): MemoizeOptions<Token> => ({
+      clock,
+      ...timing,
+      ...(hooks === undefined
+        ? {}
+        : {
+            onRefresh: (event) => hooks.onRefresh({ ...event, tokenType }),
+            onError: (event) => hooks.onError({ ...event, tokenType }),
+          }),
+    });
+    this.accessTokens = createKeyedCache({
+      ...cacheOptions("access_token"),
+      keyOf: (scopes) => scopes.join(" "),
+      load: (scopes, { forceRefresh }) => {
+        this.calls.push({ kind: "access", scopes, forceRefresh: forceRefresh ?? false });
+        return this.issue("access_token");
+      },
+    });
+    this.idTokens = createKeyedCache({
+      ...cacheOptions("id_token"),
+      keyOf: ({ audience, includeEmail }) => `${includeEmail ? "email" : "no-email"} ${audience}`,
+      load: ({ audience, includeEmail }, { forceRefresh }) => {
+        this.calls.push({ kind: "id", audience, includeEmail, forceRefresh: forceRefresh ?? false });
+        return this.issue("id_token");
+      },
+    });
+  }
 
   hold(): void {
     let release!: () => void;
@@ -69,19 +115,12 @@ export class TestSource implements TokenSource {
     };
   }
 
-  getAccessToken(request: { scopes: readonly string[]; forceRefresh?: boolean }): Promise<Token> {
-    this.calls.push({ kind: "access", scopes: request.scopes, forceRefresh: request.forceRefresh ?? false });
-    return this.issue("access_token");
+  getAccessToken(request: { scopes: readonly string[] }): Promise<Token> {
+    return this.accessTokens.get(request.scopes);
   }
 
-  getIdToken(request: { audience: string; includeEmail: boolean; forceRefresh?: boolean }): Promise<Token> {
-    this.calls.push({
-      kind: "id",
-      audience: request.audience,
-      includeEmail: request.includeEmail,
-      forceRefresh: request.forceRefresh ?? false,
-    });
-    return this.issue("id_token");
+  getIdToken(request: { audience: string; includeEmail: boolean }): Promise<Token> {
+    return this.idTokens.get({ audience: request.audience, includeEmail: request.includeEmail });
   }
 }
 
@@ -124,23 +163,33 @@ export interface TestSidecar {
   logs: LogCapture;
 }
 
-/** Starts a sidecar on 127.0.0.1 port 0 with a test source and clock; close it in afterEach. */
+/**
+ * Starts a sidecar on 127.0.0.1 port 0 with a test source (its hooks feeding the sidecar's metrics, as
+ * `main.ts` wires a credential) and clock; close it in afterEach.
+ */
 export async function startTestSidecar(
-  options: Partial<SidecarOptions> & { logLevel?: "debug" | "info" | "trace"; holdFirstToken?: boolean } = {},
+  options: Partial<SidecarOptions> & {
+    logLevel?: "debug" | "info" | "trace";
+    holdFirstToken?: boolean;
+    cache?: CacheTiming;
+  } = {},
 ): Promise<TestSidecar> {
   const clock = new TestClock();
-  const source = new TestSource(clock);
   const logs = new LogCapture();
-  const { logLevel, holdFirstToken, ...rest } = options;
+  const { logLevel, holdFirstToken, cache, ...rest } = options;
+  const logger = createLogger({ level: logLevel ?? "info", destination: logs });
+  const metrics = createSidecarMetrics();
+  const source = new TestSource(clock, tokenHooks(metrics, logger), cache);
   if (holdFirstToken === true) source.hold();
   const sidecar = await startSidecar({
     source,
+    metrics,
     clock,
     metadata: TEST_METADATA,
     port: 0,
     adminPort: 0,
-    logger: createLogger({ level: logLevel ?? "info", destination: logs }),
-    maintenanceIntervalMs: 20,
+    logger,
+    keepWarmIntervalMs: 20,
     shutdownTimeoutMs: 2_000,
     ...rest,
   });

@@ -259,12 +259,25 @@ describe("identity route", () => {
     expect((await rawRequest(sidecar.url, `${path}?audience=a&format=compact`)).status).toBe(400);
   });
 
-  it("gets a new ID token once the cached one is close to expiry", async () => {
-    const { sidecar, clock } = await start();
+  it("refreshes a cached ID token in the background near its expiry and never serves it expired", async () => {
+    const { sidecar, clock, source } = await start();
     const first = await rawRequest(sidecar.url, `${path}?audience=aud`);
+    expect(first.body).toBe("id-1");
     clock.advance(3600_000 - 30_000);
-    const second = await rawRequest(sidecar.url, `${path}?audience=aud`);
-    expect(second.status).toBe(200);
-    expect(second.body).not.toBe(first.body);
+    // Still valid: served at once, while the credential's cache fetches the next one in the background.
+    const near = await rawRequest(sidecar.url, `${path}?audience=aud`);
+    expect(near.body).toBe("id-1");
+    await waitFor(async () => (await rawRequest(sidecar.url, `${path}?audience=aud`)).body === "id-2");
+    expect(source.count("id")).toBe(2);
+    // Past the expiry of the second one with upstream held: the request waits for the third.
+    source.hold();
+    clock.advance(3600_000);
+    const pending = rawRequest(sidecar.url, `${path}?audience=aud`);
+    await waitFor(() => source.count("id") === 3);
+    source.release();
+    const third = await pending;
+    expect(third.status).toBe(200);
+    expect(third.body).toBe("id-3");
+    expect(third.headers.etag).toMatch(/^[0-9a-f]{16}$/);
   });
 });

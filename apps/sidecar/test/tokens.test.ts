@@ -41,7 +41,11 @@ function metricValue(text: string, series: string): number {
   return line === undefined ? 0 : Number(line.slice(series.length + 1));
 }
 
-describe("token cache behaviour", () => {
+// The sidecar keeps no timing rules of its own: these tests check, through the server, that the credential's
+// caches (here the test source's, the same @wifkit/token-cache a credential uses) decide freshness, and that the
+// sidecar serves what they decide: one upstream call per refresh, the valid token through outages, never an
+// expired one.
+describe("token behaviour through the server", () => {
   it("is ready only after the first token was obtained", async () => {
     const { sidecar, source } = await startTestSidecarHeld();
     const notReady = await fetch(`${sidecar.adminUrl}/readyz`);
@@ -85,7 +89,12 @@ describe("token cache behaviour", () => {
     expect(during.status).toBe(200);
     expect((during.body as { access_token: string }).access_token).toBe("access-1");
     await waitFor(() => source.count("access") === 2);
-    expect(source.calls[1]?.forceRefresh).toBe(true);
+    // More requests while the refresh is held upstream: still the cached token, and no second refresh.
+    const more = await concurrentRequests(sidecar.url, TOKEN, 50);
+    expect(
+      new Set(more.map((res) => (JSON.parse(res.body) as { access_token: string }).access_token)),
+    ).toEqual(new Set(["access-1"]));
+    expect(source.count("access")).toBe(2);
     source.release();
     await waitFor(
       async () => ((await token(sidecar.url)).body as { access_token: string }).access_token === "access-2",
@@ -94,7 +103,9 @@ describe("token cache behaviour", () => {
   });
 
   it("keeps serving the valid token through an upstream outage, counts the failures, and answers 503 after expiry", async () => {
-    const { sidecar, source, clock } = await start({ tokens: { retryBaseMs: 1_000, retryMaxMs: 1_000 } });
+    const { sidecar, source, clock } = await start({
+      cache: { retryBackoffMs: 1_000, maxRetryBackoffMs: 1_000 },
+    });
     await waitFor(() => sidecar.ready);
     source.failWith = upstreamUnavailable();
     clock.advance(3600_000 - 4 * 60_000);
@@ -124,13 +135,13 @@ describe("token cache behaviour", () => {
       ),
     ).toBe(90);
     clock.advance(90_000);
-    const expired = await token(sidecar.url);
+    const expired = await rawRequest(sidecar.url, TOKEN);
     expect(expired.status).toBe(503);
     expect(expired.body).toContain("ERR_WIF_STS_UNAVAILABLE");
     expect(expired.body).not.toContain("access-1");
-    // Upstream back: the next attempt after the backoff gets a fresh token.
+    expect(expired.headers["retry-after"]).toBe("1");
+    // Upstream back: the next attempt gets a fresh token.
     source.failWith = undefined;
-    clock.advance(10_000);
     await waitFor(async () => (await token(sidecar.url)).status === 200);
     expect(((await token(sidecar.url)).body as { access_token: string }).access_token).toBe("access-2");
   });
@@ -148,37 +159,51 @@ describe("token cache behaviour", () => {
     expect((res.body as { access_token: string }).access_token).toBe("access-2");
   });
 
-  it("answers 503 at once within the backoff after a failed attempt, without another upstream call", async () => {
-    const held = await startTestSidecarHeld({
-      tokens: { retryBaseMs: 60_000, retryMaxWithoutTokenMs: 60_000 },
-    });
+  it("answers 503 with the upstream error when no token can be obtained; waiting requests share the failed call", async () => {
+    // No keep-warm call after the start: the requests below are the only callers.
+    const held = await startTestSidecarHeld({ keepWarmIntervalMs: 3600_000 });
     const { sidecar, source } = held;
     source.failWith = upstreamUnavailable();
+    const all = concurrentRequests(sidecar.url, TOKEN, 20);
+    await waitFor(() => sidecar.metrics.cacheMisses.get(["access_token"]) === 20);
     source.release();
-    await waitFor(
-      () =>
-        source.count("access") === 1 &&
-        sidecar.metrics.tokenRefreshFailures.get(["access_token", "ERR_WIF_STS_UNAVAILABLE"]) === 1,
-    );
-    const res = await rawRequest(sidecar.url, TOKEN);
-    expect(res.status).toBe(503);
-    expect(Number(res.headers["retry-after"])).toBeGreaterThan(1);
+    const responses = await all;
+    expect(responses.map((res) => res.status)).toEqual(Array(20).fill(503));
+    expect(responses[0]?.body).toContain("ERR_WIF_STS_UNAVAILABLE");
+    expect(responses[0]?.headers["retry-after"]).toBe("1");
+    expect(responses[0]?.headers["metadata-flavor"]).toBe("Google");
     expect(source.count("access")).toBe(1);
+    expect(sidecar.metrics.tokenRefreshFailures.get(["access_token", "ERR_WIF_STS_UNAVAILABLE"])).toBe(1);
+    expect(sidecar.ready).toBe(false);
+    // Upstream back: the next request gets a token, and the sidecar becomes ready.
+    source.failWith = undefined;
+    const res = await token(sidecar.url);
+    expect(res.status).toBe(200);
+    expect(sidecar.ready).toBe(true);
   });
 
-  it("drops a scope set nobody asked for during a whole token lifetime", async () => {
-    const { sidecar, source, clock } = await start({ tokens: { idleMs: 10 * 60_000 } });
+  it("does not refresh a scope set nobody asks for, and drops its expired token from the expiry gauge", async () => {
+    const { sidecar, source, clock } = await start();
     await waitFor(() => sidecar.ready);
     await token(sidecar.url, "?scopes=extra");
     expect(source.count("access")).toBe(2);
+    expect(await metrics(sidecar.adminUrl!)).toContain(
+      'wif_sidecar_token_expiry_seconds{kind="access_token",key="extra"}',
+    );
     clock.advance(3600_000 + 1000);
-    // The default scope set is refreshed by maintenance; the idle one is not.
+    // The default scope set is kept warm by the sidecar's timer; the unused one is left to expire.
     await waitFor(() => source.count("access") === 3);
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(source.calls.filter((call) => call.scopes?.[0] === "extra")).toHaveLength(1);
-    expect([...sidecar.broker.slots()].map((slot) => slot.key)).toEqual([
-      "https://www.googleapis.com/auth/cloud-platform",
+    const gauge = (await metrics(sidecar.adminUrl!))
+      .split("\n")
+      .filter((line) => line.startsWith("wif_sidecar_token_expiry_seconds{"));
+    expect(gauge).toEqual([
+      'wif_sidecar_token_expiry_seconds{kind="access_token",key="https://www.googleapis.com/auth/cloud-platform"} 3600',
     ]);
+    // Asked again, it is fetched again (never served expired).
+    const again = await token(sidecar.url, "?scopes=extra");
+    expect((again.body as { access_token: string }).access_token).toBe("access-4");
   });
 });
 
