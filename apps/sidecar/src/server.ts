@@ -5,7 +5,7 @@
  * The cached-token path is kept short on purpose: a few lookups in the headers Node already parsed, a string
  * split of the URL, a map lookup of the raw query, and a write of a body and header list rendered at most
  * once per second. The credential (whose cache decides about freshness) is asked once that second is over,
- * or after it reported a refresh: calling it on every request would cost a tenth of the throughput.
+ * or after it reported a refresh: calling it on every request cost about a quarter of the throughput.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
