@@ -351,8 +351,8 @@ export class SidecarTokens {
     if (this.warming) return;
     this.warming = true;
     const entry = this.defaultEntry;
-    entry
-      .fetch()
+    // Through an async function, so a source that throws instead of rejecting cannot escape the timer.
+    (async () => entry.fetch())()
       .then(
         (token) => entry.accept(token, clock.now()),
         // Upstream failures reach the logs and metrics through the credential's onError hook.
