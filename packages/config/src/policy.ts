@@ -44,6 +44,24 @@ function isAllowed(url: URL, allow: AllowOptions | undefined): boolean {
   return allow.origins.some((origin) => originOf(origin)?.origin === url.origin);
 }
 
+/**
+ * Parses a URL field for a policy check. Returns undefined when there is nothing more to check: the URL is
+ * explicitly allowed, or it does not parse (recorded as an issue).
+ */
+function urlToCheck(
+  path: string,
+  value: string,
+  allow: AllowOptions | undefined,
+  issues: ConfigIssue[],
+): URL | undefined {
+  const url = originOf(value);
+  if (!url) {
+    issues.push({ path, message: "must be an absolute URL" });
+    return undefined;
+  }
+  return isAllowed(url, allow) ? undefined : url;
+}
+
 const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 function googleHostPattern(service: GoogleService, universeDomain: string): RegExp {
@@ -63,12 +81,8 @@ export function checkGoogleEndpoint(
   allow: AllowOptions | undefined,
   issues: ConfigIssue[],
 ): void {
-  const url = originOf(value);
-  if (!url) {
-    issues.push({ path, message: "must be an absolute URL" });
-    return;
-  }
-  if (isAllowed(url, allow)) return;
+  const url = urlToCheck(path, value, allow, issues);
+  if (!url) return;
   const expected = `https://${service}.${universeDomain}`;
   if (url.username || url.password) {
     issues.push({ path, message: "must not contain a user name or password" });
@@ -91,12 +105,8 @@ export function checkAwsMetadataUrl(
   allow: AllowOptions | undefined,
   issues: ConfigIssue[],
 ): void {
-  const url = originOf(value);
-  if (!url) {
-    issues.push({ path, message: "must be an absolute URL" });
-    return;
-  }
-  if (isAllowed(url, allow)) return;
+  const url = urlToCheck(path, value, allow, issues);
+  if (!url) return;
   if (url.protocol !== "http:" || !AWS_METADATA_HOSTS.has(url.hostname) || url.port !== "") {
     issues.push({
       path,
@@ -112,12 +122,8 @@ export function checkSubjectTokenUrl(
   allow: AllowOptions | undefined,
   issues: ConfigIssue[],
 ): void {
-  const url = originOf(value);
-  if (!url) {
-    issues.push({ path, message: "must be an absolute URL" });
-    return;
-  }
-  if (isAllowed(url, allow) || url.protocol === "https:") return;
+  const url = urlToCheck(path, value, allow, issues);
+  if (!url || url.protocol === "https:") return;
   if (url.protocol !== "http:") {
     issues.push({ path, message: `must be an http or https URL, not ${url.protocol}` });
   } else if (!LINK_LOCAL_METADATA_HOSTS.has(url.hostname) && !isLoopbackHost(url.hostname)) {

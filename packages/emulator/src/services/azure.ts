@@ -113,12 +113,16 @@ function imdsTokenDocument(runtime: Runtime, issued: Issued) {
   };
 }
 
-function requireMetadataHeader(request: ServiceRequest): ServiceResponse | undefined {
+/** What IMDS (and the Arc agent, which speaks its protocol) refuses before looking at the identity. */
+function refuseImdsRequest(request: ServiceRequest): ServiceResponse | undefined {
   if ((request.header("metadata") ?? "").toLowerCase() !== "true") {
     return azureError(400, "invalid_request", "Required metadata header not specified");
   }
   if (request.header("x-forwarded-for") !== undefined) {
     return azureError(400, "invalid_request", "Request contains X-Forwarded-For header and is not allowed");
+  }
+  if (!request.url.searchParams.get("api-version")) {
+    return azureError(400, "invalid_request", "Required query variable 'api-version' is missing");
   }
   return undefined;
 }
@@ -134,12 +138,9 @@ export function azureImdsService(runtime: Runtime): ServiceDefinition {
         methods: ["GET"],
         path: /^\/metadata\/identity\/oauth2\/token\/?$/,
         handle: (request) => {
-          const refused = requireMetadataHeader(request);
+          const refused = refuseImdsRequest(request);
           if (refused) return refused;
           const query = request.url.searchParams;
-          if (!query.get("api-version")) {
-            return azureError(400, "invalid_request", "Required query variable 'api-version' is missing");
-          }
           const issued = issueManagedIdentityToken(runtime, query);
           return issued.ok ? json(200, imdsTokenDocument(runtime, issued)) : issued.response;
         },
@@ -149,7 +150,7 @@ export function azureImdsService(runtime: Runtime): ServiceDefinition {
         methods: ["GET"],
         path: /^\/metadata\/instance\/?$/,
         handle: (request) =>
-          requireMetadataHeader(request) ??
+          refuseImdsRequest(request) ??
           json(200, {
             compute: {
               azEnvironment: "AzurePublicCloud",
@@ -239,12 +240,9 @@ export function azureArcService(runtime: Runtime): ServiceDefinition {
         methods: ["GET"],
         path: /^\/metadata\/identity\/oauth2\/token\/?$/,
         handle: (request) => {
-          const refused = requireMetadataHeader(request);
+          const refused = refuseImdsRequest(request);
           if (refused) return refused;
           const query = request.url.searchParams;
-          if (!query.get("api-version")) {
-            return azureError(400, "invalid_request", "Required query variable 'api-version' is missing");
-          }
           const secret = /^Basic\s+(.+)$/i.exec(request.header("authorization") ?? "")?.[1]?.trim();
           const validUntil = secret === undefined ? undefined : keys.get(secret);
           if (validUntil === undefined || validUntil <= runtime.clock.now()) return challenge();
