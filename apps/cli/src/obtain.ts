@@ -5,6 +5,7 @@
 import { readFile } from "node:fs/promises";
 import type { CredentialConfig } from "@wifkit/config";
 import { createFileTokenStore } from "@wifkit/token-cache";
+import { allowedOrigins } from "./args.js";
 import { cacheDirectory, type TokenRequest, tokenCacheKey } from "./cache.js";
 import type { CommandContext } from "./context.js";
 import type { CachedToken, TokenPrincipal } from "./token-output.js";
@@ -19,6 +20,32 @@ export interface ObtainOptions {
   allowOrigins: string[];
   cacheDir: string | undefined;
   noCache: boolean;
+}
+
+/** The flags `token`, `id-token` and `exec` share. */
+export interface TokenFlagValues {
+  config?: string | undefined;
+  "allow-origin"?: string[] | undefined;
+  "cache-dir"?: string | undefined;
+  "no-cache"?: boolean | undefined;
+}
+
+/** `obtainToken` for a command's parsed `--config`, `--allow-origin`, `--cache-dir` and `--no-cache`. */
+export function obtainTokenForFlags(
+  values: TokenFlagValues,
+  request: TokenRequest,
+  context: CommandContext,
+): Promise<CachedToken> {
+  return obtainToken(
+    {
+      configPath: values.config,
+      request,
+      allowOrigins: allowedOrigins(values["allow-origin"], context.env),
+      cacheDir: values["cache-dir"],
+      noCache: values["no-cache"] === true,
+    },
+    context,
+  );
 }
 
 export interface LoadedConfig {

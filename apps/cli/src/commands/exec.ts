@@ -4,9 +4,9 @@
  */
 import { spawn } from "node:child_process";
 import { constants } from "node:os";
-import { allowedOrigins, parseFlags, UsageError } from "../args.js";
+import { parseFlags, UsageError } from "../args.js";
 import type { CommandContext } from "../context.js";
-import { obtainToken } from "../obtain.js";
+import { obtainTokenForFlags } from "../obtain.js";
 import { CACHE_FLAGS, GLOBAL_FLAGS, parseScopes } from "../specs.js";
 import { TOKEN_ENV_NAMES } from "../token-output.js";
 
@@ -46,16 +46,7 @@ export async function run(args: readonly string[], context: CommandContext): Pro
     throw new UsageError("missing the command to run after --", "exec");
   const scopes = parseScopes(values.scopes);
   if (scopes.length === 0) throw new UsageError("--scopes needs at least one scope", "exec");
-  const token = await obtainToken(
-    {
-      configPath: values.config,
-      request: { kind: "access_token", scopes },
-      allowOrigins: allowedOrigins(values["allow-origin"], context.env),
-      cacheDir: values["cache-dir"],
-      noCache: values["no-cache"] === true,
-    },
-    context,
-  );
+  const token = await obtainTokenForFlags(values, { kind: "access_token", scopes }, context);
   const env = { ...context.env };
   for (const name of TOKEN_ENV_NAMES) env[name] = token.value;
   return runChild(program, programArgs, env, context);

@@ -1,7 +1,7 @@
 /** `wif id-token`: a Google-signed ID token for an audience, through service account impersonation. */
-import { allowedOrigins, oneOf, parseFlags, UsageError } from "../args.js";
+import { oneOf, parseFlags, UsageError } from "../args.js";
 import type { CommandContext } from "../context.js";
-import { obtainToken } from "../obtain.js";
+import { obtainTokenForFlags } from "../obtain.js";
 import { ID_TOKEN_FLAGS, ID_TOKEN_FORMATS } from "../specs.js";
 import { formatToken } from "../token-output.js";
 
@@ -10,14 +10,9 @@ export async function run(args: readonly string[], context: CommandContext): Pro
   const format = oneOf("id-token", "format", values.format, ID_TOKEN_FORMATS, "text");
   const audience = values.audience?.trim();
   if (!audience) throw new UsageError("missing --audience URL (the service the token is for)", "id-token");
-  const token = await obtainToken(
-    {
-      configPath: values.config,
-      request: { kind: "id_token", audience, includeEmail: values["include-email"] === true },
-      allowOrigins: allowedOrigins(values["allow-origin"], context.env),
-      cacheDir: values["cache-dir"],
-      noCache: values["no-cache"] === true,
-    },
+  const token = await obtainTokenForFlags(
+    values,
+    { kind: "id_token", audience, includeEmail: values["include-email"] === true },
     context,
   );
   context.io.out(formatToken(token, format));
