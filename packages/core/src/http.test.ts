@@ -107,6 +107,19 @@ describe("httpRequest", () => {
     expect(server.hits()).toBe(2);
   });
 
+  it("cuts the last attempt short at the total time budget", async () => {
+    const server = await serve(() => {
+      /* never answers */
+    });
+    const error = await httpRequest({
+      url: server.url,
+      timeoutMs: 10_000,
+      retry: { ...fast, totalTimeoutMs: 300 },
+    }).catch((e: unknown) => e);
+    expect((error as WifError).code).toBe("ERR_WIF_TIMEOUT");
+    expect((error as WifError).message).toMatch(/timed out after (2\d\d|300) ms/);
+  });
+
   it("retries a reset connection", async () => {
     const server = await serve((req, res, hit) => {
       if (hit === 1) req.socket.destroy();

@@ -118,9 +118,11 @@ export async function httpRequest(init: HttpRequestInit): Promise<HttpResponse> 
 
   for (let attempt = 0; ; attempt++) {
     if (init.signal?.aborted) throw abortedError(operation, url, init.signal.reason);
+    // No attempt outlives the total budget, whatever the per-attempt timeout says.
+    const attemptTimeoutMs = Math.max(1, Math.min(timeoutMs, deadline - Date.now()));
     const attemptSignal = init.signal
-      ? AbortSignal.any([init.signal, AbortSignal.timeout(timeoutMs)])
-      : AbortSignal.timeout(timeoutMs);
+      ? AbortSignal.any([init.signal, AbortSignal.timeout(attemptTimeoutMs)])
+      : AbortSignal.timeout(attemptTimeoutMs);
     let response: HttpResponse | undefined;
     let failure: WifError | undefined;
     try {
@@ -135,7 +137,7 @@ export async function httpRequest(init: HttpRequestInit): Promise<HttpResponse> 
       });
     } catch (error) {
       if (init.signal?.aborted) throw abortedError(operation, url, init.signal.reason);
-      failure = toTransportError(error, operation, url, timeoutMs, attemptSignal);
+      failure = toTransportError(error, operation, url, attemptTimeoutMs, attemptSignal);
       if (!failure.retryable) throw failure;
     }
 
