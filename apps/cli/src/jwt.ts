@@ -1,29 +1,13 @@
 /** Reading (never verifying) a JWT's header and claims, for display. */
+import { type DecodedJwt, decodeJwt } from "@wifkit/core";
 
-export interface DecodedJwt {
-  header: Record<string, unknown>;
-  claims: Record<string, unknown>;
-}
-
-function decodePart(part: string | undefined): Record<string, unknown> | undefined {
-  if (!part) return undefined;
+/** The header and claims of a compact JWS, or undefined when `token` is not one. */
+export function readJwt(token: string): DecodedJwt | undefined {
   try {
-    const value: unknown = JSON.parse(Buffer.from(part, "base64url").toString("utf8"));
-    return typeof value === "object" && value !== null && !Array.isArray(value)
-      ? (value as Record<string, unknown>)
-      : undefined;
+    return decodeJwt(token);
   } catch {
     return undefined;
   }
-}
-
-/** The header and claims of a compact JWS, or undefined when `token` is not one. */
-export function decodeJwt(token: string): DecodedJwt | undefined {
-  const parts = token.trim().split(".");
-  if (parts.length !== 3) return undefined;
-  const header = decodePart(parts[0]);
-  const claims = decodePart(parts[1]);
-  return header && claims ? { header, claims } : undefined;
 }
 
 /** "in 59 min" / "3 min ago", for expiry lines. */

@@ -100,7 +100,7 @@ function printWarnings(warnings: readonly string[], { io }: CommandContext): voi
  * is read before anything is validated or loaded: a hit is keyed by the exact bytes of a configuration that
  * already passed validation (see cache.ts), which is what lets `wif exec` start as fast as `wif token`.
  */
-export async function obtainToken(options: ObtainOptions, context: CommandContext): Promise<CachedToken> {
+async function obtainToken(options: ObtainOptions, context: CommandContext): Promise<CachedToken> {
   const { io, env } = context;
   const store = options.noCache
     ? undefined

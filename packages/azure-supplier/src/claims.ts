@@ -1,4 +1,4 @@
-import { WifError } from "@wifkit/core";
+import { decodeJwt, WifError } from "@wifkit/core";
 
 /**
  * The claims of an Entra ID access token that matter to a Workload Identity Federation provider. Entra v1
@@ -42,25 +42,10 @@ export interface AzureTokenClaims {
  * console.log(`issuer ${iss}, subject ${sub}, audience ${aud}`);
  */
 export function decodeTokenClaims(jwt: string): AzureTokenClaims {
-  const parts = typeof jwt === "string" ? jwt.trim().split(".") : [];
-  // A JWS has three parts; a JWE (five) has an encrypted payload that cannot be read.
-  const payload = parts.length === 3 ? parts[1] : undefined;
-  if (!payload || !/^[A-Za-z0-9_-]+$/.test(payload)) {
-    throw invalid(`it has ${parts.length} dot-separated part(s) instead of 3 base64url parts`);
-  }
-  let claims: unknown;
   try {
-    claims = JSON.parse(Buffer.from(payload, "base64url").toString("utf8"));
-  } catch {
-    // JSON.parse's message quotes the input; the payload is part of a token, so it stays out of the error.
-    throw invalid("its payload is not base64url-encoded JSON");
+    return decodeJwt(jwt).claims as AzureTokenClaims;
+  } catch (error) {
+    // The same reason, under this package's documented code.
+    throw new WifError((error as Error).message, { code: "ERR_WIF_AZURE_TOKEN_INVALID" });
   }
-  if (typeof claims !== "object" || claims === null || Array.isArray(claims)) {
-    throw invalid("its payload is not a JSON object");
-  }
-  return claims as AzureTokenClaims;
-}
-
-function invalid(reason: string): WifError {
-  return new WifError(`The token is not a readable JWT: ${reason}.`, { code: "ERR_WIF_AZURE_TOKEN_INVALID" });
 }

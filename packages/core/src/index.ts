@@ -19,6 +19,8 @@ export {
   parseJsonBody,
   parseRetryAfter,
 } from "./http.js";
+export type { DecodedJwt } from "./jwt.js";
+export { decodeJwt } from "./jwt.js";
 export type { Clock, Provider, ProviderOptions } from "./provider.js";
 export { chain, systemClock } from "./provider.js";
 export type { RedactOptions } from "./redact.js";

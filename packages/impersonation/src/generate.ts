@@ -1,4 +1,4 @@
-import { describeUrl, type HttpTransport, httpRequest, type RetryPolicy } from "@wifkit/core";
+import { decodeJwt, describeUrl, type HttpTransport, httpRequest, type RetryPolicy } from "@wifkit/core";
 import { type IamCallContext, iamErrorFromResponse, invalidOption, invalidResponse } from "./errors.js";
 import {
   baseUrlOption,
@@ -207,14 +207,11 @@ export async function generateIdToken(init: GenerateIdTokenInit): Promise<Genera
 
 /** The `exp` claim of a compact JWS, decoded without verifying the signature. */
 function readExpiry(jwt: string): number | undefined {
-  const parts = jwt.split(".");
-  if (parts.length !== 3 || !parts[1]) return undefined;
+  let exp: unknown;
   try {
-    const claims = JSON.parse(Buffer.from(parts[1], "base64url").toString("utf8")) as { exp?: unknown };
-    return typeof claims.exp === "number" && Number.isFinite(claims.exp) && claims.exp > 0
-      ? claims.exp
-      : undefined;
+    exp = decodeJwt(jwt).claims.exp;
   } catch {
     return undefined;
   }
+  return typeof exp === "number" && Number.isFinite(exp) && exp > 0 ? exp : undefined;
 }

@@ -8,7 +8,7 @@ import { subjectTokenSupplierFromConfig } from "@wifkit/credentials";
 import { allowedOrigins, oneOf, parseFlags } from "../args.js";
 import { accessKeyIdOf, decodeAwsSubjectToken, elideAwsSecrets, expectedArnForm } from "../aws-token.js";
 import type { CommandContext } from "../context.js";
-import { decodeJwt, relativeTime } from "../jwt.js";
+import { readJwt, relativeTime } from "../jwt.js";
 import { loadConfig } from "../obtain.js";
 import { GLOBAL_FLAGS } from "../specs.js";
 
@@ -55,7 +55,7 @@ export async function run(args: readonly string[], context: CommandContext): Pro
     `Sent to Google STS for the provider ${config.audience}`,
   ];
   const aws = subject.type.endsWith("aws4_request") ? decodeAwsSubjectToken(subject.token) : undefined;
-  const jwt = aws ? undefined : decodeJwt(subject.token);
+  const jwt = aws ? undefined : readJwt(subject.token);
   if (aws) {
     const shown = elideAwsSecrets(aws);
     const keyId = accessKeyIdOf(aws);

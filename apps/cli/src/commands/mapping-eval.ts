@@ -7,7 +7,7 @@ import { WifError } from "@wifkit/core";
 import { allowedOrigins, oneOf, parseFlags, UsageError } from "../args.js";
 import { callerIdentity, decodeAwsSubjectToken } from "../aws-token.js";
 import type { CommandContext } from "../context.js";
-import { decodeJwt } from "../jwt.js";
+import { readJwt } from "../jwt.js";
 import { loadConfig } from "../obtain.js";
 import { GLOBAL_FLAGS } from "../specs.js";
 
@@ -59,7 +59,7 @@ async function readAssertion(source: string): Promise<Assertion> {
     value = JSON.parse(text);
   } catch {
     // A bare JWT is a convenient way to pass OIDC claims.
-    const jwt = decodeJwt(text);
+    const jwt = readJwt(text);
     if (jwt) return jwt.claims;
     throw new WifError(`The assertion in ${where} is not JSON (nor a JWT).`, {
       code: "ERR_WIF_ASSERTION_INVALID",
@@ -110,7 +110,7 @@ async function assertionFromConfig(
       const endpoint = context.env.AWS_ENDPOINT_URL_STS || context.env.AWS_ENDPOINT_URL || undefined;
       return { assertion: await callerIdentity(aws, { timeoutMs: 10_000, endpoint }), aws: true, ...pool };
     }
-    const jwt = decodeJwt(subject.token);
+    const jwt = readJwt(subject.token);
     if (!jwt) {
       throw new WifError(`The ${kind} subject token is not a JWT, so its claims cannot be shown.`, {
         code: "ERR_WIF_ASSERTION_INVALID",

@@ -9,7 +9,7 @@ import type { ConfigSourceKind } from "@wifkit/credentials";
 import { allowedOrigins, parseFlags } from "../args.js";
 import type { CommandContext } from "../context.js";
 import type { Io } from "../io.js";
-import { decodeJwt, relativeTime } from "../jwt.js";
+import { readJwt, relativeTime } from "../jwt.js";
 import { loadConfig } from "../obtain.js";
 import { GLOBAL_FLAGS } from "../specs.js";
 
@@ -205,7 +205,7 @@ export async function run(args: readonly string[], context: CommandContext): Pro
     check(doctor, true, `Subject token fetched (${subject.type}, ${subject.token.length} characters)`);
     const jwt =
       subject.type.endsWith(":jwt") || subject.type.endsWith(":id_token")
-        ? decodeJwt(subject.token)
+        ? readJwt(subject.token)
         : undefined;
     const exp = jwt?.claims.exp;
     if (typeof exp === "number") {

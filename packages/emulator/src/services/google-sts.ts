@@ -1,4 +1,5 @@
 import { AttributeMappingError } from "@wifkit/attribute-mapping";
+import { SUBJECT_TOKEN_TYPES } from "@wifkit/core";
 import type { ProviderState } from "../config.js";
 import { trimSlash } from "../oidc.js";
 import type { Runtime } from "../runtime.js";
@@ -8,10 +9,12 @@ import type { FederatedTokenIdentity } from "../stores.js";
 import { googleApiError } from "./google-errors.js";
 
 export const TOKEN_EXCHANGE_GRANT = "urn:ietf:params:oauth:grant-type:token-exchange";
-export const ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token";
-export const AWS_TOKEN_TYPE = "urn:ietf:params:aws:token-type:aws4_request";
-export const JWT_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:jwt";
-export const ID_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:id_token";
+const {
+  accessToken: ACCESS_TOKEN_TYPE,
+  aws4Request: AWS_TOKEN_TYPE,
+  jwt: JWT_TOKEN_TYPE,
+  idToken: ID_TOKEN_TYPE,
+} = SUBJECT_TOKEN_TYPES;
 export const CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform";
 const KNOWN_SUBJECT_TOKEN_TYPES = new Set([
   JWT_TOKEN_TYPE,
