@@ -320,7 +320,7 @@ async function supplierFor(
     return {
       supplier: module.fromAws({
         audience: config.audience,
-        credentialSource: definedFields(source),
+        credentialSource: source,
         ...definedFields(options.aws ?? {}),
         ...(options.env ? { env: options.env } : {}),
         ...(options.clock ? { clock: options.clock } : {}),
