@@ -13,6 +13,7 @@ export interface PackedPackage {
     name: string;
     dependencies?: Record<string, string>;
     peerDependencies?: Record<string, string>;
+    peerDependenciesMeta?: Record<string, { optional?: boolean }>;
     optionalDependencies?: Record<string, string>;
   };
   /** Path inside the tarball (without the leading `package/`) to its text. */
@@ -42,13 +43,18 @@ export function packPackage(packageDir: string): PackedPackage {
   }
 }
 
-/** Every published dependency of a package, following wifkit packages through their own packed manifests. */
+/**
+ * Every package installing `name` installs, following wifkit packages through their own packed manifests:
+ * dependencies and required peers (npm installs those), not optional peers (undici for proxies).
+ */
 export function dependencyClosure(packagesDir: string, name: string): string[] {
   const seen = new Set<string>();
   const visit = (packageName: string) => {
     const short = packageName.replace(/^@wifkit\//, "");
     const { manifest } = packPackage(join(packagesDir, short));
-    for (const dep of Object.keys({ ...manifest.dependencies, ...manifest.peerDependencies })) {
+    const optional = manifest.peerDependenciesMeta ?? {};
+    const peers = Object.keys(manifest.peerDependencies ?? {}).filter((peer) => !optional[peer]?.optional);
+    for (const dep of [...Object.keys(manifest.dependencies ?? {}), ...peers]) {
       if (seen.has(dep)) continue;
       seen.add(dep);
       if (dep.startsWith("@wifkit/")) visit(dep);

@@ -2,7 +2,8 @@
  * Reading an AWS subject token (the URL-encoded, JSON-serialized signed GetCallerIdentity request): for
  * display with its secrets elided, and to ask AWS who it identifies, as Google STS does.
  */
-import { httpRequest, WifError } from "@wifkit/core";
+import { WifError } from "@wifkit/core";
+import { httpRequest } from "@wifkit/http";
 
 export interface AwsSubjectRequest {
   url: string;

@@ -5,7 +5,8 @@
  * sidecar is ready.
  */
 import { readFile } from "node:fs/promises";
-import { httpRequest, isWifError } from "@wifkit/core";
+import { isWifError } from "@wifkit/core";
+import { httpRequest } from "@wifkit/http";
 import packageJson from "../package.json" with { type: "json" };
 import {
   type Command,

@@ -5,9 +5,9 @@
  */
 import { Agent, request } from "node:http";
 import { Writable } from "node:stream";
-import type { Token } from "@wifkit/core";
+import type { MemoizeOptions, Token } from "@wifkit/core";
 import { WifError } from "@wifkit/core";
-import { createKeyedCache, type KeyedCache, type MemoizeOptions } from "@wifkit/token-cache";
+import { createKeyedCache, type KeyedCache } from "@wifkit/token-cache";
 import { createLogger } from "../src/logger.js";
 import { createSidecarMetrics } from "../src/metrics.js";
 import { type Sidecar, type SidecarOptions, startSidecar } from "../src/sidecar.js";

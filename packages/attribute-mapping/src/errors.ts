@@ -79,17 +79,14 @@ export interface AttributeMappingErrorOptions {
  * cannot be mapped (`evaluate`), and `stsError` is the OAuth error STS would answer with. Messages carry
  * Google's wording where Google's is known, name the mapping key, and never quote the credential.
  */
-export class AttributeMappingError extends WifError {
+export class AttributeMappingError extends WifError<AttributeMappingErrorCode> {
   override name = "AttributeMappingError";
-  declare readonly code: AttributeMappingErrorCode;
   readonly stage: AttributeMappingErrorStage;
-  readonly field: string | undefined;
   readonly stsError: StsErrorCode | undefined;
 
   constructor(message: string, options: AttributeMappingErrorOptions) {
-    super(message, { code: options.code, cause: options.cause });
+    super(message, { code: options.code, cause: options.cause, field: options.field });
     this.stage = options.stage;
-    this.field = options.field;
     this.stsError = options.stsError;
   }
 }

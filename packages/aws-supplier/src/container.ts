@@ -1,4 +1,5 @@
-import { describeUrl, httpRequest, SourceUnavailableError, systemClock, WifError } from "@wifkit/core";
+import { SourceUnavailableError, systemClock, WifError } from "@wifkit/core";
+import { describeUrl, httpRequest } from "@wifkit/http";
 import { checkCredentials, defaultReadFile, environmentOf, parseExpiration, readEnv } from "./internal.js";
 import type { AwsCredentialProvider, AwsSourceInit, ReadTextFile } from "./types.js";
 

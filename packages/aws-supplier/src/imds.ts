@@ -1,13 +1,5 @@
-import {
-  type Clock,
-  describeUrl,
-  type HttpResponse,
-  type HttpTransport,
-  httpRequest,
-  SourceUnavailableError,
-  systemClock,
-  WifError,
-} from "@wifkit/core";
+import { type Clock, SourceUnavailableError, systemClock, WifError } from "@wifkit/core";
+import { describeUrl, type HttpResponse, type HttpTransport, httpRequest } from "@wifkit/http";
 import { checkCredentials, describeFailure, environmentOf, parseExpiration, readEnv } from "./internal.js";
 import type { AwsCredentialProvider, AwsSourceInit } from "./types.js";
 

@@ -1,4 +1,5 @@
-import type { Clock, HttpTransport } from "@wifkit/core";
+import type { Clock } from "@wifkit/core";
+import type { HttpTransport } from "@wifkit/http";
 
 /**
  * AWS credentials as the AWS SDK for JavaScript v3 shapes them, so its providers plug in unchanged.

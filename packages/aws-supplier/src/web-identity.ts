@@ -1,11 +1,5 @@
-import {
-  DEFAULT_TIMEOUT_MS,
-  describeUrl,
-  httpRequest,
-  SourceUnavailableError,
-  systemClock,
-  WifError,
-} from "@wifkit/core";
+import { SourceUnavailableError, systemClock, WifError } from "@wifkit/core";
+import { DEFAULT_TIMEOUT_MS, describeUrl, httpRequest } from "@wifkit/http";
 import { checkCredentials, defaultReadFile, environmentOf, parseExpiration, readEnv } from "./internal.js";
 import type { AwsCredentialProvider, AwsSourceInit, ReadTextFile } from "./types.js";
 import { xmlText } from "./xml.js";

@@ -1,7 +1,8 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type HttpTransport, nodeTransport, SourceUnavailableError } from "@wifkit/core";
+import { SourceUnavailableError } from "@wifkit/core";
+import { type HttpTransport, nodeTransport } from "@wifkit/http";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { fromContainerMetadata } from "../src/index.js";
 import { CONTAINER_CREDENTIALS, type FakeAws, startFakeAws } from "./fake-aws.js";

@@ -4,14 +4,14 @@ import { describe, expect, it } from "vitest";
 import { dependencyClosure, packPackage } from "../../../tooling/packed.js";
 
 // Installing @wifkit/aws-supplier must pull no Azure, JWT or HTTP-client code: the published manifest
-// depends on @wifkit/core alone, and the SigV4 signer is a devDependency the build bundles into dist.
+// depends on @wifkit/core and @wifkit/http (whose undici, for proxies, is an optional peer) alone, and the SigV4 signer is a devDependency the build bundles into dist.
 
 const packageDir = fileURLToPath(new URL("..", import.meta.url));
 const packagesDir = fileURLToPath(new URL("../..", import.meta.url));
 
 describe("install footprint", () => {
-  it("publishes a manifest whose whole dependency tree is @wifkit/core", () => {
-    expect(dependencyClosure(packagesDir, "@wifkit/aws-supplier")).toEqual(["@wifkit/core"]);
+  it("publishes a manifest whose whole dependency tree is @wifkit/core and @wifkit/http", () => {
+    expect(dependencyClosure(packagesDir, "@wifkit/aws-supplier")).toEqual(["@wifkit/core", "@wifkit/http"]);
   });
 
   it("publishes no Azure or JWT code", () => {
@@ -23,7 +23,7 @@ describe("install footprint", () => {
     }
   });
 
-  it("imports only node built-ins, @wifkit/core, the bundled signer and its own files", () => {
+  it("imports only node built-ins, @wifkit/core and http, the bundled signer and its own files", () => {
     const sourceDir = new URL("../src/", import.meta.url);
     const imported = new Set<string>();
     for (const name of readdirSync(sourceDir).filter((n) => n.endsWith(".ts") && !n.endsWith(".test.ts"))) {
@@ -35,6 +35,6 @@ describe("install footprint", () => {
     const external = [...imported].filter(
       (specifier) => !specifier.startsWith("./") && !specifier.startsWith("node:"),
     );
-    expect(external.sort()).toEqual(["@smithy/signature-v4", "@wifkit/core"]);
+    expect(external.sort()).toEqual(["@smithy/signature-v4", "@wifkit/core", "@wifkit/http"]);
   });
 });

@@ -1,6 +1,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { chain, type HttpTransport, nodeTransport, SourceUnavailableError } from "@wifkit/core";
+import { chain, SourceUnavailableError } from "@wifkit/core";
+import { type HttpTransport, nodeTransport } from "@wifkit/http";
 import { afterEach, describe, expect, it } from "vitest";
 import { fromInstanceMetadata, resolveRegion } from "../src/index.js";
 import { closedLoopbackUrl, type FakeAws, IMDS_CREDENTIALS, startFakeAws } from "./fake-aws.js";

@@ -1,7 +1,8 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type HttpTransport, SourceUnavailableError } from "@wifkit/core";
+import { SourceUnavailableError } from "@wifkit/core";
+import type { HttpTransport } from "@wifkit/http";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { fromWebIdentity } from "../src/index.js";
 import { type FakeAws, STS_CREDENTIALS, startFakeAws } from "./fake-aws.js";

@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import type { Clock } from "@wifkit/core";
-import { describeUrl, WifError } from "@wifkit/core";
+import { WifError } from "@wifkit/core";
+import { describeUrl } from "@wifkit/http";
 import { decodeTokenClaims } from "./claims.js";
 import { AZURE_ERROR_CODES } from "./errors.js";
 import type { ResolvedInit } from "./options.js";

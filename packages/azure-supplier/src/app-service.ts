@@ -1,5 +1,6 @@
 import type { Clock } from "@wifkit/core";
-import { describeUrl, WifError } from "@wifkit/core";
+import { WifError } from "@wifkit/core";
+import { describeUrl } from "@wifkit/http";
 import { AZURE_ERROR_CODES } from "./errors.js";
 import type { ResolvedInit, UserAssignedIdentity } from "./options.js";
 import { APP_SERVICE_API_VERSION, managedIdentitySelector, parseEndpoint } from "./options.js";

@@ -2,7 +2,8 @@ import { constants as fsConstants } from "node:fs";
 import { open } from "node:fs/promises";
 import path from "node:path";
 import type { Clock } from "@wifkit/core";
-import { describeUrl, WifError } from "@wifkit/core";
+import { WifError } from "@wifkit/core";
+import { describeUrl } from "@wifkit/http";
 import { AZURE_ERROR_CODES } from "./errors.js";
 import type { ResolvedInit } from "./options.js";
 import {

@@ -1,5 +1,6 @@
 import type { Clock } from "@wifkit/core";
-import { describeUrl, httpRequest, isWifError, WifError } from "@wifkit/core";
+import { isWifError, WifError } from "@wifkit/core";
+import { describeUrl, httpRequest } from "@wifkit/http";
 import { imdsEndpointSetting } from "./detect.js";
 import { AZURE_ERROR_CODES } from "./errors.js";
 import type { ResolvedInit, UserAssignedIdentity } from "./options.js";

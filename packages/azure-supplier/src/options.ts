@@ -1,6 +1,7 @@
 import path from "node:path";
-import type { Clock, HttpTransport, RetryPolicy } from "@wifkit/core";
+import type { Clock } from "@wifkit/core";
 import { WifError } from "@wifkit/core";
+import type { HttpTransport, RetryPolicy } from "@wifkit/http";
 import { AZURE_ERROR_CODES } from "./errors.js";
 
 /** The Azure platforms a managed identity token can come from, in detection order. */

@@ -1,5 +1,5 @@
-import type { HttpResponse } from "@wifkit/core";
-import { httpRequest, isTransientStatus } from "@wifkit/core";
+import type { HttpResponse } from "@wifkit/http";
+import { httpRequest, isTransientStatus } from "@wifkit/http";
 import type { ResolvedInit } from "./options.js";
 
 export interface TokenRequest {

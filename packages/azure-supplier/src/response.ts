@@ -1,5 +1,6 @@
-import type { HttpResponse } from "@wifkit/core";
-import { describeUrl, WifError } from "@wifkit/core";
+import { WifError } from "@wifkit/core";
+import type { HttpResponse } from "@wifkit/http";
+import { describeUrl } from "@wifkit/http";
 import { decodeTokenClaims } from "./claims.js";
 import { AZURE_ERROR_CODES, upstreamErrorOf } from "./errors.js";
 import type { AzureSourceName } from "./options.js";

@@ -1,5 +1,5 @@
-import type { HttpTransport } from "@wifkit/core";
 import { SourceUnavailableError } from "@wifkit/core";
+import type { HttpTransport } from "@wifkit/http";
 import { afterEach, describe, expect, it } from "vitest";
 import { fromAzure } from "../src/index.js";
 import type { FakeServer } from "./helpers/fake-server.js";

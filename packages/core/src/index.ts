@@ -1,29 +1,34 @@
-export type { WifErrorOptions } from "./errors.js";
-export { isWifError, SourceUnavailableError, WifError } from "./errors.js";
-export type {
-  HttpRequestInit,
-  HttpResponse,
-  HttpTransport,
-  RetryPolicy,
-  TlsClientOptions,
-  TransportRequest,
-} from "./http.js";
+export type { CoreErrorCode, WifErrorOptions } from "./errors.js";
 export {
-  DEFAULT_MAX_RESPONSE_BYTES,
-  DEFAULT_RETRY_POLICY,
-  DEFAULT_TIMEOUT_MS,
-  describeUrl,
-  httpRequest,
-  isTransientStatus,
-  nodeTransport,
-  parseJsonBody,
-  parseRetryAfter,
-} from "./http.js";
+  abortedError,
+  CORE_ERROR_CODES,
+  invalidOption,
+  isSourceUnavailable,
+  isWifError,
+  SourceUnavailableError,
+  WifError,
+} from "./errors.js";
 export type { DecodedJwt } from "./jwt.js";
 export { decodeJwt } from "./jwt.js";
-export type { Clock, Provider, ProviderOptions } from "./provider.js";
-export { chain, systemClock } from "./provider.js";
+export type {
+  MemoizedProvider,
+  MemoizeOptions,
+  RefreshErrorEvent,
+  RefreshEvent,
+  RefreshKind,
+} from "./memoize.js";
+export {
+  DEFAULT_FETCH_TIMEOUT_MS,
+  DEFAULT_MAX_RETRY_BACKOFF_MS,
+  DEFAULT_REFRESH_BEFORE_MS,
+  DEFAULT_RETRY_BACKOFF_MS,
+  memoize,
+} from "./memoize.js";
+export type { Provider, ProviderOptions } from "./provider.js";
+export { chain } from "./provider.js";
 export type { RedactOptions } from "./redact.js";
 export { redactSecrets } from "./redact.js";
+export type { Clock, Env, ReadFile, Sleep } from "./seams.js";
+export { durationOption, systemClock, systemSleep } from "./seams.js";
 export type { SubjectToken, SubjectTokenSupplier, SubjectTokenType, Token } from "./tokens.js";
 export { SUBJECT_TOKEN_TYPES } from "./tokens.js";

@@ -1,4 +1,4 @@
-import { WifError } from "./errors.js";
+import { CORE_ERROR_CODES, WifError } from "./errors.js";
 
 /** A JWT's header and claims, as read by `decodeJwt`: nothing about them has been verified. */
 export interface DecodedJwt {
@@ -41,5 +41,5 @@ function decodePart(part: string, name: string): Record<string, unknown> {
 }
 
 function invalidJwt(reason: string): WifError {
-  return new WifError(`The token is not a readable JWT: ${reason}.`, { code: "ERR_WIF_JWT_INVALID" });
+  return new WifError(`The token is not a readable JWT: ${reason}.`, { code: CORE_ERROR_CODES.jwtInvalid });
 }

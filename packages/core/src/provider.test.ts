@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { SourceUnavailableError, WifError } from "./errors.js";
+import { isSourceUnavailable, SourceUnavailableError, WifError } from "./errors.js";
 import { chain } from "./provider.js";
 
 describe("chain", () => {
@@ -46,5 +46,28 @@ describe("chain", () => {
     expect(error).toBeInstanceOf(SourceUnavailableError);
     expect((error as WifError).code).toBe("ERR_WIF_NO_SOURCE");
     expect((error as WifError).message).toContain("No env vars. Not on EC2.");
+  });
+
+  it("moves past a 'not here' thrown by another copy of this package (no instanceof)", async () => {
+    // What a second installed copy of @wifkit/core throws: another class, the same flag.
+    class ForeignSourceUnavailableError extends Error {
+      readonly code = "ERR_WIF_SOURCE_UNAVAILABLE";
+      readonly tryNextLink = true;
+    }
+    const provider = chain<string>(
+      async () => {
+        throw new ForeignSourceUnavailableError("Not on EC2 (older copy).");
+      },
+      async () => "from-file",
+    );
+    await expect(provider()).resolves.toBe("from-file");
+    expect(isSourceUnavailable(new ForeignSourceUnavailableError("x"))).toBe(true);
+    expect(isSourceUnavailable(new WifError("x", { code: "ERR_WIF_SOURCE_UNAVAILABLE" }))).toBe(false);
+  });
+
+  it("refuses to be built empty, naming the option", () => {
+    expect(() => chain()).toThrow(
+      expect.objectContaining({ code: "ERR_WIF_INVALID_OPTION", field: "providers" }),
+    );
   });
 });

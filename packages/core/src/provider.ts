@@ -1,4 +1,4 @@
-import { SourceUnavailableError } from "./errors.js";
+import { CORE_ERROR_CODES, invalidOption, isSourceUnavailable, SourceUnavailableError } from "./errors.js";
 
 /** Options every provider call accepts. */
 export interface ProviderOptions {
@@ -10,20 +10,21 @@ export interface ProviderOptions {
 
 /**
  * A source of a value that is fetched, and may be cached and refreshed: AWS credentials, a subject token,
- * a Google access token. Providers compose: `chain()` tries several, the token cache memoizes one.
+ * a Google access token. Providers compose: `chain()` tries several, `memoize()` caches one.
  */
 export type Provider<T> = (options?: ProviderOptions) => Promise<T>;
 
 /**
- * Tries each provider in order and returns the first value. It moves on only when a provider throws
- * `SourceUnavailableError` (the source does not apply here); any other error stops the chain, because a
- * source that applies and fails must be reported rather than silently skipped.
+ * Tries each provider in order and returns the first value. It moves on only when a provider says its
+ * source does not apply here (`SourceUnavailableError`, recognised by its `tryNextLink` flag, so a copy
+ * thrown by another installed version of this package counts too); any other error stops the chain,
+ * because a source that applies and fails must be reported rather than silently skipped.
  *
  * @example
- * const credentials = chain(fromEnv(), fromContainerMetadata(), fromInstanceMetadata());
+ * const credentials = memoize(chain(fromEnv(), fromContainerMetadata(), fromInstanceMetadata()));
  */
 export function chain<T>(...providers: Provider<T>[]): Provider<T> {
-  if (providers.length === 0) throw new TypeError("chain() needs at least one provider");
+  if (providers.length === 0) throw invalidOption("providers", "of chain() needs at least one provider.");
   return async (options) => {
     const skipped: string[] = [];
     for (const provider of providers) {
@@ -31,19 +32,12 @@ export function chain<T>(...providers: Provider<T>[]): Provider<T> {
       try {
         return await provider(options);
       } catch (error) {
-        if (!(error instanceof SourceUnavailableError)) throw error;
+        if (!isSourceUnavailable(error)) throw error;
         skipped.push(error.message);
       }
     }
     throw new SourceUnavailableError(`No credential source applies here. Tried: ${skipped.join(" ")}`, {
-      code: "ERR_WIF_NO_SOURCE",
+      code: CORE_ERROR_CODES.noSource,
     });
   };
 }
-
-/** The clock seam: tests pass a clock they can move. Milliseconds since the epoch. */
-export interface Clock {
-  now(): number;
-}
-
-export const systemClock: Clock = { now: () => Date.now() };

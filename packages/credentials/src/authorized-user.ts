@@ -1,7 +1,7 @@
 import type { AuthorizedUserConfig } from "@wifkit/config";
-import { DEFAULT_TIMEOUT_MS, systemClock, type Token, WifError } from "@wifkit/core";
+import { memoize, systemClock, type Token, WifError } from "@wifkit/core";
+import { DEFAULT_TIMEOUT_MS } from "@wifkit/http";
 import { refreshAccessToken } from "@wifkit/sts-client";
-import { memoize } from "@wifkit/token-cache";
 import { withDeadline } from "./call.js";
 import {
   type Credentials,

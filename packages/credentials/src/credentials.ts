@@ -5,28 +5,29 @@
  */
 import {
   type Clock,
-  DEFAULT_TIMEOUT_MS,
-  type HttpTransport,
-  nodeTransport,
+  type MemoizeOptions,
+  memoize,
   type ProviderOptions,
-  type RetryPolicy,
+  type RefreshErrorEvent,
+  type RefreshEvent,
   type SubjectToken,
   type SubjectTokenSupplier,
   type SubjectTokenType,
   systemClock,
-  type TlsClientOptions,
   type Token,
   WifError,
 } from "@wifkit/core";
+import {
+  DEFAULT_TIMEOUT_MS,
+  defaultTransport,
+  type HttpTransport,
+  type RetryPolicy,
+  type TlsClientOptions,
+  type TransportRequest,
+} from "@wifkit/http";
 import { generateAccessToken, generateIdToken } from "@wifkit/impersonation";
 import { DEFAULT_SCOPES, exchangeToken } from "@wifkit/sts-client";
-import {
-  createKeyedCache,
-  type MemoizeOptions,
-  memoize,
-  type RefreshErrorEvent,
-  type RefreshEvent,
-} from "@wifkit/token-cache";
+import { createKeyedCache } from "@wifkit/token-cache";
 import { type CallOptions, withDeadline } from "./call.js";
 import type { Env } from "./io.js";
 import { WIFKIT_VERSION } from "./version.js";
@@ -401,8 +402,8 @@ function nonEmpty(value: string | undefined): string | undefined {
 
 /** A transport that presents `tls` on every request, over the given (or default) transport. */
 function withTls(transport: HttpTransport | undefined, tls: TlsClientOptions): HttpTransport {
-  return (request) => {
-    const base = transport ?? nodeTransport;
-    return base({ ...request, tls: request.tls ?? tls });
-  };
+  const base = transport ?? defaultTransport;
+  return Object.assign((request: TransportRequest) => base({ ...request, tls: request.tls ?? tls }), {
+    proxyFor: base.proxyFor,
+  });
 }

@@ -1,6 +1,7 @@
 /** Shared pieces of the integration tests that run against `startEmulator()`. */
-import { httpRequest } from "@wifkit/core";
+
 import type { Emulator } from "@wifkit/emulator";
+import { httpRequest } from "@wifkit/http";
 import { createRemoteJWKSet, jwtVerify } from "jose";
 
 export const BUCKET_OBJECT = "/storage/v1/b/wifkit-bucket/o/hello.txt?alt=media";

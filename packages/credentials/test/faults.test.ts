@@ -4,8 +4,8 @@
  * in service but never hands out an expired one.
  */
 
+import type { RefreshErrorEvent } from "@wifkit/core";
 import { type Emulator, startEmulator } from "@wifkit/emulator";
-import type { RefreshErrorEvent } from "@wifkit/token-cache";
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { type FromConfigOptions, fromConfig } from "../src/index.js";
 import { emulatorClock } from "./emulator-helpers.js";
@@ -115,8 +115,15 @@ it("serves the still-valid token through an outage during background refresh, an
   expect(error).toMatchObject({ code: expect.stringMatching(/^ERR_WIF_(STS|IAM)_UNAVAILABLE$/) });
   expect(credentials.peekAccessToken()).toBeUndefined();
 
-  // Service is back: a fresh token.
+  // Within the backoff, callers get the same error without another exchange: an outage costs STS one
+  // attempt per backoff step, not one per caller.
+  const exchanges = emulator.counters.get("sts.token");
+  await expect(credentials.getAccessToken()).rejects.toBe(error);
+  expect(emulator.counters.get("sts.token")).toBe(exchanges);
+
+  // Service is back: after the backoff, a fresh token.
   emulator.faults.clear();
+  emulator.clock.advance(60_000);
   const fresh = await credentials.getAccessToken();
   expect(fresh.value).not.toBe(original.value);
   expect(fresh.expiresAt.getTime()).toBeGreaterThan(emulator.clock.now());

@@ -430,7 +430,7 @@ function clone<T>(value: T): T {
 export class EmulatorConfigError extends WifError {
   override name = "EmulatorConfigError";
   /** The config field at fault, e.g. `pools.wifkit-pool.providers.aws-provider.type`. */
-  readonly field: string;
+  override readonly field: string;
 
   constructor(field: string, problem: string, options: { cause?: unknown } = {}) {
     super(`emulator config ${field}: ${problem}`, { code: EMULATOR_CONFIG_ERROR_CODE, cause: options.cause });

@@ -1,4 +1,4 @@
-import { httpRequest } from "@wifkit/core";
+import { httpRequest } from "@wifkit/http";
 import { compactVerify, createLocalJWKSet, errors, type JSONWebKeySet } from "jose";
 import type { EmulatorClock } from "./clock.js";
 

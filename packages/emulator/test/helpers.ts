@@ -1,5 +1,5 @@
 /** Small HTTP helpers for the emulator's integration tests (no retries: each call is one request). */
-import { httpRequest } from "@wifkit/core";
+import { httpRequest } from "@wifkit/http";
 import type { Emulator } from "../src/index.js";
 
 export interface Reply {

@@ -1,4 +1,4 @@
-import { httpRequest } from "@wifkit/core";
+import { httpRequest } from "@wifkit/http";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type Emulator, startEmulator } from "../src/index.js";
 import { awsExchange, bearer, call, federatedToken, oidcExchange } from "./helpers.js";

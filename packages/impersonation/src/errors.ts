@@ -1,4 +1,5 @@
-import { type HttpResponse, redactSecrets, WifError, type WifErrorOptions } from "@wifkit/core";
+import { redactSecrets, WifError, type WifErrorOptions } from "@wifkit/core";
+import type { HttpResponse } from "@wifkit/http";
 
 /**
  * The codes an `ImpersonationError` carries; callers switch on `error.code`. Timeouts, network failures,

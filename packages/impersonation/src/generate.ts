@@ -1,4 +1,5 @@
-import { decodeJwt, describeUrl, type HttpTransport, httpRequest, type RetryPolicy } from "@wifkit/core";
+import { decodeJwt } from "@wifkit/core";
+import { describeUrl, type HttpTransport, httpRequest, type RetryPolicy } from "@wifkit/http";
 import { type IamCallContext, iamErrorFromResponse, invalidOption, invalidResponse } from "./errors.js";
 import {
   baseUrlOption,

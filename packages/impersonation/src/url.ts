@@ -1,4 +1,4 @@
-import { describeUrl } from "@wifkit/core";
+import { describeUrl } from "@wifkit/http";
 import { invalidOption } from "./errors.js";
 import { serviceAccountOption } from "./options.js";
 

@@ -4,8 +4,9 @@
  * token reads the emulator's guarded object, the ID token verifies against the emulator's Google JWKS, and
  * IAM's refusals map to their codes.
  */
-import { httpRequest } from "@wifkit/core";
+
 import { type Emulator, startEmulator } from "@wifkit/emulator";
+import { httpRequest } from "@wifkit/http";
 import { exchangeToken } from "@wifkit/sts-client";
 import { createRemoteJWKSet, jwtVerify } from "jose";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";

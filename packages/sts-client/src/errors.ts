@@ -1,10 +1,5 @@
-import {
-  type HttpResponse,
-  redactSecrets,
-  type SubjectTokenType,
-  WifError,
-  type WifErrorOptions,
-} from "@wifkit/core";
+import { redactSecrets, type SubjectTokenType, WifError, type WifErrorOptions } from "@wifkit/core";
+import type { HttpResponse } from "@wifkit/http";
 
 /**
  * The codes an `StsError` carries; callers switch on `error.code`. Timeouts, network failures, aborts and

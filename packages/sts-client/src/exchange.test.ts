@@ -1,4 +1,4 @@
-import type { HttpTransport, TransportRequest } from "@wifkit/core";
+import type { HttpTransport, TransportRequest } from "@wifkit/http";
 import { afterEach, describe, expect, it } from "vitest";
 import { sendJson, startServer, type TestServer } from "../../../tooling/test-server.js";
 import { StsError } from "./errors.js";

@@ -1,4 +1,5 @@
-import { describeUrl, type SubjectTokenType, systemClock } from "@wifkit/core";
+import { type SubjectTokenType, systemClock } from "@wifkit/core";
+import { describeUrl } from "@wifkit/http";
 import { invalidOption, invalidResponse, type StsCallContext } from "./errors.js";
 import {
   basicAuthorization,

@@ -1,4 +1,4 @@
-import { describeUrl } from "@wifkit/core";
+import { describeUrl } from "@wifkit/http";
 import type { StsCallContext } from "./errors.js";
 import type { ClientAuth } from "./exchange.js";
 import { basicAuthorization, endpointUrl, postForm, requireString, type StsCallOptions } from "./request.js";

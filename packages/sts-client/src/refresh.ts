@@ -1,4 +1,5 @@
-import { describeUrl, systemClock } from "@wifkit/core";
+import { systemClock } from "@wifkit/core";
+import { describeUrl } from "@wifkit/http";
 import type { StsCallContext } from "./errors.js";
 import {
   basicAuthorization,

@@ -1,10 +1,5 @@
-import {
-  type Clock,
-  type HttpTransport,
-  httpRequest,
-  type RetryPolicy,
-  type TlsClientOptions,
-} from "@wifkit/core";
+import type { Clock } from "@wifkit/core";
+import { type HttpTransport, httpRequest, type RetryPolicy, type TlsClientOptions } from "@wifkit/http";
 import { invalidOption, invalidResponse, type StsCallContext, stsErrorFromResponse } from "./errors.js";
 
 /** Options every STS call accepts: the HTTP edges, cancellation, timeouts and retries. */

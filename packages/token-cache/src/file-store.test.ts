@@ -2,11 +2,10 @@ import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promise
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Token } from "@wifkit/core";
-import { isWifError } from "@wifkit/core";
+import { isWifError, memoize } from "@wifkit/core";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { fakeClock, MINUTE } from "../../../tooling/test-providers.js";
 import { createFileTokenStore, DEFAULT_FILE_STORE_MIN_VALIDITY_MS, withFileStore } from "./file-store.js";
-import { memoize } from "./memoize.js";
-import { fakeClock, MINUTE } from "./test-helpers.js";
 
 const posix = process.platform !== "win32";
 let root: string;

@@ -2,8 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { mkdir, open, readFile, rename, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import type { Clock, Provider, Token } from "@wifkit/core";
-import { systemClock, WifError } from "@wifkit/core";
-import { abortedError, durationOption } from "./signals.js";
+import { abortedError, durationOption, systemClock, WifError } from "@wifkit/core";
 
 /** A stored token is not handed out when it has less than this left before expiry. */
 export const DEFAULT_FILE_STORE_MIN_VALIDITY_MS = 60_000;

@@ -15,17 +15,3 @@ export {
 } from "./file-store.js";
 export type { KeyedCache, KeyedCacheOptions } from "./keyed-cache.js";
 export { canonicalKey, createKeyedCache, DEFAULT_MAX_ENTRIES } from "./keyed-cache.js";
-export type {
-  MemoizedProvider,
-  MemoizeOptions,
-  RefreshErrorEvent,
-  RefreshEvent,
-  RefreshKind,
-} from "./memoize.js";
-export {
-  DEFAULT_FETCH_TIMEOUT_MS,
-  DEFAULT_MAX_RETRY_BACKOFF_MS,
-  DEFAULT_REFRESH_BEFORE_MS,
-  DEFAULT_RETRY_BACKOFF_MS,
-  memoize,
-} from "./memoize.js";

@@ -1,9 +1,8 @@
-import type { ProviderOptions } from "@wifkit/core";
+import type { ProviderOptions, RefreshEvent } from "@wifkit/core";
 import { describe, expect, it } from "vitest";
+import type { TestToken } from "../../../tooling/test-providers.js";
+import { fakeClock, MINUTE, settle } from "../../../tooling/test-providers.js";
 import { canonicalKey, createKeyedCache } from "./keyed-cache.js";
-import type { RefreshEvent } from "./memoize.js";
-import type { TestToken } from "./test-helpers.js";
-import { fakeClock, MINUTE, settle } from "./test-helpers.js";
 
 /** A loader that counts fetches per key and answers after a microtask. */
 function countingLoader(clock: { now(): number }) {
@@ -133,7 +132,7 @@ describe("createKeyedCache", () => {
 
   it("rejects a maxEntries below one", () => {
     expect(() => createKeyedCache({ load: async () => ({ expiresAt: new Date() }), maxEntries: 0 })).toThrow(
-      RangeError,
+      expect.objectContaining({ code: "ERR_WIF_INVALID_OPTION", field: "maxEntries" }),
     );
   });
 });
@@ -148,8 +147,12 @@ describe("canonicalKey", () => {
   });
 
   it("refuses keys it cannot describe stably", () => {
-    expect(() => canonicalKey(() => 1)).toThrow(TypeError);
-    expect(() => canonicalKey(new (class Custom {})())).toThrow(TypeError);
+    expect(() => canonicalKey(() => 1)).toThrow(
+      expect.objectContaining({ code: "ERR_WIF_INVALID_OPTION", field: "key" }),
+    );
+    expect(() => canonicalKey(new (class Custom {})())).toThrow(
+      expect.objectContaining({ code: "ERR_WIF_INVALID_OPTION", field: "key" }),
+    );
     const deep: unknown[] = [];
     let cursor = deep;
     for (let i = 0; i < 40; i++) {
@@ -157,6 +160,8 @@ describe("canonicalKey", () => {
       cursor.push(next);
       cursor = next;
     }
-    expect(() => canonicalKey(deep)).toThrow(TypeError);
+    expect(() => canonicalKey(deep)).toThrow(
+      expect.objectContaining({ code: "ERR_WIF_INVALID_OPTION", field: "key" }),
+    );
   });
 });

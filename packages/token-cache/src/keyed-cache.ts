@@ -1,6 +1,10 @@
-import type { ProviderOptions } from "@wifkit/core";
-import type { MemoizedProvider, MemoizeOptions } from "./memoize.js";
-import { memoize } from "./memoize.js";
+import {
+  invalidOption,
+  type MemoizedProvider,
+  type MemoizeOptions,
+  memoize,
+  type ProviderOptions,
+} from "@wifkit/core";
 
 /** How many keys a keyed cache holds before it evicts the least recently used one. */
 export const DEFAULT_MAX_ENTRIES = 100;
@@ -55,7 +59,7 @@ export function createKeyedCache<K, T extends { expiresAt: Date }>(
     ...rest
   } = options;
   if (!Number.isInteger(maxEntries) || maxEntries < 1) {
-    throw new RangeError(`maxEntries must be a whole number >= 1; got ${String(maxEntries)}.`);
+    throw invalidOption("maxEntries", `must be a whole number >= 1; got ${String(maxEntries)}.`);
   }
   // A Map iterates in insertion order; re-inserting on use keeps the least recently used entry first.
   const entries = new Map<string, MemoizedProvider<T>>();
@@ -95,7 +99,7 @@ export function createKeyedCache<K, T extends { expiresAt: Date }>(
 /**
  * A stable string for a cache key: strings, numbers, booleans, null, Dates, arrays (order kept), plain objects
  * (property order ignored, `undefined` properties skipped), and Sets and Maps (order ignored, so a `Set` of
- * scopes matches whatever order it was built in). Throws `TypeError` for anything else (functions, symbols,
+ * scopes matches whatever order it was built in). Throws `ERR_WIF_INVALID_OPTION` for anything else (functions, symbols,
  * class instances) and for keys nested deeper than 32 levels.
  *
  * @example
@@ -106,7 +110,7 @@ export function canonicalKey(key: unknown): string {
 }
 
 function canonical(value: unknown, depth: number): string {
-  if (depth > MAX_KEY_DEPTH) throw new TypeError(`Cache keys may nest at most ${MAX_KEY_DEPTH} levels.`);
+  if (depth > MAX_KEY_DEPTH) throw invalidOption("key", `may nest at most ${MAX_KEY_DEPTH} levels.`);
   if (value === null || typeof value === "string" || typeof value === "boolean") return JSON.stringify(value);
   if (typeof value === "number") return Number.isFinite(value) ? JSON.stringify(value) : `#${String(value)}`;
   if (value instanceof Date) return `@${Number.isNaN(value.getTime()) ? "invalid" : value.toISOString()}`;
@@ -128,8 +132,9 @@ function canonical(value: unknown, depth: number): string {
       );
     return `{${pairs.join(",")}}`;
   }
-  throw new TypeError(
-    `Cannot build a cache key from a ${typeof value}; pass keyOf to createKeyedCache to map such keys to strings.`,
+  throw invalidOption(
+    "key",
+    `cannot be a ${typeof value}: a cache key is built from plain data; pass keyOf to createKeyedCache to map such keys to strings.`,
   );
 }
 

@@ -19,7 +19,10 @@ beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), "wifkit-token-cache-processes-"));
   await build({
     config: false,
-    entry: { "token-cache": join(packageDir, "src/index.ts") },
+    entry: {
+      "token-cache": join(packageDir, "src/index.ts"),
+      core: join(packageDir, "../core/src/index.ts"),
+    },
     outDir: join(work, "bundle"),
     format: ["esm"],
     platform: "node",
@@ -136,7 +139,7 @@ for (let i = 0; i < Number(count); i++) {
     const script = join(work, "idle.mjs");
     await writeFile(
       script,
-      `import { memoize } from ${JSON.stringify(bundleUrl)};
+      `import { memoize } from ${JSON.stringify(bundleUrl.replace(/token-cache\.js$/, "core.js"))};
 // A provider that never answers; memoize arms its (default two-minute) fetch timeout.
 const token = memoize(() => new Promise(() => {}));
 token().catch(() => {});

@@ -12,8 +12,9 @@ import {
   signGetCallerIdentity,
 } from "@wifkit/aws-supplier";
 import { decodeTokenClaims, fromAzure } from "@wifkit/azure-supplier";
-import { httpRequest, SUBJECT_TOKEN_TYPES } from "@wifkit/core";
+import { SUBJECT_TOKEN_TYPES } from "@wifkit/core";
 import { type Emulator, startEmulator } from "@wifkit/emulator";
+import { httpRequest } from "@wifkit/http";
 import { generateAccessToken } from "@wifkit/impersonation";
 import { DEFAULT_SCOPES, exchangeToken } from "@wifkit/sts-client";
 import { parseFlags } from "../args.js";

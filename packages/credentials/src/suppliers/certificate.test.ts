@@ -35,8 +35,8 @@ describe("fromCertificate", () => {
     const token = await fromCertificate({ certificateConfigLocation: path })();
     expect(token.type).toBe(SUBJECT_TOKEN_TYPES.mtls);
     expect(JSON.parse(token.token)).toEqual([await der("workload.pem")]);
-    expect(token.tls.cert.toString()).toBe(await fixture("workload.pem"));
-    expect(token.tls.key.toString()).toBe(await fixture("workload.key"));
+    expect(token.tls.cert?.toString()).toBe(await fixture("workload.pem"));
+    expect(token.tls.key?.toString()).toBe(await fixture("workload.key"));
   });
 
   it("prepends the leaf to a trust chain that does not contain it", async () => {

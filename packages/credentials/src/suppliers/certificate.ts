@@ -2,13 +2,8 @@ import { createPrivateKey, X509Certificate } from "node:crypto";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import type { Provider } from "@wifkit/core";
-import {
-  SourceUnavailableError,
-  SUBJECT_TOKEN_TYPES,
-  type SubjectToken,
-  type TlsClientOptions,
-  WifError,
-} from "@wifkit/core";
+import { SourceUnavailableError, SUBJECT_TOKEN_TYPES, type SubjectToken, WifError } from "@wifkit/core";
+import type { TlsClientOptions } from "@wifkit/http";
 import { asText, defaultReadFile, type Env, fileErrorCode, type ReadFile } from "../io.js";
 
 /** Names a certificate config file, as gcloud and the Google libraries do. */

@@ -1,10 +1,4 @@
 import {
-  DEFAULT_MAX_RESPONSE_BYTES,
-  DEFAULT_TIMEOUT_MS,
-  describeUrl,
-  type HttpTransport,
-  httpRequest,
-  type RetryPolicy,
   redactSecrets,
   SUBJECT_TOKEN_TYPES,
   type SubjectToken,
@@ -12,6 +6,14 @@ import {
   type SubjectTokenType,
   WifError,
 } from "@wifkit/core";
+import {
+  DEFAULT_MAX_RESPONSE_BYTES,
+  DEFAULT_TIMEOUT_MS,
+  describeUrl,
+  type HttpTransport,
+  httpRequest,
+  type RetryPolicy,
+} from "@wifkit/http";
 import { DEFAULT_SUBJECT_TOKEN_FORMAT, extractSubjectToken, type SubjectTokenFormat } from "./format.js";
 
 /** A subject token body is at most this large (what Google's Go library allows): 1 MiB. */

@@ -1,10 +1,11 @@
-import type { ProviderOptions } from "@wifkit/core";
-import { isWifError } from "@wifkit/core";
 import { describe, expect, it } from "vitest";
+import type { TestToken } from "../../../tooling/test-providers.js";
+import { controlledProvider, fakeClock, MINUTE, settle } from "../../../tooling/test-providers.js";
+import { virtualTime } from "../../../tooling/virtual-time.js";
+import { isWifError } from "./errors.js";
 import type { RefreshErrorEvent, RefreshEvent } from "./memoize.js";
 import { DEFAULT_REFRESH_BEFORE_MS, memoize } from "./memoize.js";
-import type { TestToken } from "./test-helpers.js";
-import { controlledProvider, fakeClock, MINUTE, settle } from "./test-helpers.js";
+import type { ProviderOptions } from "./provider.js";
 
 function tokenAt(value: string, expiresAtMs: number): TestToken {
   return { value, expiresAt: new Date(expiresAtMs) };
@@ -39,10 +40,10 @@ describe("memoize: single flight", () => {
     expect(fetches).toHaveLength(1);
   });
 
-  it("does not cache a failure: every waiter gets the error and the next call fetches again", async () => {
+  it("remembers a failure for the backoff: callers get the error at once, and the next call after it fetches", async () => {
     const clock = fakeClock();
     const { provider, fetches, last } = controlledProvider();
-    const cached = memoize(provider, { clock });
+    const cached = memoize(provider, { clock, retryBackoffMs: 1_000 });
 
     const calls = Array.from({ length: 10 }, () => cached());
     await settle();
@@ -51,6 +52,11 @@ describe("memoize: single flight", () => {
     expect(outcomes.every((outcome) => outcome.status === "rejected")).toBe(true);
     expect(fetches).toHaveLength(1);
 
+    // An outage costs the upstream one attempt per backoff step, however many callers poll.
+    for (let i = 0; i < 50; i++) await expect(cached()).rejects.toThrow("upstream down");
+    expect(fetches).toHaveLength(1);
+
+    clock.advance(1_000);
     const retry = cached();
     await settle();
     expect(fetches).toHaveLength(2);
@@ -188,6 +194,10 @@ describe("memoize: failures during background refresh", () => {
     expect(cached.peek()).toBeUndefined();
     expect(errors.at(-1)).toMatchObject({ kind: "blocking", servingCachedToken: false });
 
+    // Within the backoff the error is repeated without a fetch; a forced refresh goes through at once.
+    await expect(cached()).rejects.toThrow("still down");
+    expect(fetches).toHaveLength(3);
+    clock.set(errors.at(-1)?.retryAt.getTime() ?? 0);
     const recovered = cached();
     await settle();
     last().resolve(tokenAt("fresh", clock.now() + 60 * MINUTE));
@@ -341,16 +351,20 @@ describe("memoize: cancellation and timeouts", () => {
   });
 
   it("abandons a fetch that never answers after timeoutMs and aborts the provider's signal", async () => {
-    const clock = fakeClock();
+    const time = virtualTime();
     const { provider, fetches, last } = controlledProvider();
-    const cached = memoize(provider, { clock, timeoutMs: 30 });
-    expect(await codeOf(cached())).toBe("ERR_WIF_TIMEOUT");
+    const cached = memoize(provider, { clock: time.clock, sleep: time.sleep, timeoutMs: 30_000 });
+    const first = codeOf(cached());
+    await time.advance(29_999);
+    expect(last().options.signal?.aborted).toBe(false);
+    await time.advance(1);
+    expect(await first).toBe("ERR_WIF_TIMEOUT");
     expect(last().options.signal?.aborted).toBe(true);
 
-    const next = cached();
+    const next = cached({ forceRefresh: true });
     await settle();
     expect(fetches).toHaveLength(2);
-    last().resolve(tokenAt("t", clock.now() + 60 * MINUTE));
+    last().resolve(tokenAt("t", time.now() + 60 * MINUTE));
     expect((await next).value).toBe("t");
   });
 });
@@ -403,8 +417,28 @@ describe("memoize: validation, invalidate and hooks", () => {
 
   it("rejects nonsensical options when it is created", () => {
     const provider = async () => tokenAt("t", 0);
-    expect(() => memoize(provider, { refreshBeforeMs: -1 })).toThrow(RangeError);
-    expect(() => memoize(provider, { timeoutMs: 0 })).toThrow(RangeError);
-    expect(() => memoize(provider, { retryBackoffMs: Number.NaN })).toThrow(RangeError);
+    for (const [options, field] of [
+      [{ refreshBeforeMs: -1 }, "refreshBeforeMs"],
+      [{ timeoutMs: 0 }, "timeoutMs"],
+      [{ retryBackoffMs: Number.NaN }, "retryBackoffMs"],
+    ] as const) {
+      expect(() => memoize(provider, options)).toThrow(
+        expect.objectContaining({ code: "ERR_WIF_INVALID_OPTION", field }),
+      );
+    }
+  });
+
+  it("caches a value that never expires (static keys) until a forced refresh", async () => {
+    const clock = fakeClock();
+    let fetched = 0;
+    const keys = memoize(async () => ({ accessKeyId: `AKID${++fetched}` }), {
+      clock,
+      expiresAt: () => undefined,
+    });
+    expect((await keys()).accessKeyId).toBe("AKID1");
+    clock.advance(365 * 24 * 60 * MINUTE);
+    expect((await keys()).accessKeyId).toBe("AKID1");
+    expect((await keys({ forceRefresh: true })).accessKeyId).toBe("AKID2");
+    expect(fetched).toBe(2);
   });
 });

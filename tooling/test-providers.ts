@@ -1,5 +1,7 @@
-// Test-only seams (not exported from index.ts): a clock the test moves, and a provider whose fetches the
-// test settles one by one.
+/**
+ * Test-only seams shared by the packages' tests (imported by relative path; not published): a clock the test
+ * moves by hand, and a provider whose fetches the test settles one by one.
+ */
 import type { ProviderOptions } from "@wifkit/core";
 
 export interface FakeClock {

@@ -1,0 +1,67 @@
+/**
+ * The edges wifkit touches besides HTTP (which has its own seam in @wifkit/http): time, waiting, the
+ * environment and the file system. Every factory takes them as options, so tests (and unusual hosts) run
+ * every path on virtual time and fake files without touching the real process. Declared once, here.
+ */
+import { invalidOption } from "./errors.js";
+
+/** The clock seam: milliseconds since the epoch. Tests pass a clock they can move. */
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+/**
+ * Waits `ms` milliseconds, or rejects with `signal.reason` as soon as `signal` aborts. Tests pass a sleep
+ * that advances a virtual clock instead of waiting.
+ */
+export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
+
+/** A real `Sleep`: a timer that is cleared on abort, so nothing is left behind. */
+export const systemSleep: Sleep = (ms, signal) =>
+  new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+
+/** The environment variables a package reads; `process.env` by default. */
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** Reads a whole file. Rejections carry node's `code` (`ENOENT`, ...). */
+export type ReadFile = (
+  path: string,
+  options?: { signal?: AbortSignal | undefined },
+) => Promise<Buffer | string>;
+
+/** Largest timer Node accepts; longer durations would fire at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Validates a duration option (milliseconds) at construction, so a programming mistake fails loudly there
+ * and not at the first refresh: `ERR_WIF_INVALID_OPTION` naming the option.
+ */
+export function durationOption(
+  value: number | undefined,
+  fallback: number,
+  name: string,
+  { allowZero = true }: { allowZero?: boolean } = {},
+): number {
+  const resolved = value ?? fallback;
+  const ok = Number.isFinite(resolved) && (allowZero ? resolved >= 0 : resolved > 0);
+  if (!ok || resolved > MAX_TIMER_MS) {
+    throw invalidOption(
+      name,
+      `must be a finite number of milliseconds ${allowZero ? ">= 0" : "> 0"} and below 2^31; got ${String(value)}.`,
+    );
+  }
+  return resolved;
+}

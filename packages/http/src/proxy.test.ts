@@ -1,0 +1,209 @@
+import { once } from "node:events";
+import { readFileSync } from "node:fs";
+import https from "node:https";
+import type { AddressInfo } from "node:net";
+import type { TLSSocket } from "node:tls";
+import { afterEach, describe, expect, it } from "vitest";
+import { startProxy } from "../../../tooling/test-proxy.js";
+import { startServer, type TestServer } from "../../../tooling/test-server.js";
+import { virtualTime } from "../../../tooling/virtual-time.js";
+import { isLocalOnlyHost, noProxyMatcher, proxyResolver } from "./proxy.js";
+import { httpRequest } from "./request.js";
+import { createTransport } from "./transport.js";
+
+const fixture = (name: string) =>
+  readFileSync(new URL(`../../../tooling/fixtures/tls/${name}`, import.meta.url), "utf8");
+
+const closers: Array<{ close(): Promise<void> }> = [];
+afterEach(async () => {
+  await Promise.all(closers.splice(0).map((item) => item.close()));
+});
+async function track<T extends { close(): Promise<void> }>(item: Promise<T>): Promise<T> {
+  const value = await item;
+  closers.push(value);
+  return value;
+}
+
+const resolve = (env: Record<string, string>, url: string) =>
+  proxyResolver({ env })(new URL(url))?.href ?? "direct";
+
+describe("which proxy a request takes", () => {
+  it("reads https_proxy before HTTPS_PROXY, by scheme, and accepts a bare host:port", () => {
+    const env = { https_proxy: "http://lower:1", HTTPS_PROXY: "http://upper:2", HTTP_PROXY: "proxy:3" };
+    expect(resolve(env, "https://sts.googleapis.com/v1/token")).toBe("http://lower:1/");
+    expect(resolve(env, "http://example.com/")).toBe("http://proxy:3/");
+    expect(resolve({}, "https://sts.googleapis.com/")).toBe("direct");
+  });
+
+  it("never proxies loopback or the link-local metadata addresses, whatever the settings", () => {
+    for (const host of [
+      "127.0.0.1",
+      "127.9.9.9",
+      "[::1]",
+      "localhost",
+      "169.254.169.254",
+      "169.254.170.2",
+      "[fd00:ec2::254]",
+      "[fe80::1]",
+      "[::ffff:169.254.169.254]",
+      "metadata.google.internal",
+    ]) {
+      expect(isLocalOnlyHost(host), host).toBe(true);
+      expect(proxyResolver({ proxy: "http://proxy:3128" })(new URL(`http://${host}/latest`))).toBeUndefined();
+    }
+    expect(isLocalOnlyHost("169.255.0.1")).toBe(false);
+    expect(isLocalOnlyHost("sts.googleapis.com")).toBe(false);
+  });
+
+  it("honours NO_PROXY hosts, domains, ports, IPs, CIDRs and *", () => {
+    const exempt = noProxyMatcher(".corp.example, internal.test:8443 10.0.0.0/8,fd00::/8, 192.0.2.7");
+    const check = (url: string) => exempt(new URL(url));
+    expect(check("https://corp.example/")).toBe(true);
+    expect(check("https://api.corp.example/")).toBe(true);
+    expect(check("https://notcorp.example/")).toBe(false);
+    expect(check("https://internal.test:8443/")).toBe(true);
+    expect(check("https://internal.test/")).toBe(false);
+    expect(check("http://10.1.2.3/")).toBe(true);
+    expect(check("http://11.1.2.3/")).toBe(false);
+    expect(check("http://[fd12::1]/")).toBe(true);
+    expect(check("http://192.0.2.7/")).toBe(true);
+    expect(noProxyMatcher("*")(new URL("https://sts.googleapis.com/"))).toBe(true);
+    expect(
+      resolve({ HTTPS_PROXY: "http://p:1", NO_PROXY: "googleapis.com" }, "https://sts.googleapis.com/"),
+    ).toBe("direct");
+  });
+
+  it("an explicit proxy wins over the environment, and false turns proxies off", () => {
+    const env = { HTTPS_PROXY: "http://env:1" };
+    expect(proxyResolver({ env, proxy: "http://flag:2" })(new URL("https://x.test/"))?.host).toBe("flag:2");
+    expect(proxyResolver({ env, proxy: false })(new URL("https://x.test/"))).toBeUndefined();
+  });
+
+  it("refuses a malformed proxy naming the variable, never echoing its credentials", () => {
+    expect(() => proxyResolver({ env: { HTTPS_PROXY: "socks5://u:secret@p:1" } })).toThrow(
+      expect.objectContaining({ code: "ERR_WIF_INVALID_OPTION", field: "HTTPS_PROXY" }),
+    );
+    try {
+      proxyResolver({ proxy: "http://u:secret@[bad" });
+    } catch (error) {
+      expect(String((error as Error).message)).not.toContain("secret");
+    }
+  });
+});
+
+describe("requests through a real CONNECT proxy", () => {
+  async function target(): Promise<TestServer> {
+    return track(startServer((_request, response) => response.end('{"ok":true}')));
+  }
+
+  it("tunnels a request through the proxy, with Basic credentials from the proxy URL", async () => {
+    const server = await target();
+    const port = Number(new URL(server.origin).port);
+    const proxy = await track(
+      startProxy({
+        routes: { "sts.example.test:80": port },
+        credentials: { username: "me", password: "p@ss" },
+      }),
+    );
+    const proxyUrl = proxy.url.replace("://", "://me:p%40ss@");
+    const transport = createTransport({ env: { HTTP_PROXY: proxyUrl } });
+    const response = await httpRequest({ url: "http://sts.example.test/v1/token", transport, retry: false });
+    expect(response.status).toBe(200);
+    expect(response.proxy).toBe(proxy.url);
+    expect(proxy.connects).toEqual([{ target: "sts.example.test:80", tunnelled: true }]);
+    expect(server.requests[0]?.pathname).toBe("/v1/token");
+  });
+
+  it("goes direct for NO_PROXY and loopback targets: the proxy never sees them", async () => {
+    const server = await target();
+    const proxy = await track(startProxy());
+    const transport = createTransport({ env: { HTTP_PROXY: proxy.url, NO_PROXY: "direct.test" } });
+    expect((await httpRequest({ url: server.origin, transport })).status).toBe(200);
+    expect(proxy.connects).toEqual([]);
+  });
+
+  it("speaks TLS and mutual TLS inside the tunnel, to a real Google host name", async () => {
+    const peers: string[] = [];
+    const server = https.createServer(
+      { cert: fixture("server.pem"), key: fixture("server.key"), ca: fixture("ca.pem"), requestCert: true },
+      (request, response) => {
+        const socket = request.socket as TLSSocket;
+        peers.push(socket.authorized ? String(socket.getPeerCertificate().subject?.CN) : "anonymous");
+        response.end("{}");
+      },
+    );
+    server.listen(0, "127.0.0.1");
+    await once(server, "listening");
+    closers.push({ close: () => new Promise((done) => server.close(() => done())) });
+    const port = (server.address() as AddressInfo).port;
+    const proxy = await track(startProxy({ routes: { "sts.mtls.googleapis.com:443": port } }));
+    const transport = createTransport({ proxy: proxy.url });
+    const response = await httpRequest({
+      url: "https://sts.mtls.googleapis.com/v1/token",
+      transport,
+      tls: { cert: fixture("client.pem"), key: fixture("client.key"), ca: fixture("ca.pem") },
+      retry: false,
+    });
+    expect(response.status).toBe(200);
+    expect(peers).toEqual(["wifkit workload"]);
+  });
+
+  it("reaches an https:// proxy", async () => {
+    const server = await target();
+    const proxy = await track(
+      startProxy({
+        routes: { "sts.example.test:80": Number(new URL(server.origin).port) },
+        tls: { cert: fixture("server.pem"), key: fixture("server.key") },
+      }),
+    );
+    const transport = createTransport({ proxy: proxy.url, proxyCa: fixture("ca.pem") });
+    const response = await httpRequest({ url: "http://sts.example.test/", transport, retry: false });
+    expect(response.status).toBe(200);
+  });
+
+  it.each([
+    [407, "ERR_WIF_PROXY", /refused .* \(HTTP 407\); the proxy wants credentials/],
+    [502, "ERR_WIF_PROXY", /refused .* \(HTTP 502\)/],
+  ] as const)(
+    "a proxy that answers %s gives a clear error naming it without its credentials",
+    async (mode, code, message) => {
+      const proxy = await track(
+        mode === 407
+          ? startProxy({ credentials: { username: "u", password: "right" } })
+          : startProxy({ refuse: mode }),
+      );
+      const transport = createTransport({ proxy: proxy.url.replace("://", "://u:wrong-secret@") });
+      const error = await httpRequest({
+        url: "https://sts.googleapis.com/v1/token",
+        transport,
+        retry: false,
+      }).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code });
+      expect((error as Error).message).toMatch(message);
+      expect((error as Error).message).toContain(proxy.url);
+      expect(JSON.stringify(error)).not.toContain("wrong-secret");
+      expect(String((error as Error).stack)).not.toContain("wrong-secret");
+    },
+  );
+});
+
+it("a proxy that resets every tunnel times the attempt out, naming the proxy (virtual time)", async () => {
+  const proxy = await track(startProxy({ refuse: "reset" }));
+  const time = virtualTime();
+  const transport = createTransport({ proxy: proxy.url.replace("://", "://u:wrong-secret@") });
+  const pending = httpRequest({
+    url: "https://sts.googleapis.com/v1/token",
+    transport,
+    retry: false,
+    clock: time.clock,
+    sleep: time.sleep,
+  });
+  pending.catch(() => {});
+  for (let i = 0; i < 400 && proxy.connects.length === 0; i++) await new Promise((r) => setTimeout(r, 5));
+  expect(proxy.connects.length).toBeGreaterThan(0);
+  await time.advance(10_000);
+  const error = await pending.catch((e: unknown) => e);
+  expect(error).toMatchObject({ code: "ERR_WIF_TIMEOUT", url: "https://sts.googleapis.com/v1/token" });
+  expect((error as Error).message).toContain(`through the proxy ${proxy.url}`);
+  expect(JSON.stringify(error)).not.toContain("wrong-secret");
+});
