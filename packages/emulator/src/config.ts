@@ -636,7 +636,9 @@ export function resolveCompleteConfig(
       const issuerUri = type === "oidc" ? fill(str(provider.issuerUri, `${path}.issuerUri`)) : undefined;
       if (issuerUri !== undefined) check(`${path}.issuerUri`, issuerUriProblem(issuerUri));
       const awsAccountId =
-        type === "aws" ? fill(str(provider.awsAccountId, `${path}.awsAccountId`, "{awsAccountId}")) : undefined;
+        type === "aws"
+          ? fill(str(provider.awsAccountId, `${path}.awsAccountId`, "{awsAccountId}"))
+          : undefined;
       if (awsAccountId !== undefined) check(`${path}.awsAccountId`, awsAccountIdProblem(awsAccountId));
       providers[providerId] = {
         id: providerId,

@@ -46,7 +46,8 @@ export function allowedAudiencesProblem(audiences: readonly string[]): string | 
   if (audiences.some((audience) => audience.length > MAX_AUDIENCE_LENGTH)) {
     return `Each audience in allowedAudiences may be at most ${MAX_AUDIENCE_LENGTH} characters.`;
   }
-  if (audiences.some((audience) => audience.trim() === "")) return "An audience in allowedAudiences is empty.";
+  if (audiences.some((audience) => audience.trim() === ""))
+    return "An audience in allowedAudiences is empty.";
   return undefined;
 }
 
@@ -70,5 +71,7 @@ export function issuerUriProblem(value: string): string | undefined {
 }
 
 export function awsAccountIdProblem(value: string): string | undefined {
-  return /^\d{12}$/.test(value) ? undefined : `The AWS account ID ${JSON.stringify(value)} must be 12 digits.`;
+  return /^\d{12}$/.test(value)
+    ? undefined
+    : `The AWS account ID ${JSON.stringify(value)} must be 12 digits.`;
 }

@@ -40,9 +40,13 @@ export class StateStore {
     return this.#state;
   }
 
-  /** A copy of the complete config: what a state file holds. */
+  /**
+   * A copy of the complete config: what a state file holds. The emulator's own service URLs in issuers
+   * and audiences (an OIDC provider created for its Entra) become placeholders (`{entra}/TENANT`), so the
+   * state still works after a restart on other ports.
+   */
   snapshot(): EmulatorConfig {
-    return structuredClone(this.#config);
+    return withUrlPlaceholders(structuredClone(this.#config), this.#urls as Record<string, string>);
   }
 
   /**
@@ -64,13 +68,13 @@ export class StateStore {
     const state = this.#resolve(config);
     this.#config = config;
     this.#state = state;
-    if (this.#stateFile !== undefined) writeStateFile(this.#stateFile, config);
+    if (this.#stateFile !== undefined) writeStateFile(this.#stateFile, this.snapshot());
   }
 
   /** Re-resolves with the final URLs (placeholders such as `{entra}` are filled only once they are known). */
   refresh(): void {
     this.#state = this.#resolve(this.#config);
-    if (this.#stateFile !== undefined) writeStateFile(this.#stateFile, this.#config);
+    if (this.#stateFile !== undefined) writeStateFile(this.#stateFile, this.snapshot());
   }
 
   #resolve(config: EmulatorConfig): EmulatorState {
@@ -81,12 +85,52 @@ export class StateStore {
           this.#rules(provider);
         } catch (error) {
           const message = error instanceof Error ? error.message : String(error);
-          throw new EmulatorConfigError(`pools.${pool.id}.providers.${provider.id}`, message, { cause: error });
+          throw new EmulatorConfigError(`pools.${pool.id}.providers.${provider.id}`, message, {
+            cause: error,
+          });
         }
       }
     }
     return state;
   }
+}
+
+/** Replaces a leading service base URL (not followed by more port digits) with its `{name}` placeholder. */
+function placeholderFor(value: string, urls: Record<string, string>): string {
+  for (const [name, url] of Object.entries(urls)) {
+    if (value.startsWith(url) && !/^\d/.test(value.slice(url.length)))
+      return `{${name}}${value.slice(url.length)}`;
+  }
+  return value;
+}
+
+type Json = Record<string, unknown>;
+const objects = (value: unknown): Json[] =>
+  typeof value === "object" && value !== null
+    ? (Object.values(value) as unknown[]).filter((v): v is Json => typeof v === "object" && v !== null)
+    : [];
+
+function withUrlPlaceholders(config: EmulatorConfig, urls: Record<string, string>): EmulatorConfig {
+  const swap = (holder: Json, key: string) => {
+    const value = holder[key];
+    if (typeof value === "string") holder[key] = placeholderFor(value, urls);
+    else if (Array.isArray(value))
+      holder[key] = value.map((item) => (typeof item === "string" ? placeholderFor(item, urls) : item));
+  };
+  for (const pool of objects(config.pools)) {
+    for (const provider of objects(pool.providers)) {
+      swap(provider, "issuerUri");
+      swap(provider, "allowedAudiences");
+    }
+  }
+  for (const role of objects(config.aws?.roles)) {
+    if (typeof role.webIdentity === "object" && role.webIdentity !== null)
+      swap(role.webIdentity as Json, "issuer");
+  }
+  for (const identity of objects(config.azure?.identities)) {
+    for (const credential of objects(identity.federatedCredentials)) swap(credential, "issuer");
+  }
+  return config;
 }
 
 /** Reads a state file written by {@link writeStateFile}; undefined when there is none yet. */
@@ -98,7 +142,12 @@ export function readStateFile(path: string): EmulatorConfig | undefined {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw error;
   }
-  const parsed = JSON.parse(text) as unknown;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new EmulatorConfigError("(state file)", `${path} is not valid JSON (${(error as Error).message})`);
+  }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
     throw new EmulatorConfigError("(state file)", `${path} does not hold a JSON object`);
   }

@@ -61,7 +61,11 @@ export function isOwnProject(runtime: Runtime, project: string): boolean {
  * The gate of every admin API call: 401 without a live token the emulator issued, 403 for a project other
  * than the emulated one. Any live token may administer the project (project-level IAM is not emulated).
  */
-export function adminGate(runtime: Runtime, request: ServiceRequest, project: string): ServiceResponse | undefined {
+export function adminGate(
+  runtime: Runtime,
+  request: ServiceRequest,
+  project: string,
+): ServiceResponse | undefined {
   if (!googleCaller(runtime, request)) return unauthenticated();
   if (project !== "-" && !isOwnProject(runtime, project)) {
     return googleApiError(403, `Permission denied on resource project ${project}.`, {

@@ -87,7 +87,8 @@ const CAMEL_TO_SNAKE: Record<string, string> = {
 export function readTokenRequest(request: ServiceRequest): Form | undefined {
   const contentType = request.header("content-type") ?? "";
   const form: Form = {};
-  const isJson = /json/i.test(contentType) || (contentType === "" && request.text().trimStart().startsWith("{"));
+  const isJson =
+    /json/i.test(contentType) || (contentType === "" && request.text().trimStart().startsWith("{"));
   if (isJson) {
     let parsed: unknown;
     try {

@@ -13,7 +13,10 @@ export function invalidArgument(message: string): ServiceResponse {
  * Google's rules (IDs, lengths, audiences, mapping and condition), so a refused change answers
  * 400 INVALID_ARGUMENT with the rule's wording and leaves the state as it was. Undefined means applied.
  */
-export function applyChange(runtime: Runtime, change: (config: EmulatorConfig) => void): ServiceResponse | undefined {
+export function applyChange(
+  runtime: Runtime,
+  change: (config: EmulatorConfig) => void,
+): ServiceResponse | undefined {
   try {
     runtime.store.update(change);
     return undefined;

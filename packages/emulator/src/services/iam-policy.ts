@@ -54,7 +54,8 @@ export function readPolicy(policy: unknown, supportsRole: (role: string) => bool
     if (condition !== undefined && condition !== null) {
       return { ok: false, problem: "Conditional role bindings are not supported by the emulator." };
     }
-    if (!supportsRole(role)) return { ok: false, problem: `Role ${role} is not supported for this resource.` };
+    if (!supportsRole(role))
+      return { ok: false, problem: `Role ${role} is not supported for this resource.` };
     if (!Array.isArray(members) || members.some((member) => typeof member !== "string")) {
       return { ok: false, problem: `Invalid members of role ${role}: expected a list of strings.` };
     }

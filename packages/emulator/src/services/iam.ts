@@ -1,6 +1,13 @@
 import type { ServiceAccountState } from "../config.js";
 import type { Runtime } from "../runtime.js";
-import { json, jsonObjectBody, type Route, type ServiceDefinition, type ServiceRequest, type ServiceResponse } from "../server.js";
+import {
+  json,
+  jsonObjectBody,
+  type Route,
+  type ServiceDefinition,
+  type ServiceRequest,
+  type ServiceResponse,
+} from "../server.js";
 import { adminGate } from "./google-auth.js";
 import { googleApiError } from "./google-errors.js";
 import { applyChange, invalidArgument } from "./iam-admin.js";
@@ -88,9 +95,13 @@ function serviceAccountRoutes(runtime: Runtime): Route[] {
       }
       const email = `${id}@${runtime.state.projectId}.iam.gserviceaccount.com`;
       if (Object.values(runtime.state.serviceAccounts).some((sa) => sa.email === email)) {
-        return googleApiError(409, `Service account ${id} already exists within project projects/${runtime.state.projectId}.`, {
-          status: "ALREADY_EXISTS",
-        });
+        return googleApiError(
+          409,
+          `Service account ${id} already exists within project projects/${runtime.state.projectId}.`,
+          {
+            status: "ALREADY_EXISTS",
+          },
+        );
       }
       const details = (body?.serviceAccount ?? {}) as Record<string, unknown>;
       const text = (value: unknown) => (typeof value === "string" && value !== "" ? value : undefined);
@@ -114,7 +125,12 @@ function serviceAccountRoutes(runtime: Runtime): Route[] {
       const list = Object.values(runtime.state.serviceAccounts).map(accountJson);
       return json(200, list.length > 0 ? { accounts: list } : {});
     }),
-    route("get", "GET", account, withAccount((_request, sa) => json(200, accountJson(sa)))),
+    route(
+      "get",
+      "GET",
+      account,
+      withAccount((_request, sa) => json(200, accountJson(sa))),
+    ),
     route(
       "delete",
       "DELETE",
@@ -126,7 +142,12 @@ function serviceAccountRoutes(runtime: Runtime): Route[] {
           }) ?? json(200, {}),
       ),
     ),
-    route("getIamPolicy", "POST", `${account}:getIamPolicy`, withAccount((_request, sa) => json(200, policyJson(sa)))),
+    route(
+      "getIamPolicy",
+      "POST",
+      `${account}:getIamPolicy`,
+      withAccount((_request, sa) => json(200, policyJson(sa))),
+    ),
     route(
       "setIamPolicy",
       "POST",

@@ -20,11 +20,9 @@ export function resourceManagerService(runtime: Runtime): ServiceDefinition {
     createTime: PROJECT_CREATE_TIME,
   });
   const notFound = (project: string) =>
-    googleApiError(
-      403,
-      `The caller does not have permission (or project '${project}' does not exist).`,
-      { status: "PERMISSION_DENIED" },
-    );
+    googleApiError(403, `The caller does not have permission (or project '${project}' does not exist).`, {
+      status: "PERMISSION_DENIED",
+    });
   return {
     name: "resourceManager",
     prefix: "crm",

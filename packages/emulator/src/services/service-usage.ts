@@ -6,10 +6,10 @@ import {
   type ServiceRequest,
   type ServiceResponse,
 } from "../server.js";
+import { randomUuid } from "../signing.js";
 import { adminGate, googleCaller } from "./google-auth.js";
 import { errorInfo, googleApiError, serviceDisabledParts, unauthenticated } from "./google-errors.js";
 import { Operations } from "./operations.js";
-import { randomUuid } from "../signing.js";
 
 /**
  * The APIs the emulator knows by name, with the titles Google's error messages use. The first six are the
@@ -108,7 +108,10 @@ export function serviceUsageService(runtime: Runtime): ServiceDefinition {
           const body = jsonObjectBody(request);
           const ids = body?.serviceIds;
           if (!Array.isArray(ids) || ids.length === 0 || ids.some((id) => typeof id !== "string")) {
-            return googleApiError(400, 'Invalid value at "service_ids": a list of service names is required.');
+            return googleApiError(
+              400,
+              'Invalid value at "service_ids": a list of service names is required.',
+            );
           }
           const refused = setEnabled(ids as string[], true);
           if (refused) return refused;

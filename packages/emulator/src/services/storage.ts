@@ -82,7 +82,11 @@ function storageError(
  * The caller of a Storage request, or the answer that refuses it: 401 without a live token, 403
  * SERVICE_DISABLED while the Cloud Storage API is disabled, 403 for a token without a storage scope.
  */
-function storageCaller(runtime: Runtime, request: ServiceRequest, permission: string): GoogleTokenRecord | ServiceResponse {
+function storageCaller(
+  runtime: Runtime,
+  request: ServiceRequest,
+  permission: string,
+): GoogleTokenRecord | ServiceResponse {
   const token = bearerToken(request.header("authorization"));
   const caller = token === undefined ? undefined : runtime.googleTokens.lookup(token);
   if (!caller) {
@@ -108,7 +112,14 @@ function storageCaller(runtime: Runtime, request: ServiceRequest, permission: st
       error: {
         code: 403,
         message,
-        errors: [{ message, domain: "usageLimits", reason: "accessNotConfigured", extendedHelp: "https://console.developers.google.com" }],
+        errors: [
+          {
+            message,
+            domain: "usageLimits",
+            reason: "accessNotConfigured",
+            extendedHelp: "https://console.developers.google.com",
+          },
+        ],
         status: "PERMISSION_DENIED",
         details,
       },
@@ -173,7 +184,11 @@ function bucketPolicyJson(bucket: BucketState) {
 
 /** Roles a bucket policy may hold. */
 function bucketRole(role: string): boolean {
-  return role.startsWith("roles/storage.") || ["roles/owner", "roles/editor", "roles/viewer"].includes(role) || !role.startsWith("roles/");
+  return (
+    role.startsWith("roles/storage.") ||
+    ["roles/owner", "roles/editor", "roles/viewer"].includes(role) ||
+    !role.startsWith("roles/")
+  );
 }
 
 /**
@@ -203,9 +218,9 @@ function bucketPolicy(
     return storageError(412, "Precondition Failed", "conditionNotMet");
   }
   const refused = applyChange(runtime, (config) => {
-    const buckets = (config.storage ??= {}).buckets ?? {};
+    const buckets = { ...config.storage?.buckets };
     buckets[bucketName] = { ...buckets[bucketName], bindings: policy.bindings };
-    config.storage.buckets = buckets;
+    config.storage = { ...config.storage, buckets };
   });
   if (refused) return refused;
   return json(200, bucketPolicyJson(runtime.state.storage.buckets[bucketName]!));

@@ -1,7 +1,7 @@
 import { DEFAULT_AWS_MAPPING, parseMappingString } from "@wifkit/attribute-mapping";
+import { rfc3339 } from "../clock.js";
 import type { PoolConfig, PoolState, ProviderConfig, ProviderState } from "../config.js";
 import { SOFT_DELETE_RETENTION_MS } from "../iam-rules.js";
-import { rfc3339 } from "../clock.js";
 import type { Runtime } from "../runtime.js";
 import { json, jsonObjectBody, type Route, type ServiceRequest, type ServiceResponse } from "../server.js";
 import { adminGate } from "./google-auth.js";
@@ -47,7 +47,10 @@ export function workloadIdentityPoolRoutes(runtime: Runtime, operations: Operati
   const poolNotFound = (id: string) =>
     googleApiError(404, `Requested entity was not found. (workload identity pool ${id})`);
   const providerNotFound = (poolId: string, id: string) =>
-    googleApiError(404, `Requested entity was not found. (provider ${id} of workload identity pool ${poolId})`);
+    googleApiError(
+      404,
+      `Requested entity was not found. (provider ${id} of workload identity pool ${poolId})`,
+    );
   const done = (name: string, type: string, resource: Record<string, unknown>) =>
     json(
       200,
@@ -67,7 +70,7 @@ export function workloadIdentityPoolRoutes(runtime: Runtime, operations: Operati
   const deleteTime = () => rfc3339(runtime.clock.now());
 
   return [
-    route("pools.create", "POST", base, (request, params) => {
+    route("pools.create", "POST", base, (request) => {
       const id = request.url.searchParams.get("workloadIdentityPoolId") ?? "";
       const body = jsonObjectBody(request);
       if (!body) return invalidArgument("Invalid JSON payload received.");
@@ -81,7 +84,7 @@ export function workloadIdentityPoolRoutes(runtime: Runtime, operations: Operati
       );
     }),
     route("pools.list", "GET", base, (request) => {
-      const showDeleted = request.url.searchParams.get("showDeleted") === "true";
+      const showDeleted = request.url.searchParams.get("showDeleted")?.toLowerCase() === "true";
       const pools = Object.values(runtime.state.pools)
         .filter((candidate) => showDeleted || candidate.deleteTime === undefined)
         .map((candidate) => poolJson(runtime, candidate));
@@ -108,7 +111,8 @@ export function workloadIdentityPoolRoutes(runtime: Runtime, operations: Operati
       const id = params.pool ?? "";
       const current = findPool(id);
       if (!current) return poolNotFound(id);
-      if (current.deleteTime !== undefined) return failedPrecondition(`The workload identity pool ${id} is already deleted.`);
+      if (current.deleteTime !== undefined)
+        return failedPrecondition(`The workload identity pool ${id} is already deleted.`);
       return (
         applyChange(runtime, (config) => {
           config.pools![id]!.deleteTime = deleteTime();
@@ -119,7 +123,8 @@ export function workloadIdentityPoolRoutes(runtime: Runtime, operations: Operati
       const id = params.pool ?? "";
       const current = findPool(id);
       if (!current) return poolNotFound(id);
-      if (current.deleteTime === undefined) return failedPrecondition(`The workload identity pool ${id} is not deleted.`);
+      if (current.deleteTime === undefined)
+        return failedPrecondition(`The workload identity pool ${id} is not deleted.`);
       return (
         applyChange(runtime, (config) => {
           delete config.pools![id]!.deleteTime;
@@ -139,7 +144,9 @@ export function workloadIdentityPoolRoutes(runtime: Runtime, operations: Operati
       if (!body) return invalidArgument("Invalid JSON payload received.");
       const type = body.aws !== undefined ? "aws" : body.oidc !== undefined ? "oidc" : undefined;
       if (body.saml !== undefined || body.x509 !== undefined) {
-        return invalidArgument("SAML and X.509 providers are not supported by the emulator (AWS and OIDC are).");
+        return invalidArgument(
+          "SAML and X.509 providers are not supported by the emulator (AWS and OIDC are).",
+        );
       }
       if (type === undefined || (body.aws !== undefined && body.oidc !== undefined)) {
         return invalidArgument("A provider needs exactly one of aws or oidc.");
@@ -148,15 +155,18 @@ export function workloadIdentityPoolRoutes(runtime: Runtime, operations: Operati
       if (typeof fields === "string") return invalidArgument(fields);
       return (
         applyChange(runtime, (config) => {
-          const providers = (config.pools![poolId]!.providers ??= {});
-          providers[id] = { type, disabled: false, ...(fields as Partial<ProviderConfig>) };
+          const parentConfig = config.pools![poolId]!;
+          parentConfig.providers = {
+            ...parentConfig.providers,
+            [id]: { type, disabled: false, ...(fields as Partial<ProviderConfig>) },
+          };
         }) ?? providerDone(poolId, id)
       );
     }),
     route("providers.list", "GET", `${pool}/providers`, (request, params) => {
       const parent = findPool(params.pool ?? "");
       if (!parent) return poolNotFound(params.pool ?? "");
-      const showDeleted = request.url.searchParams.get("showDeleted") === "true";
+      const showDeleted = request.url.searchParams.get("showDeleted")?.toLowerCase() === "true";
       const providers = Object.values(parent.providers)
         .filter((candidate) => showDeleted || candidate.deleteTime === undefined)
         .map(providerJson);
@@ -164,7 +174,9 @@ export function workloadIdentityPoolRoutes(runtime: Runtime, operations: Operati
     }),
     route("providers.get", "GET", provider, (_request, params) => {
       const current = findPool(params.pool ?? "")?.providers[params.provider ?? ""];
-      return current ? json(200, providerJson(current)) : providerNotFound(params.pool ?? "", params.provider ?? "");
+      return current
+        ? json(200, providerJson(current))
+        : providerNotFound(params.pool ?? "", params.provider ?? "");
     }),
     route("providers.patch", "PATCH", provider, (request, params) => {
       const poolId = params.pool ?? "";
@@ -190,7 +202,8 @@ export function workloadIdentityPoolRoutes(runtime: Runtime, operations: Operati
       const id = params.provider ?? "";
       const current = findPool(poolId)?.providers[id];
       if (!current) return providerNotFound(poolId, id);
-      if (current.deleteTime !== undefined) return failedPrecondition(`The provider ${id} is already deleted.`);
+      if (current.deleteTime !== undefined)
+        return failedPrecondition(`The provider ${id} is already deleted.`);
       return (
         applyChange(runtime, (config) => {
           config.pools![poolId]!.providers![id]!.deleteTime = deleteTime();
@@ -210,7 +223,9 @@ export function workloadIdentityPoolRoutes(runtime: Runtime, operations: Operati
       );
     }),
     route("pools.operations.get", "GET", `${pool}(?:/providers/[^/:]+)?/operations/[^/]+`, (request) => {
-      const name = request.path.replace(/^\/v1\//, "").replace(/^projects\/[^/]+/, `projects/${runtime.state.projectNumber}`);
+      const name = request.path
+        .replace(/^\/v1\//, "")
+        .replace(/^projects\/[^/]+/, `projects/${runtime.state.projectNumber}`);
       const operation = operations.get(decodeURIComponent(name));
       return operation ? json(200, operation) : googleApiError(404);
     }),
@@ -267,7 +282,9 @@ function providerJson(provider: ProviderState): Record<string, unknown> {
 function updateMask(request: ServiceRequest, body: Record<string, unknown>): string[] {
   const mask = request.url.searchParams.get("updateMask");
   if (mask === null || mask.trim() === "") return Object.keys(body);
-  return mask.split(",").map((path) => path.trim().replace(/_([a-z])/g, (_, letter: string) => letter.toUpperCase()));
+  return mask
+    .split(",")
+    .map((path) => path.trim().replace(/_([a-z])/g, (_, letter: string) => letter.toUpperCase()));
 }
 
 type Fields<T> = Partial<T> | string;
@@ -342,12 +359,17 @@ function providerFields(
 
 function awsFields(aws: Record<string, unknown>, path: string | undefined, fields: Record<string, unknown>) {
   if (path !== undefined && path !== "accountId") return undefined;
-  if (typeof aws.accountId !== "string") return 'Invalid value at "aws.account_id": the AWS account ID is required.';
+  if (typeof aws.accountId !== "string")
+    return 'Invalid value at "aws.account_id": the AWS account ID is required.';
   fields.awsAccountId = aws.accountId;
   return undefined;
 }
 
-function oidcFields(oidc: Record<string, unknown>, path: string | undefined, fields: Record<string, unknown>) {
+function oidcFields(
+  oidc: Record<string, unknown>,
+  path: string | undefined,
+  fields: Record<string, unknown>,
+) {
   if (path === undefined || path === "issuerUri") {
     if (typeof oidc.issuerUri !== "string" || oidc.issuerUri === "") {
       return 'Invalid value at "oidc.issuer_uri": the issuer URI is required.';
