@@ -19,6 +19,15 @@ export function policyEtag(bindings: Record<string, string[]>): string {
   return createHash("sha256").update(JSON.stringify(canonical)).digest().subarray(0, 8).toString("base64");
 }
 
+/**
+ * Whether a setIamPolicy request was based on an older read: its etag (when it sent one) differs from
+ * the current policy's. Etags are bytes; clients may send them in base64url (apitools does).
+ */
+export function isStale(update: { etag: string | undefined }, bindings: Record<string, string[]>): boolean {
+  if (update.etag === undefined) return false;
+  return !Buffer.from(update.etag, "base64").equals(Buffer.from(policyEtag(bindings), "base64"));
+}
+
 /** Bindings as a policy lists them: one entry per role with members, roles in order. */
 export function policyBindings(bindings: Record<string, string[]>): PolicyBinding[] {
   return Object.keys(bindings)

@@ -11,7 +11,7 @@ import {
 import { adminGate } from "./google-auth.js";
 import { googleApiError } from "./google-errors.js";
 import { applyChange, invalidArgument } from "./iam-admin.js";
-import { policyBindings, policyEtag, readPolicy } from "./iam-policy.js";
+import { isStale, policyBindings, policyEtag, readPolicy } from "./iam-policy.js";
 import { Operations } from "./operations.js";
 import { workloadIdentityPoolRoutes } from "./workload-identity-pools.js";
 
@@ -155,7 +155,7 @@ function serviceAccountRoutes(runtime: Runtime): Route[] {
       withAccount((request, sa) => {
         const policy = readPolicy(jsonObjectBody(request)?.policy, serviceAccountRole);
         if (!policy.ok) return invalidArgument(policy.problem);
-        if (policy.etag !== undefined && policy.etag !== policyEtag(sa.bindings)) {
+        if (isStale(policy, sa.bindings)) {
           return googleApiError(
             409,
             "There were concurrent policy changes. Please retry the whole read-modify-write with exponential backoff.",

@@ -12,7 +12,7 @@ import { bearerToken, callerMatcher, callerName, holdsRole } from "./google-auth
 import { googleApiError, serviceDisabledParts } from "./google-errors.js";
 import { CLOUD_PLATFORM_SCOPE } from "./google-sts.js";
 import { applyChange } from "./iam-admin.js";
-import { policyBindings, policyEtag, readPolicy } from "./iam-policy.js";
+import { isStale, policyBindings, policyEtag, readPolicy } from "./iam-policy.js";
 import { SERVICE_TITLES } from "./service-usage.js";
 
 /** Roles that grant storage.objects.get. */
@@ -214,7 +214,7 @@ function bucketPolicy(
   if (update === undefined) return json(200, bucketPolicyJson(bucket));
   const policy = readPolicy(update, bucketRole);
   if (!policy.ok) return storageError(400, policy.problem, "invalid");
-  if (policy.etag !== undefined && policy.etag !== policyEtag(bucket.bindings)) {
+  if (isStale(policy, bucket.bindings)) {
     return storageError(412, "Precondition Failed", "conditionNotMet");
   }
   const refused = applyChange(runtime, (config) => {
