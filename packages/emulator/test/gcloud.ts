@@ -26,6 +26,12 @@ function findGcloud(): string | undefined {
 
 export const GCLOUD = findGcloud();
 
+/**
+ * A cap for tests that run several gcloud commands: each costs about a second of CPU, and the machines
+ * running the suite are shared. A cap, not an assertion on elapsed time.
+ */
+export const GCLOUD_TEST_TIMEOUT_MS = 240_000;
+
 /** True when gcloud is missing; says so once in the test output. */
 export function gcloudMissing(suite: string): boolean {
   if (GCLOUD !== undefined) return false;
