@@ -9,6 +9,7 @@ import {
   DEFAULT_EMULATOR_HOST,
   startEmulator,
 } from "./emulator.js";
+import { SERVICE_NAMES } from "./runtime.js";
 
 /** `wif-emulator --help`: the usage line, what the command does, and its flags. */
 export const CLI_USAGE = `Usage: wif-emulator [--empty] [--state FILE] [--config FILE] [--host ADDR] [--port-base N] [--write-config DIR] [--quiet]
@@ -134,8 +135,9 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     }
   }
   const portBase = values["port-base"] === undefined ? undefined : Number(values["port-base"]);
-  if (portBase !== undefined && !(Number.isInteger(portBase) && portBase > 0 && portBase < 65_524)) {
-    return fail({ message: "--port-base must be a port number from 1 to 65523", usage: true });
+  const maxPortBase = 65_535 - (SERVICE_NAMES.length - 1);
+  if (portBase !== undefined && !(Number.isInteger(portBase) && portBase > 0 && portBase <= maxPortBase)) {
+    return fail({ message: `--port-base must be a port number from 1 to ${maxPortBase}`, usage: true });
   }
   const host = values.host ?? DEFAULT_EMULATOR_HOST;
   let emulator: Awaited<ReturnType<typeof startEmulator>>;
