@@ -61,34 +61,30 @@ describe("IAM Credentials reads requests as proto JSON", () => {
   });
 });
 
+/** A token exchange for the Azure identity, in snake_case fields. */
+function entraExchange() {
+  return {
+    grant_type: TOKEN_EXCHANGE,
+    audience: emulator.providerAudience("azure-provider"),
+    scope: CLOUD_PLATFORM,
+    requested_token_type: ACCESS_TOKEN,
+    subject_token_type: JWT,
+    subject_token: emulator.mintEntraToken(),
+  };
+}
+
 describe("STS reads every body form Google accepts", () => {
   it("reads JSON with snake_case keys, and text/json", async () => {
     for (const contentType of ["application/json", "text/json; charset=utf-8"]) {
-      const reply = await post(
-        `${emulator.urls.sts}/v1/token`,
-        JSON.stringify({
-          grant_type: TOKEN_EXCHANGE,
-          audience: emulator.providerAudience("azure-provider"),
-          scope: CLOUD_PLATFORM,
-          requested_token_type: ACCESS_TOKEN,
-          subject_token_type: JWT,
-          subject_token: emulator.mintEntraToken(),
-        }),
-        { "content-type": contentType },
-      );
+      const reply = await post(`${emulator.urls.sts}/v1/token`, JSON.stringify(entraExchange()), {
+        "content-type": contentType,
+      });
       expect(reply.status, contentType).toBe(200);
     }
   });
 
   it("answers /v1/token whatever Host it is reached as (regional endpoints)", async () => {
-    const body = new URLSearchParams({
-      grant_type: TOKEN_EXCHANGE,
-      audience: emulator.providerAudience("azure-provider"),
-      scope: CLOUD_PLATFORM,
-      requested_token_type: ACCESS_TOKEN,
-      subject_token_type: JWT,
-      subject_token: emulator.mintEntraToken(),
-    }).toString();
+    const body = new URLSearchParams(entraExchange()).toString();
     const url = new URL(`${emulator.urls.sts}/v1/token`);
     const status = await new Promise<number>((resolve, reject) => {
       const request = httpRequest(

@@ -1,8 +1,7 @@
 import { matchesMember, principalIdentifier } from "@wifkit/attribute-mapping";
 import type { Runtime } from "../runtime.js";
-import type { ServiceRequest, ServiceResponse } from "../server.js";
+import type { ServiceRequest } from "../server.js";
 import type { GoogleTokenRecord } from "../stores.js";
-import { errorInfo, googleApiError, unauthenticated } from "./google-errors.js";
 
 /**
  * Who called a Google API: the record of the bearer token the emulator issued (STS, IAM Credentials,
@@ -55,22 +54,4 @@ export function holdsRole(
 /** Whether a `projects/{project}` path segment names the emulated project (by id or number). */
 export function isOwnProject(runtime: Runtime, project: string): boolean {
   return project === runtime.state.projectId || project === runtime.state.projectNumber;
-}
-
-/**
- * The gate of every admin API call: 401 without a live token the emulator issued, 403 for a project other
- * than the emulated one. Any live token may administer the project (project-level IAM is not emulated).
- */
-export function adminGate(
-  runtime: Runtime,
-  request: ServiceRequest,
-  project: string,
-): ServiceResponse | undefined {
-  if (!googleCaller(runtime, request)) return unauthenticated();
-  if (project !== "-" && !isOwnProject(runtime, project)) {
-    return googleApiError(403, `Permission denied on resource project ${project}.`, {
-      details: [errorInfo("CONSUMER_INVALID", "googleapis.com", { consumer: `projects/${project}` })],
-    });
-  }
-  return undefined;
 }

@@ -8,9 +8,8 @@ import {
   type ServiceRequest,
   type ServiceResponse,
 } from "../server.js";
-import { adminGate } from "./google-auth.js";
+import { type AdminHandler, adminRoute, applyChange, invalidArgument } from "./admin-api.js";
 import { googleApiError } from "./google-errors.js";
-import { applyChange, invalidArgument } from "./iam-admin.js";
 import { isStale, policyBindings, policyEtag, readPolicy } from "./iam-policy.js";
 import { Operations } from "./operations.js";
 import { workloadIdentityPoolRoutes } from "./workload-identity-pools.js";
@@ -46,17 +45,8 @@ export function iamService(runtime: Runtime): ServiceDefinition {
 function serviceAccountRoutes(runtime: Runtime): Route[] {
   const accounts = "^/v1/projects/(?<project>[^/]+)/serviceAccounts";
   const account = `${accounts}/(?<account>[^/:]+)`;
-  const route = (
-    name: string,
-    method: string,
-    path: string,
-    handle: (request: ServiceRequest, params: Record<string, string>) => ServiceResponse,
-  ): Route => ({
-    name: `iam.serviceAccounts.${name}`,
-    methods: [method],
-    path: new RegExp(`${path}$`),
-    handle: (request, params) => adminGate(runtime, request, params.project ?? "") ?? handle(request, params),
-  });
+  const route = (name: string, method: string, path: string, handle: AdminHandler) =>
+    adminRoute(runtime, `iam.serviceAccounts.${name}`, method, path, handle);
   /** Runs `handle` on the service account the path names (by email or unique id), or answers 404. */
   const withAccount =
     (handle: (request: ServiceRequest, account: ServiceAccountState) => ServiceResponse) =>

@@ -1,13 +1,8 @@
 import type { Runtime } from "../runtime.js";
-import {
-  json,
-  jsonObjectBody,
-  type ServiceDefinition,
-  type ServiceRequest,
-  type ServiceResponse,
-} from "../server.js";
+import { json, jsonObjectBody, type ServiceDefinition, type ServiceResponse } from "../server.js";
 import { randomUuid } from "../signing.js";
-import { adminGate, googleCaller } from "./google-auth.js";
+import { adminRoute } from "./admin-api.js";
+import { googleCaller } from "./google-auth.js";
 import { errorInfo, googleApiError, serviceDisabledParts, unauthenticated } from "./google-errors.js";
 import { Operations } from "./operations.js";
 
@@ -53,15 +48,8 @@ export function serviceDisabled(runtime: Runtime, service: string): ServiceRespo
  */
 export function serviceUsageService(runtime: Runtime): ServiceDefinition {
   const operations = new Operations();
-  const project = "(?<project>[^/]+)";
-  const name = "(?<service>[^/:]+)";
-
-  /** Runs `change` for an authenticated caller on the emulated project. */
-  const guarded =
-    (change: (request: ServiceRequest, params: Record<string, string>) => ServiceResponse) =>
-    (request: ServiceRequest, params: Record<string, string>): ServiceResponse => {
-      return adminGate(runtime, request, params.project ?? "") ?? change(request, params);
-    };
+  const services = "^/v1/projects/(?<project>[^/]+)/services";
+  const service = `${services}/(?<service>[^/:]+)`;
 
   const setEnabled = (names: string[], enabled: boolean): ServiceResponse | undefined => {
     const unknown = names.filter((candidate) => SERVICE_TITLES[candidate] === undefined);
@@ -100,69 +88,36 @@ export function serviceUsageService(runtime: Runtime): ServiceDefinition {
     name: "serviceUsage",
     prefix: "serviceusage",
     routes: [
-      {
-        name: "serviceusage.batchEnable",
-        methods: ["POST"],
-        path: new RegExp(`^/v1/projects/${project}/services:batchEnable$`),
-        handle: guarded((request) => {
-          const body = jsonObjectBody(request);
-          const ids = body?.serviceIds;
-          if (!Array.isArray(ids) || ids.length === 0 || ids.some((id) => typeof id !== "string")) {
-            return googleApiError(
-              400,
-              'Invalid value at "service_ids": a list of service names is required.',
-            );
-          }
-          const refused = setEnabled(ids as string[], true);
-          if (refused) return refused;
-          return finished("BatchEnableServicesResponse", {
-            services: (ids as string[]).map(serviceResource),
-          });
+      adminRoute(runtime, "serviceusage.batchEnable", "POST", `${services}:batchEnable`, (request) => {
+        const body = jsonObjectBody(request);
+        const ids = body?.serviceIds;
+        if (!Array.isArray(ids) || ids.length === 0 || ids.some((id) => typeof id !== "string")) {
+          return googleApiError(400, 'Invalid value at "service_ids": a list of service names is required.');
+        }
+        const refused = setEnabled(ids as string[], true);
+        if (refused) return refused;
+        return finished("BatchEnableServicesResponse", {
+          services: (ids as string[]).map(serviceResource),
+        });
+      }),
+      ...(["enable", "disable"] as const).map((verb) =>
+        adminRoute(runtime, `serviceusage.${verb}`, "POST", `${service}:${verb}`, (_request, params) => {
+          const name = params.service ?? "";
+          const type = verb === "enable" ? "EnableServiceResponse" : "DisableServiceResponse";
+          return setEnabled([name], verb === "enable") ?? finished(type, { service: serviceResource(name) });
         }),
-      },
-      {
-        name: "serviceusage.enable",
-        methods: ["POST"],
-        path: new RegExp(`^/v1/projects/${project}/services/${name}:enable$`),
-        handle: guarded((_request, params) => {
-          const service = params.service ?? "";
-          return (
-            setEnabled([service], true) ??
-            finished("EnableServiceResponse", { service: serviceResource(service) })
-          );
-        }),
-      },
-      {
-        name: "serviceusage.disable",
-        methods: ["POST"],
-        path: new RegExp(`^/v1/projects/${project}/services/${name}:disable$`),
-        handle: guarded((_request, params) => {
-          const service = params.service ?? "";
-          return (
-            setEnabled([service], false) ??
-            finished("DisableServiceResponse", { service: serviceResource(service) })
-          );
-        }),
-      },
-      {
-        name: "serviceusage.get",
-        methods: ["GET"],
-        path: new RegExp(`^/v1/projects/${project}/services/${name}$`),
-        handle: guarded((_request, params) => json(200, serviceResource(params.service ?? ""))),
-      },
-      {
-        name: "serviceusage.list",
-        methods: ["GET"],
-        path: new RegExp(`^/v1/projects/${project}/services$`),
-        handle: guarded((request) => {
-          const filter = request.url.searchParams.get("filter")?.replace(/\s+/g, "") ?? "";
-          const wanted = /^state:(ENABLED|DISABLED)$/i.exec(filter)?.[1]?.toUpperCase();
-          const services = Object.keys(SERVICE_TITLES)
-            .map(serviceResource)
-            .filter((service) => wanted === undefined || service.state === wanted);
-          return json(200, { services });
-        }),
-      },
+      ),
+      adminRoute(runtime, "serviceusage.get", "GET", service, (_request, params) =>
+        json(200, serviceResource(params.service ?? "")),
+      ),
+      adminRoute(runtime, "serviceusage.list", "GET", services, (request) => {
+        const filter = request.url.searchParams.get("filter")?.replace(/\s+/g, "") ?? "";
+        const wanted = /^state:(ENABLED|DISABLED)$/i.exec(filter)?.[1]?.toUpperCase();
+        const listed = Object.keys(SERVICE_TITLES)
+          .map(serviceResource)
+          .filter((candidate) => wanted === undefined || candidate.state === wanted);
+        return json(200, { services: listed });
+      }),
       {
         name: "serviceusage.operations.get",
         methods: ["GET"],

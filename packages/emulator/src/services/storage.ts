@@ -8,10 +8,10 @@ import {
   type ServiceResponse,
 } from "../server.js";
 import type { GoogleTokenRecord } from "../stores.js";
+import { applyChange } from "./admin-api.js";
 import { bearerToken, callerMatcher, callerName, holdsRole } from "./google-auth.js";
 import { googleApiError, serviceDisabledParts } from "./google-errors.js";
 import { CLOUD_PLATFORM_SCOPE } from "./google-sts.js";
-import { applyChange } from "./iam-admin.js";
 import { isStale, policyBindings, policyEtag, readPolicy } from "./iam-policy.js";
 import { SERVICE_TITLES } from "./service-usage.js";
 

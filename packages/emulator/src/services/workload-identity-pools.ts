@@ -4,9 +4,8 @@ import type { PoolConfig, PoolState, ProviderConfig, ProviderState } from "../co
 import { SOFT_DELETE_RETENTION_MS } from "../iam-rules.js";
 import type { Runtime } from "../runtime.js";
 import { json, jsonObjectBody, type Route, type ServiceRequest, type ServiceResponse } from "../server.js";
-import { adminGate } from "./google-auth.js";
+import { type AdminHandler, adminRoute, applyChange, invalidArgument } from "./admin-api.js";
 import { googleApiError } from "./google-errors.js";
-import { applyChange, invalidArgument } from "./iam-admin.js";
 import type { Operations } from "./operations.js";
 
 /**
@@ -22,26 +21,14 @@ export function workloadIdentityPoolRoutes(runtime: Runtime, operations: Operati
   const provider = `${pool}/providers/(?<provider>[^/:]+)`;
 
   /** Runs `handle` after the admin gate and the location check. */
-  const route = (
-    name: string,
-    method: string,
-    path: string,
-    handle: (request: ServiceRequest, params: Record<string, string>) => ServiceResponse,
-  ): Route => ({
-    name: `iam.${name}`,
-    methods: [method],
-    path: new RegExp(`${path}$`),
-    handle: (request, params) => {
-      const refused = adminGate(runtime, request, params.project ?? "");
-      if (refused) return refused;
-      if (params.location !== "global") {
-        return invalidArgument(
-          `Invalid location ${JSON.stringify(params.location)}: the only supported location for workload identity pools is global.`,
-        );
-      }
-      return handle(request, params);
-    },
-  });
+  const route = (name: string, method: string, path: string, handle: AdminHandler) =>
+    adminRoute(runtime, `iam.${name}`, method, path, (request, params) =>
+      params.location === "global"
+        ? handle(request, params)
+        : invalidArgument(
+            `Invalid location ${JSON.stringify(params.location)}: the only supported location for workload identity pools is global.`,
+          ),
+    );
 
   const findPool = (id: string) => runtime.state.pools[id];
   const poolNotFound = (id: string) =>
