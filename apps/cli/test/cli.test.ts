@@ -71,7 +71,7 @@ describe("wif, whatever the command", () => {
     [["validate", "--no-such-flag=1"], "error: wif validate: unknown option --no-such-flag"],
     [
       ["emulator", "--port-base", "http"],
-      "error: wif emulator: --port-base must be a port number from 1 to 65523",
+      "error: wif emulator: --port-base must be a port number from 1 to 65521",
     ],
     [["emulator", "--bogus"], "error: wif emulator: unknown option --bogus"],
     [["emulator", "--debug", "--config"], "error: wif emulator: option --config needs a value"],

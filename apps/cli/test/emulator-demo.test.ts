@@ -69,9 +69,11 @@ describe("wif emulator", () => {
     const result = await runWif(["emulator", "--help"]);
     expect(result.code).toBe(0);
     expect(result.stdout).toContain(
-      "Usage: wif emulator [--config FILE] [--host ADDR] [--port-base N] [--write-config DIR] [--quiet]",
+      "Usage: wif emulator [--empty] [--state FILE] [--config FILE] [--host ADDR] [--port-base N] [--write-config DIR] [--quiet]",
     );
     for (const flag of [
+      "--empty",
+      "--state FILE",
       "--config FILE",
       "--host ADDR",
       "--port-base N",

@@ -90,6 +90,28 @@ describe("wif-emulator", () => {
     }
   });
 
+  it("starts an empty project with --empty, prints gcloud's environment, and keeps the state in --state", async () => {
+    const directory = scratch();
+    const state = join(directory, "state.json");
+    const { code, stdout } = await run(["--empty", "--state", state, "--quiet"]);
+    expect(code).toBe(0);
+    const iam = /^ {2}iam +(http:\/\/127\.0\.0\.1:\d+)$/m.exec(stdout)?.[1];
+    expect(stdout).toContain(`export CLOUDSDK_API_ENDPOINT_OVERRIDES_IAM=${iam}/`);
+    expect(stdout).toMatch(/^ {2}export CLOUDSDK_AUTH_ACCESS_TOKEN=ya29\./m);
+    expect(stdout).toContain(`State saved to ${state}`);
+    const saved = JSON.parse(readFileSync(state, "utf8"));
+    expect(saved.pools).toBeUndefined();
+    expect(Object.keys(saved.services).sort()).toEqual([
+      "serviceusage.googleapis.com",
+      "storage.googleapis.com",
+    ]);
+
+    writeFileSync(state, "{ not json");
+    const corrupt = await run(["--state", state, "--quiet"]);
+    expect(corrupt.code).toBe(1);
+    expect(corrupt.stderr).toContain(`${state} is not valid JSON`);
+  });
+
   it("exits 2 on bad arguments and unreadable configs, 1 on an invalid config", async () => {
     expect((await run(["--nope"])).code).toBe(2);
     expect((await run(["--port-base", "x"])).code).toBe(2);

@@ -3,15 +3,25 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { EmulatorConfig } from "./config.js";
-import { type CredentialConfigOptions, DEFAULT_EMULATOR_HOST, startEmulator } from "./emulator.js";
+import {
+  type CredentialConfigOptions,
+  DEFAULT_ADMIN_EMAIL,
+  DEFAULT_EMULATOR_HOST,
+  startEmulator,
+} from "./emulator.js";
+import { SERVICE_NAMES } from "./runtime.js";
 
 /** `wif-emulator --help`: the usage line, what the command does, and its flags. */
-export const CLI_USAGE = `Usage: wif-emulator [--config FILE] [--host ADDR] [--port-base N] [--write-config DIR] [--quiet]
+export const CLI_USAGE = `Usage: wif-emulator [--empty] [--state FILE] [--config FILE] [--host ADDR] [--port-base N] [--write-config DIR] [--quiet]
 
-Starts a local emulator of Google STS / IAM Credentials, AWS IMDS / STS, Azure IMDS / Entra and a Kubernetes
-issuer, prints the URL of each service and a ready-to-use credential config, and runs until SIGINT/SIGTERM.
+Starts a local emulator of Google STS / IAM Credentials / Storage and the admin APIs gcloud uses (IAM pools,
+providers and service accounts, Service Usage, Resource Manager), AWS IMDS / STS, Azure IMDS / Entra and a
+Kubernetes issuer, prints the URL of each service, the environment for gcloud and a ready-to-use credential
+config, and runs until SIGINT/SIGTERM.
 
-  --config FILE       JSON config merged over the defaults (see the package README)
+  --empty             start from a new, empty project (no pools, service accounts, bindings or guide APIs)
+  --state FILE        load the state from FILE if it exists, and save every change to it
+  --config FILE       JSON config merged over the defaults (or the state / empty project; see the README)
   --host ADDR         bind address (default ${DEFAULT_EMULATOR_HOST}; anything else exposes credentials)
   --port-base N       service i listens on N + i (default: ephemeral ports)
   --write-config DIR  write credential configs (aws, aws-imdsv2, azure, file, url; -sa variants impersonate) to DIR
@@ -81,6 +91,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     return failure.usage ? 2 : 1;
   };
   let values: {
+    empty?: boolean | undefined;
+    state?: string | undefined;
     config?: string | undefined;
     host?: string | undefined;
     "port-base"?: string | undefined;
@@ -92,6 +104,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     values = parseArgs({
       args: argv,
       options: {
+        empty: { type: "boolean" },
+        state: { type: "string" },
         config: { type: "string" },
         host: { type: "string" },
         "port-base": { type: "string" },
@@ -121,14 +135,17 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     }
   }
   const portBase = values["port-base"] === undefined ? undefined : Number(values["port-base"]);
-  if (portBase !== undefined && !(Number.isInteger(portBase) && portBase > 0 && portBase < 65_524)) {
-    return fail({ message: "--port-base must be a port number from 1 to 65523", usage: true });
+  const maxPortBase = 65_535 - (SERVICE_NAMES.length - 1);
+  if (portBase !== undefined && !(Number.isInteger(portBase) && portBase > 0 && portBase <= maxPortBase)) {
+    return fail({ message: `--port-base must be a port number from 1 to ${maxPortBase}`, usage: true });
   }
   const host = values.host ?? DEFAULT_EMULATOR_HOST;
   let emulator: Awaited<ReturnType<typeof startEmulator>>;
   try {
     emulator = await startEmulator({
       ...(config ? { config } : {}),
+      ...(values.empty ? { empty: true } : {}),
+      ...(values.state !== undefined ? { stateFile: values.state } : {}),
       host,
       ...(portBase ? { portBase } : {}),
       ...(values.quiet ? {} : { log: (line: string) => io.stderr(`${line}\n`) }),
@@ -147,6 +164,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     out.push("", `STS token URL: ${emulator.urls.sts}/v1/token`);
     // wifkit accepts only Google's endpoints unless told otherwise (allow.origins; the wif CLI reads this).
     out.push("", "Origins to allow:", `  export WIF_ALLOW_ORIGINS=${emulator.allowOrigins.join(",")}`);
+    // The admin token is a credential: printed once, for the user's own shell, never logged.
+    out.push("", `gcloud against the emulator (as ${DEFAULT_ADMIN_EMAIL}, token valid 12 h):`);
+    for (const [name, value] of Object.entries(emulator.gcloudEnv())) out.push(`  export ${name}=${value}`);
+    if (values.state !== undefined) out.push("", `State saved to ${values.state} after every change.`);
     const serviceAccount = Object.keys(emulator.state.serviceAccounts)[0];
     const hasAwsProvider = Object.values(emulator.state.pools).some((pool) => pool.providers["aws-provider"]);
     if (hasAwsProvider) {

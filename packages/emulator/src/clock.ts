@@ -39,3 +39,8 @@ function toMillis(time: number | Date): number {
     throw new TypeError("clock time must be a finite number of milliseconds or a valid Date");
   return ms;
 }
+
+/** RFC 3339 in UTC without fractional seconds (one client parses only that form). */
+export function rfc3339(time: number): string {
+  return new Date(Math.floor(time / 1000) * 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
+}

@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_EMULATOR_CONFIG, EmulatorConfigError, mergeConfig, resolveConfig } from "./config.js";
+import {
+  DEFAULT_EMULATOR_CONFIG,
+  EMPTY_EMULATOR_CONFIG,
+  EmulatorConfigError,
+  mergeConfig,
+  resolveCompleteConfig,
+  resolveConfig,
+} from "./config.js";
 
 const URLS = { entra: "http://127.0.0.1:1001", kubernetes: "http://127.0.0.1:1002" };
 
@@ -69,7 +76,29 @@ describe("resolveConfig", () => {
         { pools: { "wifkit-pool": { providers: { "aws-provider": { type: "saml" } } } } },
         /providers\.aws-provider\.type/,
       ],
-      [{ pools: { P: {} } }, /pools\.P/],
+      [{ pools: { P: {} } }, /pools\.P: .*4-32 characters/],
+      [{ pools: { "gcp-pool": {} } }, /pools\.gcp-pool: .*prefix `gcp-` is reserved/],
+      [
+        {
+          pools: {
+            "wifkit-pool": {
+              providers: {
+                "azure-provider": { allowedAudiences: Array.from({ length: 11 }, (_, i) => `api://a${i}`) },
+              },
+            },
+          },
+        },
+        /azure-provider\.allowedAudiences: A maximum of 10 audiences/,
+      ],
+      [
+        {
+          pools: {
+            "wifkit-pool": { providers: { "azure-provider": { issuerUri: "http://issuer.example" } } },
+          },
+        },
+        /issuerUri: .*must be an HTTPS endpoint/,
+      ],
+      [{ pools: { "wifkit-pool": { displayName: "x".repeat(33) } } }, /displayName: .*32 characters/],
       [{ iam: { maxAccessTokenLifetimeSeconds: 50000 } }, /iam\.maxAccessTokenLifetimeSeconds/],
       [{ azure: { identities: { other: { type: "system", clientId: "a", objectId: "b" } } } }, /at most one/],
     ];
@@ -77,5 +106,18 @@ describe("resolveConfig", () => {
       expect(() => resolveConfig(config as never, URLS)).toThrow(EmulatorConfigError);
       expect(() => resolveConfig(config as never, URLS)).toThrow(message);
     }
+  });
+});
+
+describe("EMPTY_EMULATOR_CONFIG", () => {
+  it("is a new project: no pools, service accounts or bucket bindings, only Google's default APIs", () => {
+    const state = resolveCompleteConfig(EMPTY_EMULATOR_CONFIG, URLS);
+    expect(state.pools).toEqual({});
+    expect(state.serviceAccounts).toEqual({});
+    expect(state.storage.buckets["wifkit-bucket"]!.bindings).toEqual({});
+    expect(state.services).toEqual({ "serviceusage.googleapis.com": true, "storage.googleapis.com": true });
+    // The workload's side stays: the object to guard, the AWS account, the Azure tenant.
+    expect(state.storage.buckets["wifkit-bucket"]!.objects["hello.txt"]).toBeDefined();
+    expect(state.aws.accountId).toBe("111122223333");
   });
 });

@@ -12,12 +12,24 @@
  */
 
 import { WifError } from "@wifkit/core";
+import {
+  allowedAudiencesProblem,
+  awsAccountIdProblem,
+  descriptionProblem,
+  displayNameProblem,
+  issuerUriProblem,
+  resourceIdProblem,
+} from "./iam-rules.js";
 
 export type ProviderType = "aws" | "oidc";
 
 export interface ProviderConfig {
   type: ProviderType;
   disabled?: boolean;
+  displayName?: string;
+  description?: string;
+  /** Set when the provider was deleted (RFC 3339): it refuses exchanges and can be undeleted for 30 days. */
+  deleteTime?: string;
   /** `attributeMapping` as an object or Google's string form. Default: Google's AWS default / `google.subject=assertion.sub`. */
   attributeMapping?: string | Record<string, string>;
   /** CEL `attributeCondition`; unset accepts every valid credential. */
@@ -32,12 +44,18 @@ export interface ProviderConfig {
 
 export interface PoolConfig {
   disabled?: boolean;
+  displayName?: string;
+  description?: string;
+  /** Set when the pool was deleted (RFC 3339): its providers refuse exchanges; undeletable for 30 days. */
+  deleteTime?: string;
   providers?: Record<string, ProviderConfig | null>;
 }
 
 export interface ServiceAccountConfig {
   /** Default `ID@{projectId}.iam.gserviceaccount.com`. */
   email?: string;
+  displayName?: string;
+  description?: string;
   disabled?: boolean;
   /** IAM bindings on the service account: role -> members (`principal://`, `principalSet://`, `serviceAccount:EMAIL`). */
   bindings?: Record<string, string[] | null>;
@@ -146,6 +164,11 @@ export interface IamConfig {
 export interface EmulatorConfig {
   projectNumber?: string;
   projectId?: string;
+  /**
+   * Service Usage: which APIs are enabled in the project (`"sts.googleapis.com": true`). STS, IAM
+   * Credentials and Storage answer 403 SERVICE_DISABLED while theirs is not.
+   */
+  services?: Record<string, boolean | null>;
   pools?: Record<string, PoolConfig | null>;
   serviceAccounts?: Record<string, ServiceAccountConfig | null>;
   iam?: IamConfig;
@@ -160,10 +183,21 @@ const PRINCIPAL =
 const PRINCIPAL_SET =
   "principalSet://iam.googleapis.com/projects/{projectNumber}/locations/global/workloadIdentityPools/{pool}";
 
+/** The APIs the guide enables, plus those Google enables in every new project. */
+const GUIDE_SERVICES = {
+  "iam.googleapis.com": true,
+  "cloudresourcemanager.googleapis.com": true,
+  "iamcredentials.googleapis.com": true,
+  "sts.googleapis.com": true,
+  "serviceusage.googleapis.com": true,
+  "storage.googleapis.com": true,
+};
+
 /** The state every test starts from; see the README for the same table in prose. */
 export const DEFAULT_EMULATOR_CONFIG = {
   projectNumber: "123456789012",
   projectId: "wifkit-demo",
+  services: GUIDE_SERVICES,
   pools: {
     "wifkit-pool": {
       disabled: false,
@@ -275,6 +309,21 @@ export const DEFAULT_EMULATOR_CONFIG = {
   kubernetes: { namespace: "default", serviceAccount: "wifkit", tokenLifetimeSeconds: 3600 },
 } as const satisfies EmulatorConfig;
 
+/**
+ * A Google project as a new one is, ready for the administrator's half of the guide: no pools, no
+ * service accounts, no bucket bindings, and only the APIs Google enables by default (Service Usage,
+ * Storage). The bucket and its object, the AWS account, the Azure tenant and the cluster stay as in
+ * {@link DEFAULT_EMULATOR_CONFIG}: they are the workload's side, which the guide does not set up.
+ */
+export const EMPTY_EMULATOR_CONFIG: EmulatorConfig = {
+  ...mergeConfig<EmulatorConfig>(structuredClone(DEFAULT_EMULATOR_CONFIG), {
+    pools: null,
+    serviceAccounts: null,
+    storage: { buckets: { "wifkit-bucket": { bindings: null } } },
+  }),
+  services: { "serviceusage.googleapis.com": true, "storage.googleapis.com": true },
+};
+
 // ---------------------------------------------------------------------------------------------------------
 // Resolved state: what the services read on every request. It is live: tests may flip a flag on
 // `emulator.state` (e.g. `state.aws.imds.v2Only = true`) and the next request sees it.
@@ -284,6 +333,10 @@ export interface ProviderState {
   poolId: string;
   type: ProviderType;
   disabled: boolean;
+  displayName: string | undefined;
+  description: string | undefined;
+  /** When it was deleted; a deleted provider refuses exchanges. */
+  deleteTime: string | undefined;
   /** `projects/N/locations/global/workloadIdentityPools/P/providers/X`. */
   resource: string;
   /** `//iam.googleapis.com/` + resource: the STS audience and the AWS target resource. */
@@ -298,12 +351,18 @@ export interface ProviderState {
 export interface PoolState {
   id: string;
   disabled: boolean;
+  displayName: string | undefined;
+  description: string | undefined;
+  /** When it was deleted; the providers of a deleted pool refuse exchanges. */
+  deleteTime: string | undefined;
   providers: Record<string, ProviderState>;
 }
 
 export interface ServiceAccountState {
   id: string;
   email: string;
+  displayName: string | undefined;
+  description: string | undefined;
   disabled: boolean;
   /** Unique numeric id, used as the ID token `sub`. */
   uniqueId: string;
@@ -393,6 +452,8 @@ export interface KubernetesState {
 export interface EmulatorState {
   projectNumber: string;
   projectId: string;
+  /** Enabled APIs by service name (`sts.googleapis.com`); a missing name is disabled. */
+  services: Record<string, boolean>;
   pools: Record<string, PoolState>;
   serviceAccounts: Record<string, ServiceAccountState>;
   iam: { maxAccessTokenLifetimeSeconds: number; unknownServiceAccount: "not-found" | "permission-denied" };
@@ -431,10 +492,13 @@ export class EmulatorConfigError extends WifError {
   override name = "EmulatorConfigError";
   /** The config field at fault, e.g. `pools.wifkit-pool.providers.aws-provider.type`. */
   override readonly field: string;
+  /** What is wrong, without the field (the admin APIs answer with it). */
+  readonly problem: string;
 
   constructor(field: string, problem: string, options: { cause?: unknown } = {}) {
     super(`emulator config ${field}: ${problem}`, { code: EMULATOR_CONFIG_ERROR_CODE, cause: options.cause });
     this.field = field;
+    this.problem = problem;
   }
 }
 
@@ -506,8 +570,29 @@ export function resolveConfig(
   config: EmulatorConfig | undefined,
   urls: Readonly<Partial<Record<string, string>>> | object,
 ): EmulatorState {
+  return resolveCompleteConfig(mergeConfig(clone(DEFAULT_EMULATOR_CONFIG), config ?? {}), urls);
+}
+
+function check(path: string, problem: string | undefined): void {
+  if (problem !== undefined) fail(path, problem);
+}
+
+function optText(value: Json, path: string, problem: (text: string | undefined) => string | undefined) {
+  if (value !== undefined && typeof value !== "string") fail(path, "must be a string");
+  check(path, problem(value));
+  return value;
+}
+
+/**
+ * Resolves a complete config (nothing merged under it: a state file, or defaults already merged) into
+ * the live state.
+ */
+export function resolveCompleteConfig(
+  config: EmulatorConfig,
+  urls: Readonly<Partial<Record<string, string>>> | object,
+): EmulatorState {
   const urlVariables = urls as Readonly<Partial<Record<string, string>>>;
-  const merged = mergeConfig(clone(DEFAULT_EMULATOR_CONFIG) as unknown as Record<string, Json>, config ?? {});
+  const merged = config as Record<string, Json>;
   const projectNumber = str(merged.projectNumber, "projectNumber");
   if (!/^\d{1,20}$/.test(projectNumber))
     fail("projectNumber", "must be digits (a project number, not an id)");
@@ -534,13 +619,11 @@ export function resolveConfig(
 
   const pools: Record<string, PoolState> = {};
   for (const [poolId, pool] of poolEntries) {
-    if (!/^[a-z0-9-]{4,32}$/.test(poolId))
-      fail(`pools.${poolId}`, "pool ids are 4 to 32 characters of [a-z0-9-]");
+    check(`pools.${poolId}`, resourceIdProblem("pool", poolId));
     const providers: Record<string, ProviderState> = {};
     for (const [providerId, provider] of entries(pool.providers, `pools.${poolId}.providers`)) {
       const path = `pools.${poolId}.providers.${providerId}`;
-      if (!/^[a-z0-9-]{4,32}$/.test(providerId))
-        fail(path, "provider ids are 4 to 32 characters of [a-z0-9-]");
+      check(path, resourceIdProblem("provider", providerId));
       const type = provider.type;
       if (type !== "aws" && type !== "oidc") fail(`${path}.type`, 'must be "aws" or "oidc"');
       const resource = `projects/${projectNumber}/locations/global/workloadIdentityPools/${poolId}/providers/${providerId}`;
@@ -548,26 +631,38 @@ export function resolveConfig(
       if (mapping !== undefined && typeof mapping !== "string" && !isPlainObject(mapping)) {
         fail(`${path}.attributeMapping`, "must be a string or an object");
       }
+      const allowedAudiences = strList(provider.allowedAudiences, `${path}.allowedAudiences`).map(fill);
+      check(`${path}.allowedAudiences`, allowedAudiencesProblem(allowedAudiences));
+      const issuerUri = type === "oidc" ? fill(str(provider.issuerUri, `${path}.issuerUri`)) : undefined;
+      if (issuerUri !== undefined) check(`${path}.issuerUri`, issuerUriProblem(issuerUri));
+      const awsAccountId =
+        type === "aws"
+          ? fill(str(provider.awsAccountId, `${path}.awsAccountId`, "{awsAccountId}"))
+          : undefined;
+      if (awsAccountId !== undefined) check(`${path}.awsAccountId`, awsAccountIdProblem(awsAccountId));
       providers[providerId] = {
         id: providerId,
         poolId,
         type,
         disabled: bool(provider.disabled, `${path}.disabled`, false),
+        displayName: optText(provider.displayName, `${path}.displayName`, displayNameProblem),
+        description: optText(provider.description, `${path}.description`, descriptionProblem),
+        deleteTime: optStr(provider.deleteTime, `${path}.deleteTime`),
         resource,
         audience: `//iam.googleapis.com/${resource}`,
         attributeMapping: mapping as string | Record<string, string> | undefined,
         attributeCondition: optStr(provider.attributeCondition, `${path}.attributeCondition`),
-        awsAccountId:
-          type === "aws"
-            ? fill(str(provider.awsAccountId, `${path}.awsAccountId`, "{awsAccountId}"))
-            : undefined,
-        issuerUri: type === "oidc" ? fill(str(provider.issuerUri, `${path}.issuerUri`)) : undefined,
-        allowedAudiences: strList(provider.allowedAudiences, `${path}.allowedAudiences`).map(fill),
+        awsAccountId,
+        issuerUri,
+        allowedAudiences,
       };
     }
     pools[poolId] = {
       id: poolId,
       disabled: bool(pool.disabled, `pools.${poolId}.disabled`, false),
+      displayName: optText(pool.displayName, `pools.${poolId}.displayName`, displayNameProblem),
+      description: optText(pool.description, `pools.${poolId}.description`, descriptionProblem),
+      deleteTime: optStr(pool.deleteTime, `pools.${poolId}.deleteTime`),
       providers,
     };
   }
@@ -581,6 +676,8 @@ export function resolveConfig(
     serviceAccounts[id] = {
       id,
       email,
+      displayName: optText(account.displayName, `${path}.displayName`, () => undefined),
+      description: optText(account.description, `${path}.description`, () => undefined),
       disabled: bool(account.disabled, `${path}.disabled`, false),
       uniqueId: numericId(email),
       bindings: bindings(account.bindings, `${path}.bindings`, fill),
@@ -698,9 +795,18 @@ export function resolveConfig(
   const kubernetesServiceAccount = str(kubernetes.serviceAccount, "kubernetes.serviceAccount");
   const entraBase = urlVariables.entra ?? "";
 
+  const services: Record<string, boolean> = {};
+  if (merged.services !== undefined && !isPlainObject(merged.services))
+    fail("services", "must be an object of service name -> true/false");
+  for (const [name, enabled] of Object.entries((merged.services ?? {}) as Record<string, Json>)) {
+    if (enabled === null || enabled === undefined) continue;
+    services[name] = bool(enabled, `services.${name}`, false);
+  }
+
   return {
     projectNumber,
     projectId,
+    services,
     pools,
     serviceAccounts,
     iam: {

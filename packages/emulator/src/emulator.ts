@@ -4,11 +4,11 @@ import { join } from "node:path";
 import { buildCredentialConfig, type ExternalAccountConfig, type SourceOptions } from "@wifkit/config";
 import { createEmulatorClock, type EmulatorClock } from "./clock.js";
 import {
+  DEFAULT_EMULATOR_CONFIG,
+  EMPTY_EMULATOR_CONFIG,
   type EmulatorConfig,
-  EmulatorConfigError,
   type EmulatorState,
   mergeConfig,
-  resolveConfig,
 } from "./config.js";
 import { type EmulatorCounters, RequestCounters } from "./counters.js";
 import { type EmulatorFaults, FaultRegistry } from "./faults.js";
@@ -32,18 +32,32 @@ import { azureAppServiceService, azureArcService, azureImdsService } from "./ser
 import { entraService, kubernetesService } from "./services/entra.js";
 import { googleCertsService } from "./services/google-certs.js";
 import { CLOUD_PLATFORM_SCOPE, googleStsService } from "./services/google-sts.js";
+import { iamService } from "./services/iam.js";
 import { iamCredentialsService } from "./services/iam-credentials.js";
+import { resourceManagerService } from "./services/resource-manager.js";
+import { serviceUsageService } from "./services/service-usage.js";
 import { storageService } from "./services/storage.js";
 import { createSigningKey, type SigningKey } from "./signing.js";
 import { signSigV4 } from "./sigv4.js";
+import { readStateFile, StateStore, writeStateFile } from "./state-store.js";
 import { type AwsKey, type AwsKeyInit, AwsKeyRegistry, AwsSessions, GoogleTokenStore } from "./stores.js";
 
 /** The emulator binds loopback unless told otherwise: it hands out credentials to anyone who can reach it. */
 export const DEFAULT_EMULATOR_HOST = "127.0.0.1";
 
 export interface EmulatorOptions {
-  /** What exists in the emulated clouds, merged over `DEFAULT_EMULATOR_CONFIG`. */
+  /** What exists in the emulated clouds, merged over `DEFAULT_EMULATOR_CONFIG` (or the state file, or the empty project). */
   config?: EmulatorConfig;
+  /**
+   * Start from a new, empty Google project (`EMPTY_EMULATOR_CONFIG`: no pools, service accounts, bindings
+   * or enabled guide APIs) that gcloud commands then set up. Default false: the ready-made default state.
+   */
+  empty?: boolean;
+  /**
+   * A JSON state file: loaded at start when it exists (a complete state, not merged over the defaults),
+   * then rewritten after every change (admin API calls, `reconfigure`). Tokens are not part of it.
+   */
+  stateFile?: string;
   /** Bind address for every listener. Default `127.0.0.1`. */
   host?: string;
   /**
@@ -115,6 +129,8 @@ export interface AwsSubjectTokenOptions {
 export interface GoogleTokenOptions {
   /** A federated subject in a provider (default "aws-provider") of the first pool... */
   subject?: string;
+  /** ...or a Google user account (`user:EMAIL` in IAM policies), e.g. the project's administrator... */
+  user?: string;
   provider?: string;
   groups?: string[];
   attributes?: Record<string, string | string[]>;
@@ -138,6 +154,16 @@ export interface Emulator {
   readonly tempDir: string;
   /** Deep-merges `patch` into the current config (same rules as the config file) and applies it at once. */
   reconfigure(patch: EmulatorConfig): void;
+  /** The complete current state as a config (what `stateFile` holds); load it back with `startEmulator({ stateFile })`. */
+  exportState(): EmulatorConfig;
+  /** Writes `exportState()` to `path` (0600, atomically). */
+  saveState(path: string): void;
+  /**
+   * Environment for gcloud against this emulator: endpoint overrides for every emulated Google API, an
+   * access token of the project's administrator (`CLOUDSDK_AUTH_ACCESS_TOKEN`), the project, a private
+   * `CLOUDSDK_CONFIG` under `tempDir`, and no update checks, usage reports or GCE metadata probes.
+   */
+  gcloudEnv(options?: GcloudEnvOptions): Record<string, string>;
   /** The STS audience of a provider: `//iam.googleapis.com/projects/N/.../providers/ID`. */
   providerAudience(providerId?: string, poolId?: string): string;
   /** A service account's email, from its id ("wifkit-reader") or email. */
@@ -168,6 +194,28 @@ export interface Emulator {
   stop(): Promise<void>;
 }
 
+export interface GcloudEnvOptions {
+  /** The administrator's email (`user:EMAIL`). Default `DEFAULT_ADMIN_EMAIL`. */
+  admin?: string;
+  /** Lifetime of the administrator's token. Default 12 hours (emulator time). */
+  tokenLifetimeSeconds?: number;
+  /** `CLOUDSDK_CONFIG` directory. Default `TEMPDIR/gcloud`. */
+  configDir?: string;
+}
+
+/** Who `gcloudEnv()` authenticates gcloud as. The admin APIs accept any live token the emulator issued. */
+export const DEFAULT_ADMIN_EMAIL = "admin@wifkit.example";
+
+/** The emulated Google APIs gcloud can be pointed at, by `CLOUDSDK_API_ENDPOINT_OVERRIDES_*` suffix. */
+const GCLOUD_APIS: Record<string, ServiceName> = {
+  IAM: "iam",
+  IAMCREDENTIALS: "iamCredentials",
+  SERVICEUSAGE: "serviceUsage",
+  CLOUDRESOURCEMANAGER: "resourceManager",
+  STORAGE: "storage",
+  STS: "sts",
+};
+
 /**
  * Starts the emulator: one `node:http` listener per emulated service, on loopback and ephemeral ports by
  * default. Always `stop()` it (e.g. in `afterAll`).
@@ -188,20 +236,27 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   mkdirSync(tempDir, { recursive: true, mode: 0o700 });
 
   const [google, entra, kubernetes] = await issuerKeys();
-  let configInput: EmulatorConfig = options.config ?? {};
-  // URLs are only known after listening; resolve once with placeholders to validate early, again after.
-  const urls = {} as EmulatorUrls;
-  let state = resolveConfig(configInput, {});
+  // URLs are only known after listening: resolve with loopback stand-ins to validate early, again after.
+  const urls = Object.fromEntries(
+    SERVICE_NAMES.map((name) => [name, "http://127.0.0.1:0"]),
+  ) as unknown as EmulatorUrls;
+  const base =
+    (options.stateFile === undefined ? undefined : readStateFile(options.stateFile)) ??
+    (options.empty ? EMPTY_EMULATOR_CONFIG : DEFAULT_EMULATOR_CONFIG);
   const rules = createRulesCache();
-  const getState = () => state;
+  const store = new StateStore({
+    config: mergeConfig(structuredClone(base) as EmulatorConfig, options.config ?? {}),
+    urls,
+    rules,
+    stateFile: options.stateFile,
+  });
+  const getState = () => store.state;
   const awsKeys = new AwsKeyRegistry(getState);
   const runtime: Runtime = {
     get state() {
-      return state;
+      return store.state;
     },
-    set state(value) {
-      state = value;
-    },
+    store,
     urls,
     clock,
     keys: { google, entra, kubernetes },
@@ -226,6 +281,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     azureArc: azureArcService(runtime),
     entra: entraService(runtime),
     kubernetes: kubernetesService(runtime),
+    iam: iamService(runtime),
+    serviceUsage: serviceUsageService(runtime),
+    resourceManager: resourceManagerService(runtime),
   };
   const running: RunningService[] = [];
   try {
@@ -240,25 +298,24 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       running.push(service);
       urls[name] = service.url;
     }
-    state = resolveConfig(configInput, urls);
-    validateRules(state, rules);
+    store.refresh();
   } catch (error) {
     await Promise.all(running.map((service) => service.close()));
     if (ownsTempDir) rmSync(tempDir, { recursive: true, force: true });
     throw error;
   }
 
-  const firstPool = () => Object.keys(state.pools)[0] ?? "";
+  const firstPool = () => Object.keys(store.state.pools)[0] ?? "";
   const providerAudience = (providerId = "aws-provider", poolId = firstPool()) => {
-    const provider = state.pools[poolId]?.providers[providerId];
+    const provider = store.state.pools[poolId]?.providers[providerId];
     if (!provider)
       throw new TypeError(`No provider "${providerId}" in pool "${poolId}" of the emulator config`);
     return provider.audience;
   };
   const serviceAccountEmail = (idOrEmail: string) => {
     const account =
-      state.serviceAccounts[idOrEmail] ??
-      Object.values(state.serviceAccounts).find((sa) => sa.email === idOrEmail.toLowerCase());
+      store.state.serviceAccounts[idOrEmail] ??
+      Object.values(store.state.serviceAccounts).find((sa) => sa.email === idOrEmail.toLowerCase());
     if (!account) throw new TypeError(`No service account "${idOrEmail}" in the emulator config`);
     return account.email;
   };
@@ -270,19 +327,19 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     return path;
   };
   const oidcProviderAudience = (providerId: string, poolId: string) => {
-    const provider = state.pools[poolId]?.providers[providerId];
+    const provider = store.state.pools[poolId]?.providers[providerId];
     if (!provider)
       throw new TypeError(`No provider "${providerId}" in pool "${poolId}" of the emulator config`);
     return provider.allowedAudiences[0] ?? `https:${provider.audience}`;
   };
   const entraToken = (init: EntraTokenInit = {}) => {
-    const identity = findAzureIdentity(state, init.identity);
+    const identity = findAzureIdentity(store.state, init.identity);
     if (!identity) throw new TypeError(`No Azure managed identity "${init.identity}" in the emulator config`);
     return mintEntraToken(runtime, identity, init).token;
   };
   const credentials = (principal: "instance" | "container" | "user"): AwsCredentialsSnapshot => {
     if (principal === "user") {
-      const user = Object.values(state.aws.users)[0];
+      const user = Object.values(store.state.aws.users)[0];
       if (!user) throw new TypeError("The emulator config has no AWS IAM user");
       return { accessKeyId: user.accessKeyId, secretAccessKey: user.secretAccessKey, arn: user.arn };
     }
@@ -306,7 +363,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       url: "oidc-provider",
     }[init.source];
     const providerId = init.provider ?? defaultProvider;
-    const provider = state.pools[poolId]?.providers[providerId];
+    const provider = store.state.pools[poolId]?.providers[providerId];
     if (!provider)
       throw new TypeError(`No provider "${providerId}" in pool "${poolId}" of the emulator config`);
     let source: SourceOptions;
@@ -369,7 +426,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const federatedIdentity = (init: GoogleTokenOptions) => {
     const poolId = firstPool();
     const providerId = init.provider ?? "aws-provider";
-    const provider = state.pools[poolId]?.providers[providerId];
+    const provider = store.state.pools[poolId]?.providers[providerId];
     if (!provider)
       throw new TypeError(`No provider "${providerId}" in pool "${poolId}" of the emulator config`);
     let mapped = {
@@ -379,33 +436,49 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     };
     if (init.subject === undefined) {
       if (provider.type !== "aws") throw new TypeError("issueGoogleToken: pass subject for an OIDC provider");
-      const { instance, accountId } = state.aws;
+      const { instance, accountId } = store.state.aws;
       mapped = rules(provider).mapping.evaluate({
         arn: instance.assumedRoleArn,
         account: accountId,
         userid: `${instance.roleId}:${instance.id}`,
       });
     }
-    return { projectNumber: state.projectNumber, poolId, providerId, ...mapped };
+    return { projectNumber: store.state.projectNumber, poolId, providerId, ...mapped };
   };
 
   let stopped = false;
   const emulator: Emulator = {
     urls,
     get state() {
-      return state;
+      return store.state;
     },
     clock,
     faults,
     counters,
     allowOrigins: SERVICE_NAMES.map((name) => new URL(urls[name]).origin),
     tempDir,
-    reconfigure(patch) {
-      const nextInput = mergeConfig(configInput, patch);
-      const next = resolveConfig(nextInput, urls);
-      validateRules(next, rules);
-      configInput = nextInput;
-      state = next;
+    reconfigure: (patch) => store.merge(patch),
+    exportState: () => store.snapshot(),
+    saveState: (path) => writeStateFile(path, store.snapshot()),
+    gcloudEnv(init = {}) {
+      const token = runtime.googleTokens.issue({
+        kind: "user",
+        email: init.admin ?? DEFAULT_ADMIN_EMAIL,
+        scopes: [CLOUD_PLATFORM_SCOPE],
+        lifetimeMs: (init.tokenLifetimeSeconds ?? 12 * 3600) * 1000,
+      });
+      const env: Record<string, string> = {
+        CLOUDSDK_CONFIG: init.configDir ?? join(tempDir, "gcloud"),
+        CLOUDSDK_CORE_PROJECT: store.state.projectId,
+        CLOUDSDK_AUTH_ACCESS_TOKEN: token.token,
+        CLOUDSDK_CORE_CHECK_GCE_METADATA: "false",
+        CLOUDSDK_CORE_DISABLE_USAGE_REPORTING: "true",
+        CLOUDSDK_COMPONENT_MANAGER_DISABLE_UPDATE_CHECK: "true",
+      };
+      for (const [api, service] of Object.entries(GCLOUD_APIS)) {
+        env[`CLOUDSDK_API_ENDPOINT_OVERRIDES_${api}`] = `${urls[service]}/`;
+      }
+      return env;
     },
     providerAudience,
     serviceAccountEmail,
@@ -424,24 +497,24 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         AWS_ENDPOINT_URL_STS: urls.awsSts,
         AWS_EC2_METADATA_SERVICE_ENDPOINT: urls.awsImds,
       };
-      if (region !== undefined || source !== "imds") env.AWS_REGION = region ?? state.aws.region;
+      if (region !== undefined || source !== "imds") env.AWS_REGION = region ?? store.state.aws.region;
       switch (source) {
         case "imds":
-          if (state.aws.imds.v2Only) env.AWS_EC2_METADATA_V1_DISABLED = "true";
+          if (store.state.aws.imds.v2Only) env.AWS_EC2_METADATA_V1_DISABLED = "true";
           break;
         case "container":
-          env.AWS_CONTAINER_CREDENTIALS_FULL_URI = `${urls.awsContainer}/v2/credentials/${state.aws.container.sessionName}`;
-          env.AWS_CONTAINER_AUTHORIZATION_TOKEN = state.aws.container.authorizationToken;
+          env.AWS_CONTAINER_CREDENTIALS_FULL_URI = `${urls.awsContainer}/v2/credentials/${store.state.aws.container.sessionName}`;
+          env.AWS_CONTAINER_AUTHORIZATION_TOKEN = store.state.aws.container.authorizationToken;
           break;
         case "pod-identity":
           env.AWS_CONTAINER_CREDENTIALS_FULL_URI = `${urls.awsContainer}/v1/credentials`;
           env.AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE = writeSecretFile(
             "eks-pod-identity-token",
-            state.aws.container.authorizationToken,
+            store.state.aws.container.authorizationToken,
           );
           break;
         case "web-identity": {
-          const role = Object.values(state.aws.roles).find((candidate) => candidate.webIdentity);
+          const role = Object.values(store.state.aws.roles).find((candidate) => candidate.webIdentity);
           if (!role?.webIdentity)
             throw new TypeError("The emulator config has no AWS role with webIdentity trust");
           const audience = role.webIdentity.audiences[0] ?? "sts.amazonaws.com";
@@ -469,7 +542,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         case "app-service":
           return {
             IDENTITY_ENDPOINT: `${urls.azureAppService}/msi/token`,
-            IDENTITY_HEADER: state.azure.appService.identityHeader,
+            IDENTITY_HEADER: store.state.azure.appService.identityHeader,
             ...(clientId ? { AZURE_CLIENT_ID: clientId } : {}),
           };
         case "arc":
@@ -479,8 +552,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
           };
         case "aks": {
           const identity =
-            (clientId ? findAzureIdentity(state, clientId) : undefined) ??
-            Object.values(state.azure.identities).find(
+            (clientId ? findAzureIdentity(store.state, clientId) : undefined) ??
+            Object.values(store.state.azure.identities).find(
               (candidate) => candidate.federatedCredentials.length > 0,
             );
           const credential = identity?.federatedCredentials[0];
@@ -492,7 +565,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
           }).token;
           return {
             AZURE_CLIENT_ID: identity.clientId,
-            AZURE_TENANT_ID: state.azure.tenantId,
+            AZURE_TENANT_ID: store.state.azure.tenantId,
             AZURE_FEDERATED_TOKEN_FILE: writeSecretFile("azure-identity-token", token),
             AZURE_AUTHORITY_HOST: `${urls.entra}/`,
           };
@@ -515,7 +588,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     awsSubjectToken(init = {}) {
       const keys =
         typeof init.credentials === "object" ? init.credentials : credentials(init.credentials ?? "instance");
-      const region = init.region ?? state.aws.region;
+      const region = init.region ?? store.state.aws.region;
       const url = new URL(`https://sts.${region}.amazonaws.com?Action=GetCallerIdentity&Version=2011-06-15`);
       const audience = init.audience ?? providerAudience("aws-provider");
       const target: [string, string] = ["x-goog-cloud-target-resource", audience];
@@ -555,12 +628,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
               scopes,
               lifetimeMs,
             })
-          : runtime.googleTokens.issue({
-              kind: "federated",
-              identity: federatedIdentity(init),
-              scopes,
-              lifetimeMs,
-            });
+          : init.user !== undefined
+            ? runtime.googleTokens.issue({ kind: "user", email: init.user.toLowerCase(), scopes, lifetimeMs })
+            : runtime.googleTokens.issue({
+                kind: "federated",
+                identity: federatedIdentity(init),
+                scopes,
+                lifetimeMs,
+              });
       return { accessToken: record.token, expiresAt: new Date(record.expiresAt) };
     },
     async stop() {
@@ -585,19 +660,6 @@ function issuerKeys(): Promise<[SigningKey, SigningKey, SigningKey]> {
     sharedKeys = undefined;
   });
   return sharedKeys;
-}
-
-function validateRules(state: EmulatorState, rules: Runtime["rules"]): void {
-  for (const pool of Object.values(state.pools)) {
-    for (const provider of Object.values(pool.providers)) {
-      try {
-        rules(provider);
-      } catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
-        throw new EmulatorConfigError(`pools.${pool.id}.providers.${provider.id}`, message, { cause: error });
-      }
-    }
-  }
 }
 
 function subjectParts(subject: string): { namespace?: string; serviceAccount?: string } {

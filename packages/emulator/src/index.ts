@@ -34,6 +34,7 @@ export type {
 } from "./config.js";
 export {
   DEFAULT_EMULATOR_CONFIG,
+  EMPTY_EMULATOR_CONFIG,
   EMULATOR_CONFIG_ERROR_CODE,
   EmulatorConfigError,
   mergeConfig,
@@ -49,13 +50,15 @@ export type {
   CredentialSourceKind,
   Emulator,
   EmulatorOptions,
+  GcloudEnvOptions,
   GoogleTokenOptions,
 } from "./emulator.js";
-export { DEFAULT_EMULATOR_HOST, startEmulator } from "./emulator.js";
+export { DEFAULT_ADMIN_EMAIL, DEFAULT_EMULATOR_HOST, startEmulator } from "./emulator.js";
 export type { EmulatorFaults, Fault, FaultHandle } from "./faults.js";
 export type { EmulatorUrls, EntraTokenInit, KubernetesTokenInit, ServiceName } from "./runtime.js";
 export { SERVICE_NAMES } from "./runtime.js";
 export { STS_ERRORS } from "./services/google-sts.js";
+export { SERVICE_TITLES } from "./services/service-usage.js";
 export type { AwsAuthErrorCode, AwsKeyRecord, SignedRequest, VerifyOptions, VerifyResult } from "./sigv4.js";
 export { MAX_SIGNATURE_SKEW_MS, signSigV4, verifySigV4 } from "./sigv4.js";
 export type { AwsKey, AwsKeyInit } from "./stores.js";

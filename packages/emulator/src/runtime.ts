@@ -3,11 +3,12 @@ import type { EmulatorClock } from "./clock.js";
 import type { AzureIdentityState, EmulatorState, ProviderState } from "./config.js";
 import type { OidcVerifier } from "./oidc.js";
 import { randomToken, randomUuid, type SigningKey } from "./signing.js";
+import type { StateStore } from "./state-store.js";
 import type { AwsKeyRegistry, AwsSessions, GoogleTokenStore } from "./stores.js";
 
 /** Base URLs of the emulated services (no trailing slash). */
 export interface EmulatorUrls {
-  /** Google STS: `${sts}/v1/token`, `${sts}/v1/introspect`. */
+  /** Google STS: `${sts}/v1/token`, `${sts}/v1/introspect` (any Host: regional endpoints land here too). */
   sts: string;
   /** IAM Credentials: `${iamCredentials}/v1/projects/-/serviceAccounts/EMAIL:generateAccessToken`. */
   iamCredentials: string;
@@ -31,6 +32,12 @@ export interface EmulatorUrls {
   entra: string;
   /** The Kubernetes cluster's service-account token issuer (discovery + JWKS). */
   kubernetes: string;
+  /** IAM admin API (iam.googleapis.com): workload identity pools and providers, service accounts and their IAM policy. */
+  iam: string;
+  /** Service Usage (serviceusage.googleapis.com): enable, disable and list APIs. */
+  serviceUsage: string;
+  /** Cloud Resource Manager (cloudresourcemanager.googleapis.com): the project and its number. */
+  resourceManager: string;
 }
 
 export type ServiceName = keyof EmulatorUrls;
@@ -48,6 +55,9 @@ export const SERVICE_NAMES: readonly ServiceName[] = [
   "azureArc",
   "entra",
   "kubernetes",
+  "iam",
+  "serviceUsage",
+  "resourceManager",
 ];
 
 export interface SigningKeys {
@@ -58,7 +68,10 @@ export interface SigningKeys {
 
 /** Everything the emulated services share. `state` is read on every request, so changes apply at once. */
 export interface Runtime {
-  state: EmulatorState;
+  /** The live state (the store's current resolution). */
+  readonly state: EmulatorState;
+  /** The one store of what exists; the admin APIs change it through `store.update`. */
+  readonly store: StateStore;
   readonly urls: EmulatorUrls;
   readonly clock: EmulatorClock;
   readonly keys: SigningKeys;

@@ -81,6 +81,22 @@ export function xml(status: number, value: string, headers: Record<string, strin
   return { status, headers: { "content-type": "text/xml", ...headers }, body: value };
 }
 
+/**
+ * A JSON object body (an empty body is `{}`), or undefined when the body is not a JSON object. The
+ * content type is not required: Google's APIs read `text/json` and untyped JSON bodies too.
+ */
+export function jsonObjectBody(request: ServiceRequest): Record<string, unknown> | undefined {
+  if (request.body.length === 0) return {};
+  try {
+    const parsed = JSON.parse(request.text()) as unknown;
+    return typeof parsed === "object" && parsed !== null && !Array.isArray(parsed)
+      ? (parsed as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Starts one `node:http` listener for a service definition. */
 export async function listenService(
   service: ServiceDefinition,

@@ -1,5 +1,6 @@
 import { createHash, generateKeyPair, type KeyObject, randomBytes, sign } from "node:crypto";
 import { promisify } from "node:util";
+import { selfSignedCertificatePem } from "./x509.js";
 
 const generateKeyPairAsync = promisify(generateKeyPair);
 
@@ -21,8 +22,10 @@ export interface PublicJwk {
 export class SigningKey {
   readonly kid: string;
   readonly publicJwk: PublicJwk;
-  /** SPKI PEM of the public key (Google's v1 certs format serves PEM by kid). */
+  /** SPKI PEM of the public key. */
   readonly publicPem: string;
+  /** A self-signed X.509 certificate (PEM) of the key: what Google's `/oauth2/v1/certs` serves by kid. */
+  readonly certificatePem: string;
   readonly #privateKey: KeyObject;
 
   constructor(privateKey: KeyObject, publicKey: KeyObject) {
@@ -32,6 +35,14 @@ export class SigningKey {
     this.kid = createHash("sha256").update(`${jwk.n}.${jwk.e}`).digest("base64url").slice(0, 27);
     this.publicJwk = { kty: "RSA", kid: this.kid, alg: "RS256", use: "sig", n: jwk.n!, e: jwk.e! };
     this.publicPem = publicKey.export({ format: "pem", type: "spki" }).toString();
+    this.certificatePem = selfSignedCertificatePem({
+      privateKey,
+      publicKey,
+      commonName: `${this.kid}.wifkit-emulator.invalid`,
+      // Wide enough for any time a test sets the emulator clock to.
+      notBefore: new Date("2000-01-01T00:00:00Z"),
+      notAfter: new Date("2049-12-31T23:59:59Z"),
+    });
   }
 
   /** Signs `claims` as a compact RS256 JWT; `header` adds fields such as `typ` or Entra's `x5t`. */

@@ -24,11 +24,13 @@ interface TokenTimes {
 /** What an opaque Google access token the emulator issued stands for. */
 export type GoogleTokenRecord =
   | (TokenTimes & { kind: "federated"; identity: FederatedTokenIdentity })
-  | (TokenTimes & { kind: "serviceAccount"; email: string; delegates: string[] });
+  | (TokenTimes & { kind: "serviceAccount"; email: string; delegates: string[] })
+  | (TokenTimes & { kind: "user"; email: string });
 
 type NewTokenRecord =
   | { kind: "federated"; identity: FederatedTokenIdentity; scopes: string[]; lifetimeMs: number }
-  | { kind: "serviceAccount"; email: string; delegates: string[]; scopes: string[]; lifetimeMs: number };
+  | { kind: "serviceAccount"; email: string; delegates: string[]; scopes: string[]; lifetimeMs: number }
+  | { kind: "user"; email: string; scopes: string[]; lifetimeMs: number };
 
 /** Opaque Google access tokens (federated from STS, service account from IAM Credentials). */
 export class GoogleTokenStore {
@@ -42,7 +44,7 @@ export class GoogleTokenStore {
   issue(init: NewTokenRecord): GoogleTokenRecord {
     const now = this.#clock.now();
     if (this.#tokens.size > 10_000) this.#prune(now);
-    const prefix = init.kind === "federated" ? "ya29.d.emu" : "ya29.c.emu";
+    const prefix = { federated: "ya29.d.emu", serviceAccount: "ya29.c.emu", user: "ya29.a0.emu" }[init.kind];
     const times = {
       token: `${prefix}.${randomToken()}`,
       scopes: init.scopes,
@@ -52,7 +54,9 @@ export class GoogleTokenStore {
     const record: GoogleTokenRecord =
       init.kind === "federated"
         ? { ...times, kind: "federated", identity: init.identity }
-        : { ...times, kind: "serviceAccount", email: init.email, delegates: init.delegates };
+        : init.kind === "serviceAccount"
+          ? { ...times, kind: "serviceAccount", email: init.email, delegates: init.delegates }
+          : { ...times, kind: "user", email: init.email };
     this.#tokens.set(record.token, record);
     return record;
   }

@@ -6,7 +6,8 @@ import { googleApiError } from "./google-errors.js";
 export const GOOGLE_ISSUER = "https://accounts.google.com";
 
 /**
- * Google's signing keys for ID tokens: `/oauth2/v3/certs` (JWKS), `/oauth2/v1/certs` (PEM by kid) and the
+ * Google's signing keys for ID tokens: `/oauth2/v3/certs` (JWKS), `/oauth2/v1/certs` (X.509 certificates
+ * in PEM by kid, as Google serves them) and the
  * `accounts.google.com` discovery document, so ID tokens from generateIdToken verify like real ones.
  */
 export function googleCertsService(runtime: Runtime): ServiceDefinition {
@@ -25,7 +26,8 @@ export function googleCertsService(runtime: Runtime): ServiceDefinition {
         name: "google.certsPem",
         methods: ["GET"],
         path: /^\/oauth2\/v1\/certs$/,
-        handle: () => json(200, { [runtime.keys.google.kid]: runtime.keys.google.publicPem }, cacheHeaders),
+        handle: () =>
+          json(200, { [runtime.keys.google.kid]: runtime.keys.google.certificatePem }, cacheHeaders),
       },
       {
         name: "google.discovery",

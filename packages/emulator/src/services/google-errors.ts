@@ -42,14 +42,7 @@ export function googleApiError(
 /** 403 PERMISSION_DENIED naming `permission`, exactly as IAM Credentials words it. */
 export function permissionDenied(permission: string): ServiceResponse {
   return googleApiError(403, `Permission '${permission}' denied on resource (or it may not exist).`, {
-    details: [
-      {
-        "@type": "type.googleapis.com/google.rpc.ErrorInfo",
-        reason: "IAM_PERMISSION_DENIED",
-        domain: "iam.googleapis.com",
-        metadata: { permission },
-      },
-    ],
+    details: [errorInfo("IAM_PERMISSION_DENIED", "iam.googleapis.com", { permission })],
   });
 }
 
@@ -60,8 +53,32 @@ export function unauthenticated(): ServiceResponse {
   });
 }
 
-/** The bearer token of an `Authorization: Bearer X` header. */
-export function bearerToken(header: string | undefined): string | undefined {
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? "");
-  return match?.[1];
+/** The Google API error `details` entry that says why: `google.rpc.ErrorInfo`. */
+export function errorInfo(reason: string, domain: string, metadata: Record<string, string>) {
+  return { "@type": "type.googleapis.com/google.rpc.ErrorInfo", reason, domain, metadata };
+}
+
+/**
+ * Why an API answers 403 SERVICE_DISABLED, as Google's front end words it: the message, and the details
+ * (ErrorInfo with reason `SERVICE_DISABLED`, domain `googleapis.com` and metadata service / consumer /
+ * activationUrl, then a LocalizedMessage and a Help link).
+ */
+export function serviceDisabledParts(service: string, title: string, projectNumber: string) {
+  const activationUrl = `https://console.developers.google.com/apis/api/${service}/overview?project=${projectNumber}`;
+  const message = `${title} has not been used in project ${projectNumber} before or it is disabled. Enable it by visiting ${activationUrl} then retry. If you enabled this API recently, wait a few minutes for the action to propagate to our systems and retry.`;
+  const details = [
+    errorInfo("SERVICE_DISABLED", "googleapis.com", {
+      service,
+      consumer: `projects/${projectNumber}`,
+      activationUrl,
+      serviceTitle: title,
+      containerInfo: projectNumber,
+    }),
+    { "@type": "type.googleapis.com/google.rpc.LocalizedMessage", locale: "en-US", message },
+    {
+      "@type": "type.googleapis.com/google.rpc.Help",
+      links: [{ description: "Google developers console API activation", url: activationUrl }],
+    },
+  ];
+  return { message, details };
 }

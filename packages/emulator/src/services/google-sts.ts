@@ -7,6 +7,7 @@ import { json, type ServiceDefinition, type ServiceRequest, type ServiceResponse
 import { verifySigV4 } from "../sigv4.js";
 import type { FederatedTokenIdentity } from "../stores.js";
 import { googleApiError } from "./google-errors.js";
+import { serviceDisabled } from "./service-usage.js";
 
 export const TOKEN_EXCHANGE_GRANT = "urn:ietf:params:oauth:grant-type:token-exchange";
 const {
@@ -78,11 +79,17 @@ const CAMEL_TO_SNAKE: Record<string, string> = {
   actorTokenType: "actor_token_type",
 };
 
-/** Reads a form or JSON body (camelCase or snake_case keys) into snake_case fields. */
+/**
+ * Reads a form or JSON body (camelCase or snake_case keys) into snake_case fields. JSON is recognised by
+ * any `json` content type (`application/json`, `text/json`) or, without a content type, by its first
+ * character; everything else is read as a form.
+ */
 export function readTokenRequest(request: ServiceRequest): Form | undefined {
   const contentType = request.header("content-type") ?? "";
   const form: Form = {};
-  if (contentType.includes("application/json")) {
+  const isJson =
+    /json/i.test(contentType) || (contentType === "" && request.text().trimStart().startsWith("{"));
+  if (isJson) {
     let parsed: unknown;
     try {
       parsed = JSON.parse(request.text());
@@ -241,10 +248,15 @@ function resolveAudience(runtime: Runtime, audience: string): AudienceResult {
   const [, project, location, poolId, providerId] = match;
   const { state } = runtime;
   if (project !== state.projectNumber || location !== "global") return invalidTarget;
+  // The consumer of a token exchange is the project of the audience.
+  const disabled = serviceDisabled(runtime, "sts.googleapis.com");
+  if (disabled) return { kind: "error", response: disabled };
   const pool = state.pools[poolId!];
   const provider = pool?.providers[providerId!];
-  if (!pool || pool.disabled || !provider || provider.disabled) return invalidTarget;
-  return { kind: "provider", provider };
+  const usable = (resource: { disabled: boolean; deleteTime: string | undefined } | undefined) =>
+    resource !== undefined && !resource.disabled && resource.deleteTime === undefined;
+  if (!usable(pool) || !usable(provider)) return invalidTarget;
+  return { kind: "provider", provider: provider! };
 }
 
 type SubjectResult =
@@ -427,12 +439,12 @@ function introspect(runtime: Runtime, request: ServiceRequest): ServiceResponse 
     exp: Math.floor(record.expiresAt / 1000),
     iat: Math.floor(record.issuedAt / 1000),
   };
-  if (record.kind === "serviceAccount") {
+  if (record.kind !== "federated") {
     return json(200, {
       ...base,
       client_id: record.email,
       sub: record.email,
-      username: `serviceAccount:${record.email}`,
+      username: record.kind === "serviceAccount" ? `serviceAccount:${record.email}` : record.email,
     });
   }
   const { identity } = record;

@@ -1,10 +1,17 @@
-import { matchesMember } from "@wifkit/attribute-mapping";
+import { rfc3339 } from "../clock.js";
 import type { ServiceAccountState } from "../config.js";
 import type { Runtime } from "../runtime.js";
-import { json, type ServiceDefinition, type ServiceRequest, type ServiceResponse } from "../server.js";
-import type { GoogleTokenRecord } from "../stores.js";
-import { bearerToken, googleApiError, permissionDenied, unauthenticated } from "./google-errors.js";
+import {
+  json,
+  jsonObjectBody,
+  type ServiceDefinition,
+  type ServiceRequest,
+  type ServiceResponse,
+} from "../server.js";
+import { callerMatcher, googleCaller, holdsRole, serviceAccountMatcher } from "./google-auth.js";
+import { errorInfo, googleApiError, permissionDenied, unauthenticated } from "./google-errors.js";
 import { CLOUD_PLATFORM_SCOPE } from "./google-sts.js";
+import { serviceDisabled } from "./service-usage.js";
 
 /** Roles that carry iam.serviceAccounts.getAccessToken / getOpenIdToken on a service account. */
 const IMPERSONATION_ROLES = ["roles/iam.workloadIdentityUser", "roles/iam.serviceAccountTokenCreator"];
@@ -45,33 +52,24 @@ async function generate(
   request: ServiceRequest,
   params: Record<string, string>,
 ): Promise<ServiceResponse> {
-  const caller = runtime.googleTokens.lookup(bearerToken(request.header("authorization")) ?? "");
+  const caller = googleCaller(runtime, request);
   if (!caller) return unauthenticated();
+  const disabled = serviceDisabled(runtime, "iamcredentials.googleapis.com");
+  if (disabled) return disabled;
   if (!caller.scopes.some((scope) => IAM_SCOPES.has(scope))) {
     return googleApiError(403, "Request had insufficient authentication scopes.", {
       details: [
-        {
-          "@type": "type.googleapis.com/google.rpc.ErrorInfo",
-          reason: "ACCESS_TOKEN_SCOPE_INSUFFICIENT",
-          domain: "googleapis.com",
-          metadata: {
-            service: "iamcredentials.googleapis.com",
-            method: `google.iam.credentials.v1.IAMCredentials.${method}`,
-          },
-        },
+        errorInfo("ACCESS_TOKEN_SCOPE_INSUFFICIENT", "googleapis.com", {
+          service: "iamcredentials.googleapis.com",
+          method: `google.iam.credentials.v1.IAMCredentials.${method}`,
+        }),
       ],
     });
   }
 
-  let body: Record<string, unknown>;
-  try {
-    const parsed = request.body.length === 0 ? {} : (JSON.parse(request.text()) as unknown);
-    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
-      throw new Error("not an object");
-    body = parsed as Record<string, unknown>;
-  } catch {
-    return googleApiError(400, "Invalid JSON payload received. Expected a JSON object.");
-  }
+  const parsed = jsonObjectBody(request);
+  if (!parsed) return googleApiError(400, "Invalid JSON payload received. Expected a JSON object.");
+  const body = protoJsonFields(parsed);
 
   const project = params.project ?? "";
   if (project !== "-" && project !== runtime.state.projectId) {
@@ -84,7 +82,7 @@ async function generate(
   const permission = PERMISSIONS[method];
   if (!target) return missingServiceAccount(runtime, params.account ?? "", permission);
 
-  const delegates = body.delegates === undefined ? [] : body.delegates;
+  const delegates = body.delegates ?? [];
   if (!Array.isArray(delegates) || delegates.some((delegate) => typeof delegate !== "string")) {
     return googleApiError(
       400,
@@ -197,28 +195,14 @@ function missingServiceAccount(runtime: Runtime, email: string, permission: stri
 }
 
 /**
- * Whether an IAM member string names the caller: `serviceAccount:EMAIL` for a service account token, any
- * `principal://` / `principalSet://` member the federated identity matches otherwise.
+ * Request fields as proto3 JSON reads them: the lowerCamelCase or the original snake_case name, and
+ * `null` as "not set" (Python's google-auth sends `"delegates": null`).
  */
-export function callerMatcher(record: GoogleTokenRecord): (member: string) => boolean {
-  if (record.kind === "serviceAccount") return serviceAccountMatcher(record.email);
-  return (member) => matchesMember(record.identity, member);
-}
-
-function serviceAccountMatcher(email: string): (member: string) => boolean {
-  const own = `serviceaccount:${email.toLowerCase()}`;
-  return (member) => member.toLowerCase() === own;
-}
-
-export function holdsRole(
-  bindings: Record<string, string[]>,
-  roles: string[],
-  matches: (member: string) => boolean,
-): boolean {
-  return roles.some((role) => (bindings[role] ?? []).some(matches));
-}
-
-/** RFC 3339 in UTC without fractional seconds (one client parses only that form). */
-export function rfc3339(time: number): string {
-  return new Date(Math.floor(time / 1000) * 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
+function protoJsonFields(body: Record<string, unknown>): Record<string, unknown> {
+  const fields: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(body)) {
+    if (value === null) continue;
+    fields[key.replace(/_([a-z])/g, (_, letter: string) => letter.toUpperCase())] = value;
+  }
+  return fields;
 }
