@@ -19,7 +19,10 @@ export {
   AZURE_METADATA_BASE_URL,
   buildCertificateConfig,
   buildCredentialConfig,
+  DEFAULT_EXECUTABLE_TIMEOUT_MILLIS,
   DEFAULT_SUBJECT_TOKEN_TYPE,
+  DEFAULT_WORKFORCE_SUBJECT_TOKEN_TYPE,
+  GLOBAL_STS_LOCATION,
 } from "./build.js";
 export type { ConfigIssue } from "./errors.js";
 export { ConfigError } from "./errors.js";
