@@ -5,7 +5,7 @@
 import { readFile } from "node:fs/promises";
 import type { CredentialConfig } from "@wifkit/config";
 import { createFileTokenStore } from "@wifkit/token-cache";
-import { allowedOrigins } from "./args.js";
+import { allowedOrigins, withOriginFlagHint } from "./args.js";
 import { cacheDirectory, type TokenRequest, tokenCacheKey } from "./cache.js";
 import type { CommandContext } from "./context.js";
 import type { CachedToken, TokenPrincipal } from "./token-output.js";
@@ -57,7 +57,7 @@ export interface LoadedConfig {
 /**
  * Reads and validates the credential configuration once: the bytes that are validated are the bytes the
  * cache key is made of. Any problem (no path, no file, not JSON, invalid) is reported by @wifkit/config's
- * loader, whose messages say where and how to fix it.
+ * loader, whose messages say where and how to fix it (its endpoint policy hint naming wif's flag).
  */
 export async function loadConfig(
   configPath: string | undefined,
@@ -81,12 +81,22 @@ export async function loadConfig(
   }
   if (bytes === undefined || json === undefined || path === undefined) {
     // Unreadable, empty, oversized or not JSON: the loader produces the precise error (or, for a BOM, succeeds).
-    const loaded = await loadCredentialConfig({ path: configPath, env: context.env, allow });
+    const loaded = await loadCredentialConfig({ path: configPath, env: context.env, allow }).catch(
+      (error: unknown) => {
+        throw withOriginFlagHint(error);
+      },
+    );
     printWarnings(loaded.warnings, context);
     return { config: loaded.config, path: loaded.path, bytes: bytes ?? (await readFile(loaded.path)) };
   }
   const source = configPath === undefined ? `${path} (from GOOGLE_APPLICATION_CREDENTIALS)` : path;
-  const { config, warnings } = parseCredentialConfig(json, { allow, source });
+  let parsed: ReturnType<typeof parseCredentialConfig>;
+  try {
+    parsed = parseCredentialConfig(json, { allow, source });
+  } catch (error) {
+    throw withOriginFlagHint(error);
+  }
+  const { config, warnings } = parsed;
   printWarnings(warnings, context);
   return { config, path, bytes };
 }
