@@ -1,6 +1,7 @@
 /** Flag parsing on node:util's parseArgs, with one-line errors that name the flag. */
 import { type ParseArgsConfig, parseArgs } from "node:util";
-import { ALLOW_ORIGINS_ENV, ConfigError, ORIGINS_ERROR_CODES, parseAllowedOrigins } from "@wifkit/config";
+// Types only: @wifkit/config (the schema) is loaded by the commands that read a configuration, when they do.
+import type { ConfigError } from "@wifkit/config";
 
 /** A command line that cannot be run: printed as one line plus the command's usage, exit code 2. */
 export class UsageError extends Error {
@@ -59,9 +60,8 @@ export function parseFlags<T extends Options>(
   options: T,
   { positionals = false }: { positionals?: boolean } = {},
 ): ParsedFlags<T> {
-  let parsed: ParsedFlags<T>;
   try {
-    parsed = parseArgs({
+    return parseArgs({
       args: [...args],
       options,
       strict: true,
@@ -70,10 +70,6 @@ export function parseFlags<T extends Options>(
   } catch (error) {
     throw new UsageError(describeParseError(error, options), command);
   }
-  // Checked here, before anything runs, so that the usage error names the command.
-  const origins = (parsed.values as { "allow-origin"?: string[] })["allow-origin"];
-  if (origins !== undefined) allowedOrigins(origins, {}, command);
-  return parsed;
 }
 
 /** Whether `args` ask for help (before any `--`). */
@@ -109,14 +105,16 @@ export function integerFlag(command: string, flag: string, value: string | undef
 
 /**
  * `--allow-origin` values (repeated, or comma or space separated), else `WIF_ALLOW_ORIGINS`, normalised for
- * @wifkit/config's `allow.origins`. An entry that is not an origin is a usage error naming the flag or the
+ * @wifkit/config's `allow.origins` by its `parseAllowedOrigins` (loaded here, so only commands that check a
+ * configuration load it). An entry that is not an origin is a usage error of `command` naming the flag or the
  * variable and the entry.
  */
-export function allowedOrigins(
+export async function allowedOrigins(
   flags: readonly string[] | undefined,
   env: Readonly<Record<string, string | undefined>>,
   command?: string,
-): string[] {
+): Promise<string[]> {
+  const { parseAllowedOrigins, ORIGINS_ERROR_CODES } = await import("@wifkit/config");
   try {
     return parseAllowedOrigins(flags, env);
   } catch (error) {
@@ -130,15 +128,19 @@ export function allowedOrigins(
  * `WIF_ALLOW_ORIGINS`) instead of the library option `allow.origins`. Anything else is returned as it is.
  */
 export function withOriginFlagHint(error: unknown): unknown {
-  if (!(error instanceof ConfigError)) return error;
+  const issues = (error as Partial<ConfigError> | undefined)?.issues;
+  if (!Array.isArray(issues) || !issues.some((issue) => issue.message.includes("allow.origins")))
+    return error;
+  const { source, code } = error as ConfigError;
   const reword = (message: string) =>
     message
-      .replace("in allow.origins", `with --allow-origin ORIGIN or in ${ALLOW_ORIGINS_ENV}`)
-      .replace("allow.origins", `--allow-origin ORIGIN or ${ALLOW_ORIGINS_ENV}`);
-  if (!error.issues.some((issue) => issue.message.includes("allow.origins"))) return error;
-  return new ConfigError(
-    error.issues.map((issue) => ({ ...issue, message: reword(issue.message) })),
-    { source: error.source, code: error.code },
+      .replace("in allow.origins", "with --allow-origin ORIGIN or in WIF_ALLOW_ORIGINS")
+      .replace("allow.origins", "--allow-origin ORIGIN or WIF_ALLOW_ORIGINS");
+  // The error's own class (ConfigError), so that callers reading `issues` and `code` see the same shape.
+  const Rebuilt = (error as ConfigError).constructor as typeof ConfigError;
+  return new Rebuilt(
+    issues.map((issue) => ({ ...issue, message: reword(issue.message) })),
+    { source, code },
   );
 }
 

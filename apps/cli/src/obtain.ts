@@ -17,7 +17,8 @@ export interface ObtainOptions {
   /** `--config`; default `GOOGLE_APPLICATION_CREDENTIALS`. */
   configPath: string | undefined;
   request: TokenRequest;
-  allowOrigins: string[];
+  /** The origins to allow, read only when the cache cannot answer (a hit loads no more than the cache). */
+  allowOrigins: () => Promise<string[]>;
   cacheDir: string | undefined;
   noCache: boolean;
 }
@@ -40,7 +41,7 @@ export function obtainTokenForFlags(
     {
       configPath: values.config,
       request,
-      allowOrigins: allowedOrigins(values["allow-origin"], context.env),
+      allowOrigins: () => allowedOrigins(values["allow-origin"], context.env),
       cacheDir: values["cache-dir"],
       noCache: values["no-cache"] === true,
     },
@@ -126,7 +127,8 @@ async function obtainToken(options: ObtainOptions, context: CommandContext): Pro
     }
   }
 
-  const loaded = await loadConfig(options.configPath, options.allowOrigins, context);
+  const allowOrigins = await options.allowOrigins();
+  const loaded = await loadConfig(options.configPath, allowOrigins, context);
   const key = tokenCacheKey(loaded.bytes, options.request, env);
   const { fromConfig } = await import("@wifkit/credentials");
   const spinner = io.spinner(
@@ -135,7 +137,7 @@ async function obtainToken(options: ObtainOptions, context: CommandContext): Pro
   let token: CachedToken;
   try {
     const credentials = await fromConfig(loaded.config as Parameters<typeof fromConfig>[0], {
-      allow: { origins: options.allowOrigins },
+      allow: { origins: allowOrigins },
       env,
     });
     const principal: TokenPrincipal = {

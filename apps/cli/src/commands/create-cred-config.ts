@@ -400,7 +400,7 @@ export async function run(args: readonly string[], { io, env }: CommandContext):
   });
 
   // A file wif would refuse to use is not worth writing.
-  const origins = [...allowedOrigins(values["allow-origin"], env, COMMAND), ...trusted];
+  const origins = [...(await allowedOrigins(values["allow-origin"], env, COMMAND)), ...trusted];
   let warnings: readonly string[];
   try {
     ({ warnings } = parseCredentialConfig(config, { allow: { origins } }));
