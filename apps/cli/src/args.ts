@@ -148,7 +148,8 @@ const DURATION_UNITS_MS: Record<string, number> = { d: 86_400_000, h: 3_600_000,
 
 /**
  * A duration flag as gcloud reads it: a whole number in `defaultUnit`, or amounts with units (`90s`,
- * `1h30m`, `1500ms`), returned as a whole number of `unit`s within `range`; else a usage error.
+ * `1h30m`, `1.5s`, `1500ms`), returned as a whole number of `unit`s within `range`; else a usage error.
+ * (gcloud's ISO 8601 form, `PT1H`, is not read.)
  */
 export function durationFlag(
   command: string,
@@ -163,15 +164,16 @@ export function durationFlag(
   if (value === undefined) return undefined;
   const text = value.trim().toLowerCase();
   const withUnit = /^\d+$/.test(text) ? `${text}${defaultUnit}` : text;
-  const parts = withUnit.match(/\d+(?:ms|[dhms])/g) ?? [];
+  const parts = withUnit.match(/\d+(?:\.\d+)?(?:ms|[dhms])/g) ?? [];
   const milliseconds =
     parts.length > 0 && parts.join("") === withUnit
       ? parts.reduce((sum, part) => {
-          const [, amount, suffix] = /^(\d+)(\D+)$/.exec(part) as unknown as [string, string, string];
+          const [, amount, suffix] = /^([\d.]+)([a-z]+)$/.exec(part) as unknown as [string, string, string];
           return sum + Number(amount) * (DURATION_UNITS_MS[suffix] as number);
         }, 0)
       : Number.NaN;
-  const result = milliseconds / (DURATION_UNITS_MS[unit] as number);
+  // Rounded to a millionth, so that decimal amounts (1.1s) do not fail on binary fractions.
+  const result = Math.round((milliseconds / (DURATION_UNITS_MS[unit] as number)) * 1e6) / 1e6;
   if (!Number.isInteger(result)) {
     throw new UsageError(
       `--${flag} must be a whole number of ${unit === "s" ? "seconds" : "milliseconds"}, or a duration such as 90s or 1h (got '${value}')`,

@@ -254,19 +254,19 @@ describe("wif create-cred-config writes what gcloud writes (gcloud-cred-config.t
     });
   });
 
-  it("reads durations as gcloud does: 90s, 1h30m, or a bare number in the flag's unit", async () => {
+  it("reads durations as gcloud does: 90s, 1h30m, 1.5s, or a bare number in the flag's unit", async () => {
     const { config } = await create([
       "--executable-command",
       "/usr/bin/token",
       "--executable-timeout-millis",
-      "90s",
+      "1m30.5s",
       "--service-account",
       SA,
       "--service-account-token-lifetime-seconds",
       "1h30m",
     ]);
     expect(config).toMatchObject({
-      credential_source: { executable: { timeout_millis: 90000 } },
+      credential_source: { executable: { timeout_millis: 90500 } },
       service_account_impersonation: { token_lifetime_seconds: 5400 },
     });
   });
@@ -342,6 +342,30 @@ describe("wif create-cred-config writes what gcloud writes (gcloud-cred-config.t
     [
       ["--executable-command", "/bin/x", "--executable-timeout-millis", "1s", "--output-file", "x.json"],
       "--executable-timeout-millis must be from 5000 to 120000 (got '1s')",
+    ],
+    [
+      [
+        "--aws",
+        "--service-account",
+        SA,
+        "--service-account-token-lifetime-seconds",
+        "700.5",
+        "--output-file",
+        "x.json",
+      ],
+      "--service-account-token-lifetime-seconds must be a whole number of seconds, or a duration such as 90s or 1h (got '700.5')",
+    ],
+    [
+      [
+        "--aws",
+        "--service-account",
+        SA,
+        "--service-account-token-lifetime-seconds",
+        "1500ms",
+        "--output-file",
+        "x.json",
+      ],
+      "--service-account-token-lifetime-seconds must be a whole number of seconds, or a duration such as 90s or 1h (got '1500ms')",
     ],
     [
       [

@@ -102,11 +102,11 @@ const CASES: Case[] = [
     ],
   },
   {
-    name: "--executable-command --executable-timeout-millis 90s --subject-token-type saml2 --service-account",
+    name: "--executable-command --executable-timeout-millis 1m30.5s --subject-token-type saml2 --service-account",
     resource: WORKLOAD,
     args: [
       "--executable-command=/usr/local/bin/token-helper",
-      "--executable-timeout-millis=90s",
+      "--executable-timeout-millis=1m30.5s",
       "--subject-token-type=urn:ietf:params:oauth:token-type:saml2",
       SA,
     ],
