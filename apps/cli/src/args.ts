@@ -94,15 +94,6 @@ export function oneOf<T extends string>(
   throw new UsageError(`--${flag} must be one of ${allowed.join(", ")} (got '${value}')`, command);
 }
 
-/** A whole number for `--flag`, or a usage error. */
-export function integerFlag(command: string, flag: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value.trim())) {
-    throw new UsageError(`--${flag} must be a whole number (got '${value}')`, command);
-  }
-  return Number(value.trim());
-}
-
 /**
  * `--allow-origin` values (repeated, or comma or space separated), else `WIF_ALLOW_ORIGINS`, normalised for
  * @wifkit/config's `allow.origins` by its `parseAllowedOrigins` (loaded here, so only commands that check a

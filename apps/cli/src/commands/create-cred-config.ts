@@ -106,7 +106,10 @@ function only(values: Values, flag: keyof Values, allowedWith: string, present: 
     throw usage(`--${String(flag)} can only be used with ${allowedWith}`);
 }
 
-/** `key=value,key=value`, split as gcloud's ArgDict does: at commas, then at each pair's first `=`. */
+/**
+ * `key=value,key=value`, split as gcloud's ArgDict does: at commas, then at each pair's first `=`. Unlike
+ * gcloud, spaces around names and values are dropped (a header name cannot hold one).
+ */
 function parseHeaders(text: string): Record<string, string> {
   const headers: Record<string, string> = {};
   for (const pair of text.split(",")) {
