@@ -176,7 +176,7 @@ function sourceOf(source: SourceOptions, audience: string, endpoints: BuildEndpo
             ? {}
             : { interactive_timeout_millis: source.interactiveTimeoutMillis }),
         },
-      } as CredentialSource;
+      } as CredentialSource; // interactive_timeout_millis is gcloud's; the schema's types do not have it yet
   }
 }
 
