@@ -1,5 +1,7 @@
 /** Flag parsing on node:util's parseArgs, with one-line errors that name the flag. */
 import { type ParseArgsConfig, parseArgs } from "node:util";
+// Types only: @wifkit/config (the schema) is loaded by the commands that read a configuration, when they do.
+import type { ConfigError } from "@wifkit/config";
 
 /** A command line that cannot be run: printed as one line plus the command's usage, exit code 2. */
 export class UsageError extends Error {
@@ -92,23 +94,112 @@ export function oneOf<T extends string>(
   throw new UsageError(`--${flag} must be one of ${allowed.join(", ")} (got '${value}')`, command);
 }
 
-/** A whole number for `--flag`, or a usage error. */
-export function integerFlag(command: string, flag: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value.trim())) {
-    throw new UsageError(`--${flag} must be a whole number (got '${value}')`, command);
-  }
-  return Number(value.trim());
-}
-
-/** Environment variable with extra allowed origins, comma or space separated (below `--allow-origin`). */
-export const ALLOW_ORIGINS_ENV = "WIF_ALLOW_ORIGINS";
-
-/** `--allow-origin` values, else `WIF_ALLOW_ORIGINS`, for @wifkit/config's `allow.origins`. */
-export function allowedOrigins(
+/**
+ * `--allow-origin` values (repeated, or comma or space separated), else `WIF_ALLOW_ORIGINS`, normalised for
+ * @wifkit/config's `allow.origins` by its `parseAllowedOrigins` (loaded here, so only commands that check a
+ * configuration load it). An entry that is not an origin is a usage error of `command` naming the flag or the
+ * variable and the entry.
+ */
+export async function allowedOrigins(
   flags: readonly string[] | undefined,
   env: Readonly<Record<string, string | undefined>>,
-): string[] {
-  const given = flags && flags.length > 0 ? flags : (env[ALLOW_ORIGINS_ENV] ?? "").split(/[\s,]+/);
-  return given.map((origin) => origin.trim().replace(/\/+$/, "")).filter((origin) => origin !== "");
+  command?: string,
+): Promise<string[]> {
+  const { parseAllowedOrigins, ORIGINS_ERROR_CODES } = await import("@wifkit/config");
+  try {
+    return parseAllowedOrigins(flags, env);
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== ORIGINS_ERROR_CODES.invalidOrigin) throw error;
+    throw new UsageError((error as Error).message, command);
+  }
+}
+
+/**
+ * The same configuration error, its endpoint-policy hints naming what a `wif` user can set (`--allow-origin`,
+ * `WIF_ALLOW_ORIGINS`) instead of the library option `allow.origins`. Anything else is returned as it is.
+ */
+export function withOriginFlagHint(error: unknown): unknown {
+  const issues = (error as Partial<ConfigError> | undefined)?.issues;
+  if (!Array.isArray(issues) || !issues.some((issue) => issue.message.includes("allow.origins")))
+    return error;
+  const { source, code } = error as ConfigError;
+  const reword = (message: string) =>
+    message
+      .replace("in allow.origins", "with --allow-origin ORIGIN or in WIF_ALLOW_ORIGINS")
+      .replace("allow.origins", "--allow-origin ORIGIN or WIF_ALLOW_ORIGINS");
+  // The error's own class (ConfigError), so that callers reading `issues` and `code` see the same shape.
+  const Rebuilt = (error as ConfigError).constructor as typeof ConfigError;
+  return new Rebuilt(
+    issues.map((issue) => ({ ...issue, message: reword(issue.message) })),
+    { source, code },
+  );
+}
+
+const DURATION_UNITS_MS: Record<string, number> = { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1_000, ms: 1 };
+
+/**
+ * A duration flag as gcloud reads it: a whole number in `defaultUnit`, or amounts with units (`90s`,
+ * `1h30m`, `1.5s`, `1500ms`), returned as a whole number of `unit`s within `range`; else a usage error.
+ * (gcloud's ISO 8601 form, `PT1H`, is not read.)
+ */
+export function durationFlag(
+  command: string,
+  flag: string,
+  value: string | undefined,
+  {
+    defaultUnit,
+    unit,
+    range,
+  }: { defaultUnit: "s" | "ms"; unit: "s" | "ms"; range: { min: number; max: number } },
+): number | undefined {
+  if (value === undefined) return undefined;
+  const text = value.trim().toLowerCase();
+  const withUnit = /^\d+$/.test(text) ? `${text}${defaultUnit}` : text;
+  const parts = withUnit.match(/\d+(?:\.\d+)?(?:ms|[dhms])/g) ?? [];
+  const milliseconds =
+    parts.length > 0 && parts.join("") === withUnit
+      ? parts.reduce((sum, part) => {
+          const [, amount, suffix] = /^([\d.]+)([a-z]+)$/.exec(part) as unknown as [string, string, string];
+          return sum + Number(amount) * (DURATION_UNITS_MS[suffix] as number);
+        }, 0)
+      : Number.NaN;
+  // Rounded to a millionth, so that decimal amounts (1.1s) do not fail on binary fractions.
+  const result = Math.round((milliseconds / (DURATION_UNITS_MS[unit] as number)) * 1e6) / 1e6;
+  if (!Number.isInteger(result)) {
+    throw new UsageError(
+      `--${flag} must be a whole number of ${unit === "s" ? "seconds" : "milliseconds"}, or a duration such as 90s or 1h (got '${value}')`,
+      command,
+    );
+  }
+  if (result < range.min || result > range.max) {
+    throw new UsageError(`--${flag} must be from ${range.min} to ${range.max} (got '${value}')`, command);
+  }
+  return result;
+}
+
+/**
+ * A base URL flag (`http://127.0.0.1:8080`, `https://host/prefix`), without its trailing slashes; a usage
+ * error unless it is an absolute http(s) URL without query, fragment or user info.
+ */
+export function baseUrlFlag(command: string, flag: string, value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (
+    !url ||
+    (url.protocol !== "http:" && url.protocol !== "https:") ||
+    url.username !== "" ||
+    url.password !== "" ||
+    /[?#]/.test(value)
+  ) {
+    throw new UsageError(
+      `--${flag} must be an http or https base URL such as http://127.0.0.1:8080 (got '${url?.username || url?.password ? "a URL with user info" : value}')`,
+      command,
+    );
+  }
+  return value.replace(/\/+$/, "");
 }

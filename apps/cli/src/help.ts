@@ -15,7 +15,7 @@ const CONFIG_FLAG: [string, string] = [
 ];
 const ALLOW_ORIGIN_FLAG: [string, string] = [
   "--allow-origin ORIGIN",
-  "also accept this endpoint origin in the configuration, e.g. an emulator's http://127.0.0.1:PORT (repeatable; default: $WIF_ALLOW_ORIGINS)",
+  "also accept this endpoint origin (scheme://host:port) in the configuration, e.g. an emulator's http://127.0.0.1:PORT (repeatable or comma separated; default: $WIF_ALLOW_ORIGINS, same syntax)",
 ];
 const CACHE_FLAGS: [string, string][] = [
   ["--no-cache", "neither read nor write the token cache"],
@@ -89,19 +89,28 @@ export const COMMANDS: Record<string, CommandHelp> = {
   },
   "create-cred-config": {
     summary:
-      "write a credential configuration file, as gcloud iam workload-identity-pools create-cred-config does",
+      "write a credential configuration file, as gcloud iam workload-identity-pools (or workforce-pools) create-cred-config does",
     usage:
-      "wif create-cred-config RESOURCE (--aws [--enable-imdsv2] | --azure --app-id-uri URI | --credential-source-file FILE | --credential-source-url URL | --executable-command CMD | --credential-cert-path CERT --credential-cert-private-key-path KEY) [--service-account EMAIL] --output-file PATH",
+      "wif create-cred-config RESOURCE (--aws [--enable-imdsv2] | --azure [--app-id-uri URI] | --credential-source-file FILE | --credential-source-url URL | --executable-command CMD | --credential-cert-path CERT --credential-cert-private-key-path KEY) [--service-account EMAIL] [--sts-location LOCATION] --output-file PATH",
     flags: [
-      ["RESOURCE", "projects/NUMBER/locations/global/workloadIdentityPools/POOL/providers/PROVIDER"],
-      ["--output-file PATH", "where to write the configuration (required; replaced atomically)"],
+      [
+        "RESOURCE",
+        "projects/NUMBER/locations/global/workloadIdentityPools/POOL/providers/PROVIDER, or a workforce provider: locations/global/workforcePools/POOL/providers/PROVIDER",
+      ],
+      [
+        "--output-file PATH",
+        "where to write the configuration (required; replaced atomically, missing directories created)",
+      ],
       [
         "--aws",
         "AWS: a signed GetCallerIdentity request from the instance's or environment's AWS credentials",
       ],
       ["--enable-imdsv2", "with --aws: use IMDSv2 session tokens"],
       ["--azure", "Azure: a managed identity token from the instance metadata service"],
-      ["--app-id-uri URI", "with --azure: the application ID URI the provider accepts (required)"],
+      [
+        "--app-id-uri URI",
+        "with --azure: the application ID URI the token is for (default: https://iam.googleapis.com/RESOURCE)",
+      ],
       ["--credential-source-file FILE", "a file holding the subject token (OIDC or SAML)"],
       ["--credential-source-url URL", "a URL returning the subject token"],
       ["--credential-source-headers k=v,...", "with --credential-source-url: request headers"],
@@ -114,8 +123,15 @@ export const COMMANDS: Record<string, CommandHelp> = {
         "with --credential-source-type json: the field holding the token",
       ],
       ["--executable-command CMD", "a program printing the subject token (absolute path and arguments)"],
-      ["--executable-timeout-millis N", "with --executable-command: 5000 to 120000 (default 30000)"],
+      [
+        "--executable-timeout-millis N",
+        "with --executable-command: 5000 to 120000, or a duration such as 60s (default 30000)",
+      ],
       ["--executable-output-file FILE", "with --executable-command: where the program caches its output"],
+      [
+        "--executable-interactive-timeout-millis N",
+        "workforce, with --executable-command and --executable-output-file: 30000 to 1800000 for interactive sign-in",
+      ],
       [
         "--credential-cert-path CERT",
         "X.509: the workload's client certificate (PEM), presented to STS over mTLS",
@@ -131,13 +147,30 @@ export const COMMANDS: Record<string, CommandHelp> = {
       ],
       [
         "--subject-token-type TYPE",
-        "file, URL and executable sources: the token type (default urn:ietf:params:oauth:token-type:jwt)",
+        "file, URL and executable sources: the token type (default urn:ietf:params:oauth:token-type:jwt; id_token for workforce)",
       ],
       ["--service-account EMAIL", "impersonate this service account"],
-      ["--service-account-token-lifetime-seconds N", "with --service-account: 600 to 43200 (default 3600)"],
+      [
+        "--service-account-token-lifetime-seconds N",
+        "with --service-account: 600 to 43200, or a duration such as 2h (default 3600)",
+      ],
+      [
+        "--workforce-pool-user-project PROJECT",
+        "workforce providers (required for them): the project that pays for the API calls",
+      ],
+      [
+        "--sts-location LOCATION",
+        "exchange at the locational STS endpoint https://sts.LOCATION.rep.googleapis.com (default global; not with --credential-cert-path)",
+      ],
       ["--universe-domain DOMAIN", "a universe other than googleapis.com"],
-      ["--sts-url URL", "wifkit only: STS token endpoint to write instead of Google's (emulators, tests)"],
-      ["--iam-credentials-url URL", "wifkit only: IAM Credentials base URL to write instead of Google's"],
+      [
+        "--sts-url URL",
+        "wifkit only: STS base URL to write instead of Google's, e.g. http://127.0.0.1:8080 (token URL .../v1/token; a full token URL is accepted too)",
+      ],
+      [
+        "--iam-credentials-url URL",
+        "wifkit only: IAM Credentials base URL to write instead of Google's, e.g. http://127.0.0.1:8080",
+      ],
       [
         "--metadata-url URL",
         "wifkit only: AWS/Azure metadata base URL to write instead of http://169.254.169.254",
@@ -147,12 +180,14 @@ export const COMMANDS: Record<string, CommandHelp> = {
     ],
     examples: [
       "wif create-cred-config projects/123456789012/locations/global/workloadIdentityPools/my-pool/providers/my-aws --aws --enable-imdsv2 --service-account app@my-project.iam.gserviceaccount.com --output-file wif-config.json",
-      "wif create-cred-config projects/123456789012/locations/global/workloadIdentityPools/my-pool/providers/my-azure --azure --app-id-uri api://my-app --output-file wif-config.json",
+      "wif create-cred-config projects/123456789012/locations/global/workloadIdentityPools/my-pool/providers/my-azure --azure --app-id-uri api://my-app --sts-location europe-west3 --output-file wif-config.json",
       "wif create-cred-config projects/123456789012/locations/global/workloadIdentityPools/my-pool/providers/my-x509 --credential-cert-path /etc/wif/cert.pem --credential-cert-private-key-path /etc/wif/key.pem --output-file wif-config.json",
+      "wif create-cred-config locations/global/workforcePools/my-pool/providers/my-oidc --credential-source-file /var/run/oidc/token --workforce-pool-user-project my-project --output-file wif-config.json",
     ],
     notes: [
-      "The flags and the file are gcloud's: a file written by either is accepted by Google's client libraries and by wifkit.",
+      "The flags and the file are gcloud's (a test compares them with the installed gcloud): a file written by either is accepted by Google's client libraries and by wifkit.",
       "With --credential-cert-path, a second file, the certificate configuration (where the certificate and key are; mode 0600), is written too, and the credential configuration points at it.",
+      "The wifkit-only URL flags take base URLs; their origins are trusted when the written file is checked.",
     ],
   },
   validate: {

@@ -5,7 +5,7 @@
 import { readFile } from "node:fs/promises";
 import type { CredentialConfig } from "@wifkit/config";
 import { createFileTokenStore } from "@wifkit/token-cache";
-import { allowedOrigins } from "./args.js";
+import { allowedOrigins, withOriginFlagHint } from "./args.js";
 import { cacheDirectory, type TokenRequest, tokenCacheKey } from "./cache.js";
 import type { CommandContext } from "./context.js";
 import type { CachedToken, TokenPrincipal } from "./token-output.js";
@@ -17,7 +17,8 @@ export interface ObtainOptions {
   /** `--config`; default `GOOGLE_APPLICATION_CREDENTIALS`. */
   configPath: string | undefined;
   request: TokenRequest;
-  allowOrigins: string[];
+  /** The origins to allow, read only when the cache cannot answer (a hit loads no more than the cache). */
+  allowOrigins: () => Promise<string[]>;
   cacheDir: string | undefined;
   noCache: boolean;
 }
@@ -40,7 +41,7 @@ export function obtainTokenForFlags(
     {
       configPath: values.config,
       request,
-      allowOrigins: allowedOrigins(values["allow-origin"], context.env),
+      allowOrigins: () => allowedOrigins(values["allow-origin"], context.env),
       cacheDir: values["cache-dir"],
       noCache: values["no-cache"] === true,
     },
@@ -57,7 +58,7 @@ export interface LoadedConfig {
 /**
  * Reads and validates the credential configuration once: the bytes that are validated are the bytes the
  * cache key is made of. Any problem (no path, no file, not JSON, invalid) is reported by @wifkit/config's
- * loader, whose messages say where and how to fix it.
+ * loader, whose messages say where and how to fix it (its endpoint policy hint naming wif's flag).
  */
 export async function loadConfig(
   configPath: string | undefined,
@@ -81,12 +82,22 @@ export async function loadConfig(
   }
   if (bytes === undefined || json === undefined || path === undefined) {
     // Unreadable, empty, oversized or not JSON: the loader produces the precise error (or, for a BOM, succeeds).
-    const loaded = await loadCredentialConfig({ path: configPath, env: context.env, allow });
+    const loaded = await loadCredentialConfig({ path: configPath, env: context.env, allow }).catch(
+      (error: unknown) => {
+        throw withOriginFlagHint(error);
+      },
+    );
     printWarnings(loaded.warnings, context);
     return { config: loaded.config, path: loaded.path, bytes: bytes ?? (await readFile(loaded.path)) };
   }
   const source = configPath === undefined ? `${path} (from GOOGLE_APPLICATION_CREDENTIALS)` : path;
-  const { config, warnings } = parseCredentialConfig(json, { allow, source });
+  let parsed: ReturnType<typeof parseCredentialConfig>;
+  try {
+    parsed = parseCredentialConfig(json, { allow, source });
+  } catch (error) {
+    throw withOriginFlagHint(error);
+  }
+  const { config, warnings } = parsed;
   printWarnings(warnings, context);
   return { config, path, bytes };
 }
@@ -116,7 +127,8 @@ async function obtainToken(options: ObtainOptions, context: CommandContext): Pro
     }
   }
 
-  const loaded = await loadConfig(options.configPath, options.allowOrigins, context);
+  const allowOrigins = await options.allowOrigins();
+  const loaded = await loadConfig(options.configPath, allowOrigins, context);
   const key = tokenCacheKey(loaded.bytes, options.request, env);
   const { fromConfig } = await import("@wifkit/credentials");
   const spinner = io.spinner(
@@ -125,7 +137,7 @@ async function obtainToken(options: ObtainOptions, context: CommandContext): Pro
   let token: CachedToken;
   try {
     const credentials = await fromConfig(loaded.config as Parameters<typeof fromConfig>[0], {
-      allow: { origins: options.allowOrigins },
+      allow: { origins: allowOrigins },
       env,
     });
     const principal: TokenPrincipal = {

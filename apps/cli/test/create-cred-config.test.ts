@@ -32,9 +32,10 @@ async function create(args: string[]): Promise<{ file: string; config: unknown; 
   return { file, config: JSON.parse(readFileSync(file, "utf8")), stderr: result.stderr };
 }
 
-describe("wif create-cred-config writes what gcloud writes (WIRE.md section 1)", () => {
+describe("wif create-cred-config writes what gcloud writes (gcloud-cred-config.test.ts compares with gcloud itself)", () => {
   it("--aws", async () => {
     expect((await create(["--aws"])).config).toEqual({
+      universe_domain: "googleapis.com",
       type: "external_account",
       audience: AUDIENCE,
       subject_token_type: "urn:ietf:params:aws:token-type:aws4_request",
@@ -54,6 +55,7 @@ describe("wif create-cred-config writes what gcloud writes (WIRE.md section 1)",
       "7200",
     ]);
     expect(config).toEqual({
+      universe_domain: "googleapis.com",
       type: "external_account",
       audience: AUDIENCE,
       subject_token_type: "urn:ietf:params:aws:token-type:aws4_request",
@@ -70,6 +72,7 @@ describe("wif create-cred-config writes what gcloud writes (WIRE.md section 1)",
   it("--azure --app-id-uri --service-account", async () => {
     const { config } = await create(["--azure", "--app-id-uri", "api://my-app", "--service-account", SA]);
     expect(config).toEqual({
+      universe_domain: "googleapis.com",
       type: "external_account",
       audience: AUDIENCE,
       subject_token_type: JWT,
@@ -93,6 +96,7 @@ describe("wif create-cred-config writes what gcloud writes (WIRE.md section 1)",
       "id_token",
     ]);
     expect(config).toEqual({
+      universe_domain: "googleapis.com",
       type: "external_account",
       audience: AUDIENCE,
       subject_token_type: JWT,
@@ -117,6 +121,7 @@ describe("wif create-cred-config writes what gcloud writes (WIRE.md section 1)",
       "urn:ietf:params:oauth:token-type:id_token",
     ]);
     expect(config).toEqual({
+      universe_domain: "googleapis.com",
       type: "external_account",
       audience: AUDIENCE,
       subject_token_type: "urn:ietf:params:oauth:token-type:id_token",
@@ -140,6 +145,7 @@ describe("wif create-cred-config writes what gcloud writes (WIRE.md section 1)",
       "/tmp/token-cache.json",
     ]);
     expect(config).toEqual({
+      universe_domain: "googleapis.com",
       type: "external_account",
       audience: AUDIENCE,
       subject_token_type: JWT,
@@ -164,14 +170,126 @@ describe("wif create-cred-config writes what gcloud writes (WIRE.md section 1)",
       SA,
     ]);
     expect(config).toEqual({
+      universe_domain: "example-universe.test",
       type: "external_account",
       audience: AUDIENCE,
       subject_token_type: "urn:ietf:params:aws:token-type:aws4_request",
       token_url: "https://sts.example-universe.test/v1/token",
       service_account_impersonation_url: `https://iamcredentials.example-universe.test/v1/projects/-/serviceAccounts/${SA}:generateAccessToken`,
-      universe_domain: "example-universe.test",
       credential_source: AWS_SOURCE,
     });
+  });
+
+  it("--azure without --app-id-uri asks Azure for a token for https://iam.googleapis.com/RESOURCE", async () => {
+    const { config } = await create(["--azure"]);
+    expect(config).toMatchObject({
+      credential_source: {
+        url: `http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://iam.googleapis.com/${RESOURCE}`,
+      },
+    });
+  });
+
+  it("--sts-location writes the locational STS endpoint; impersonation stays global", async () => {
+    const { config } = await create([
+      "--credential-source-file",
+      "/var/run/token",
+      "--sts-location",
+      "europe-west3",
+      "--service-account",
+      SA,
+    ]);
+    expect(config).toEqual({
+      universe_domain: "googleapis.com",
+      type: "external_account",
+      audience: AUDIENCE,
+      subject_token_type: JWT,
+      token_url: "https://sts.europe-west3.rep.googleapis.com/v1/token",
+      service_account_impersonation_url: IMPERSONATION_URL,
+      credential_source: { file: "/var/run/token" },
+    });
+    const global = await create(["--aws", "--sts-location", "global"]);
+    expect(global.config).toMatchObject({
+      token_url: "https://sts.googleapis.com/v1/token",
+      token_info_url: "https://sts.googleapis.com/v1/introspect",
+    });
+  });
+
+  it("a workforce provider: id_token by default, --workforce-pool-user-project written", async () => {
+    const file = join(dir.dir, "workforce.json");
+    const result = await runWif([
+      "create-cred-config",
+      "locations/global/workforcePools/my-pool/providers/my-provider",
+      "--executable-command",
+      "/usr/bin/login-helper",
+      "--executable-output-file",
+      "/tmp/login.json",
+      "--executable-interactive-timeout-millis",
+      "2m",
+      "--workforce-pool-user-project",
+      "my-project",
+      "--output-file",
+      file,
+    ]);
+    // wif's validator does not know gcloud's interactive mode yet (schema.ts), and says so.
+    expect(result).toMatchObject({
+      code: 0,
+      stderr: `warning: credential_source.executable.interactive_timeout_millis: unknown field, ignored\nCreated credential configuration file [${file}].\n`,
+    });
+    expect(JSON.parse(readFileSync(file, "utf8"))).toEqual({
+      universe_domain: "googleapis.com",
+      type: "external_account",
+      audience: "//iam.googleapis.com/locations/global/workforcePools/my-pool/providers/my-provider",
+      subject_token_type: "urn:ietf:params:oauth:token-type:id_token",
+      token_url: "https://sts.googleapis.com/v1/token",
+      token_info_url: "https://sts.googleapis.com/v1/introspect",
+      workforce_pool_user_project: "my-project",
+      credential_source: {
+        executable: {
+          command: "/usr/bin/login-helper",
+          timeout_millis: 30000,
+          output_file: "/tmp/login.json",
+          interactive_timeout_millis: 120000,
+        },
+      },
+    });
+  });
+
+  it("reads durations as gcloud does: 90s, 1h30m, 1.5s, or a bare number in the flag's unit", async () => {
+    const { config } = await create([
+      "--executable-command",
+      "/usr/bin/token",
+      "--executable-timeout-millis",
+      "1m30.5s",
+      "--service-account",
+      SA,
+      "--service-account-token-lifetime-seconds",
+      "1h30m",
+    ]);
+    expect(config).toMatchObject({
+      credential_source: { executable: { timeout_millis: 90500 } },
+      service_account_impersonation: { token_lifetime_seconds: 5400 },
+    });
+  });
+
+  it("--sts-url takes a base URL like the other endpoint flags, or the token URL itself", async () => {
+    for (const stsUrl of [
+      "http://127.0.0.1:8080",
+      "http://127.0.0.1:8080/",
+      "http://127.0.0.1:8080/v1/token",
+    ]) {
+      const { config } = await create([
+        "--aws",
+        "--sts-url",
+        stsUrl,
+        "--metadata-url",
+        "http://127.0.0.1:8081/",
+      ]);
+      expect(config).toMatchObject({
+        token_url: "http://127.0.0.1:8080/v1/token",
+        token_info_url: "http://127.0.0.1:8080/v1/introspect",
+        credential_source: { url: "http://127.0.0.1:8081/latest/meta-data/iam/security-credentials" },
+      });
+    }
   });
 
   it("writes a readable file atomically, replacing an existing one and leaving no temporary file", async () => {
@@ -206,10 +324,6 @@ describe("wif create-cred-config writes what gcloud writes (WIRE.md section 1)",
       "only one credential source may be given (got --aws, --azure)",
     ],
     [
-      ["--azure", "--output-file", "x.json"],
-      "--azure needs --app-id-uri (the application ID URI the provider accepts)",
-    ],
-    [
       ["--credential-source-file", "f", "--enable-imdsv2", "--output-file", "x.json"],
       "--enable-imdsv2 can only be used with --aws",
     ],
@@ -223,7 +337,70 @@ describe("wif create-cred-config writes what gcloud writes (WIRE.md section 1)",
     ],
     [
       ["--executable-command", "/bin/x", "--executable-timeout-millis", "soon", "--output-file", "x.json"],
-      "--executable-timeout-millis must be a whole number (got 'soon')",
+      "--executable-timeout-millis must be a whole number of milliseconds, or a duration such as 90s or 1h (got 'soon')",
+    ],
+    [
+      ["--executable-command", "/bin/x", "--executable-timeout-millis", "1s", "--output-file", "x.json"],
+      "--executable-timeout-millis must be from 5000 to 120000 (got '1s')",
+    ],
+    [
+      [
+        "--aws",
+        "--service-account",
+        SA,
+        "--service-account-token-lifetime-seconds",
+        "700.5",
+        "--output-file",
+        "x.json",
+      ],
+      "--service-account-token-lifetime-seconds must be a whole number of seconds, or a duration such as 90s or 1h (got '700.5')",
+    ],
+    [
+      [
+        "--aws",
+        "--service-account",
+        SA,
+        "--service-account-token-lifetime-seconds",
+        "1500ms",
+        "--output-file",
+        "x.json",
+      ],
+      "--service-account-token-lifetime-seconds must be a whole number of seconds, or a duration such as 90s or 1h (got '1500ms')",
+    ],
+    [
+      [
+        "--aws",
+        "--service-account",
+        SA,
+        "--service-account-token-lifetime-seconds",
+        "13h",
+        "--output-file",
+        "x.json",
+      ],
+      "--service-account-token-lifetime-seconds must be from 600 to 43200 (got '13h')",
+    ],
+    [
+      ["--aws", "--sts-location", "us-central1.evil.example", "--output-file", "x.json"],
+      '--sts-location us-central1.evil.example: "us-central1.evil.example" is not a location; use a region such as us-central1, or "global"',
+    ],
+    [
+      ["--aws", "--workforce-pool-user-project", "p", "--output-file", "x.json"],
+      "--workforce-pool-user-project can only be used with a workforce pool provider (locations/global/workforcePools/POOL/providers/PROVIDER)",
+    ],
+    [
+      [
+        "--executable-command",
+        "/bin/x",
+        "--executable-interactive-timeout-millis",
+        "60000",
+        "--output-file",
+        "x.json",
+      ],
+      "--executable-interactive-timeout-millis can only be used with --executable-command and a workforce pool provider",
+    ],
+    [
+      ["--aws", "--sts-url", "127.0.0.1:8080", "--output-file", "x.json"],
+      "--sts-url must be an http or https base URL such as http://127.0.0.1:8080 (got '127.0.0.1:8080')",
     ],
   ])("usage error %j", async (args, message) => {
     const result = await runWif(["create-cred-config", RESOURCE, ...args], { cwd: dir.dir });
@@ -285,6 +462,7 @@ describe("wif create-cred-config --credential-cert-path writes what gcloud write
       CLOUDSDK_CONFIG: gcloud,
     });
     expect(config).toEqual({
+      universe_domain: "googleapis.com",
       type: "external_account",
       audience: AUDIENCE,
       subject_token_type: "urn:ietf:params:oauth:token-type:mtls",
@@ -320,6 +498,7 @@ describe("wif create-cred-config --credential-cert-path writes what gcloud write
       { HOME: user },
     );
     expect(config).toEqual({
+      universe_domain: "googleapis.com",
       type: "external_account",
       audience: AUDIENCE,
       subject_token_type: "urn:ietf:params:oauth:token-type:mtls",
@@ -408,6 +587,19 @@ describe("wif create-cred-config --credential-cert-path writes what gcloud write
         "same.json",
       ],
       "--credential-cert-configuration-output-file and --output-file name the same file",
+    ],
+    [
+      [
+        "--credential-cert-path",
+        "c.pem",
+        "--credential-cert-private-key-path",
+        "k.pem",
+        "--sts-location",
+        "us-central1",
+        "--output-file",
+        "x.json",
+      ],
+      "--sts-location us-central1: a certificate source needs the mTLS endpoint, and there is no locational one; leave the location out",
     ],
   ])("usage error %j", async (args, message) => {
     const result = await runWif(["create-cred-config", RESOURCE, ...args], { cwd: dir.dir });

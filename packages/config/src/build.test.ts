@@ -11,8 +11,10 @@ import { parseCredentialConfig } from "./parse.js";
 const RESOURCE = "projects/123456789012/locations/global/workloadIdentityPools/my-pool/providers/my-provider";
 const AUDIENCE = `//iam.googleapis.com/${RESOURCE}`;
 const SA = "app@my-project.iam.gserviceaccount.com";
+const WORKFORCE_RESOURCE = "locations/global/workforcePools/my-pool/providers/my-provider";
 
-// What WIRE.md section 1 says `gcloud iam workload-identity-pools create-cred-config` writes, flag by flag.
+// What gcloud 528 writes for these flags (apps/cli/test/gcloud-cred-config.test.ts compares with the installed
+// gcloud); universe_domain and the executable's default timeout_millis are always written.
 const cases: Array<
   [flags: string, options: BuildCredentialConfigOptions, expected: Record<string, unknown>]
 > = [
@@ -20,6 +22,7 @@ const cases: Array<
     "--aws",
     { resource: RESOURCE, source: { kind: "aws" } },
     {
+      universe_domain: "googleapis.com",
       type: "external_account",
       audience: AUDIENCE,
       subject_token_type: "urn:ietf:params:aws:token-type:aws4_request",
@@ -38,6 +41,7 @@ const cases: Array<
     "--aws --enable-imdsv2 --service-account SA",
     { resource: RESOURCE, source: { kind: "aws", enableImdsv2: true }, serviceAccount: SA },
     {
+      universe_domain: "googleapis.com",
       type: "external_account",
       audience: AUDIENCE,
       subject_token_type: "urn:ietf:params:aws:token-type:aws4_request",
@@ -62,6 +66,7 @@ const cases: Array<
       serviceAccountTokenLifetimeSeconds: 7200,
     },
     {
+      universe_domain: "googleapis.com",
       type: "external_account",
       audience: AUDIENCE,
       subject_token_type: "urn:ietf:params:oauth:token-type:jwt",
@@ -79,6 +84,7 @@ const cases: Array<
     "--credential-source-file F",
     { resource: RESOURCE, source: { kind: "file", path: "/var/run/secrets/token" } },
     {
+      universe_domain: "googleapis.com",
       type: "external_account",
       audience: AUDIENCE,
       subject_token_type: "urn:ietf:params:oauth:token-type:jwt",
@@ -95,6 +101,7 @@ const cases: Array<
       subjectTokenType: "urn:ietf:params:oauth:token-type:id_token",
     },
     {
+      universe_domain: "googleapis.com",
       type: "external_account",
       audience: AUDIENCE,
       subject_token_type: "urn:ietf:params:oauth:token-type:id_token",
@@ -115,6 +122,7 @@ const cases: Array<
       },
     },
     {
+      universe_domain: "googleapis.com",
       type: "external_account",
       audience: AUDIENCE,
       subject_token_type: "urn:ietf:params:oauth:token-type:jwt",
@@ -139,6 +147,7 @@ const cases: Array<
       },
     },
     {
+      universe_domain: "googleapis.com",
       type: "external_account",
       audience: AUDIENCE,
       subject_token_type: "urn:ietf:params:oauth:token-type:jwt",
@@ -157,18 +166,20 @@ const cases: Array<
     "--executable-command C",
     { resource: RESOURCE, source: { kind: "executable", command: "/usr/bin/token" } },
     {
+      universe_domain: "googleapis.com",
       type: "external_account",
       audience: AUDIENCE,
       subject_token_type: "urn:ietf:params:oauth:token-type:jwt",
       token_url: "https://sts.googleapis.com/v1/token",
       token_info_url: "https://sts.googleapis.com/v1/introspect",
-      credential_source: { executable: { command: "/usr/bin/token" } },
+      credential_source: { executable: { command: "/usr/bin/token", timeout_millis: 30000 } },
     },
   ],
   [
     "--credential-cert-path C --credential-cert-private-key-path K --credential-cert-trust-chain-path T",
     { resource: RESOURCE, source: { kind: "certificate", trustChainPath: "/etc/wif/chain.pem" } },
     {
+      universe_domain: "googleapis.com",
       type: "external_account",
       audience: AUDIENCE,
       subject_token_type: "urn:ietf:params:oauth:token-type:mtls",
@@ -187,6 +198,7 @@ const cases: Array<
       serviceAccount: SA,
     },
     {
+      universe_domain: "googleapis.com",
       type: "external_account",
       audience: AUDIENCE,
       subject_token_type: "urn:ietf:params:oauth:token-type:mtls",
@@ -204,13 +216,86 @@ const cases: Array<
       serviceAccount: SA,
     },
     {
+      universe_domain: "example-universe.com",
       type: "external_account",
       audience: AUDIENCE,
       subject_token_type: "urn:ietf:params:oauth:token-type:jwt",
       token_url: "https://sts.example-universe.com/v1/token",
       service_account_impersonation_url: `https://iamcredentials.example-universe.com/v1/projects/-/serviceAccounts/${SA}:generateAccessToken`,
-      universe_domain: "example-universe.com",
       credential_source: { file: "/t" },
+    },
+  ],
+  [
+    "--azure (no --app-id-uri)",
+    { resource: RESOURCE, source: { kind: "azure" } },
+    {
+      universe_domain: "googleapis.com",
+      type: "external_account",
+      audience: AUDIENCE,
+      subject_token_type: "urn:ietf:params:oauth:token-type:jwt",
+      token_url: "https://sts.googleapis.com/v1/token",
+      token_info_url: "https://sts.googleapis.com/v1/introspect",
+      credential_source: {
+        url: `http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://iam.googleapis.com/${RESOURCE}`,
+        headers: { Metadata: "True" },
+        format: { type: "json", subject_token_field_name: "access_token" },
+      },
+    },
+  ],
+  [
+    "--credential-source-url U --sts-location us-central1 --service-account SA",
+    {
+      resource: RESOURCE,
+      source: { kind: "url", url: "https://tokens.example.com/oidc" },
+      stsLocation: "us-central1",
+      serviceAccount: SA,
+    },
+    {
+      universe_domain: "googleapis.com",
+      type: "external_account",
+      audience: AUDIENCE,
+      subject_token_type: "urn:ietf:params:oauth:token-type:jwt",
+      token_url: "https://sts.us-central1.rep.googleapis.com/v1/token",
+      service_account_impersonation_url: `https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/${SA}:generateAccessToken`,
+      credential_source: { url: "https://tokens.example.com/oidc" },
+    },
+  ],
+  [
+    "--aws --sts-location europe-west3",
+    { resource: RESOURCE, source: { kind: "aws" }, stsLocation: "europe-west3" },
+    {
+      universe_domain: "googleapis.com",
+      type: "external_account",
+      audience: AUDIENCE,
+      subject_token_type: "urn:ietf:params:aws:token-type:aws4_request",
+      token_url: "https://sts.europe-west3.rep.googleapis.com/v1/token",
+      token_info_url: "https://sts.europe-west3.rep.googleapis.com/v1/introspect",
+      credential_source: {
+        environment_id: "aws1",
+        region_url: "http://169.254.169.254/latest/meta-data/placement/availability-zone",
+        url: "http://169.254.169.254/latest/meta-data/iam/security-credentials",
+        regional_cred_verification_url:
+          "https://sts.{region}.amazonaws.com?Action=GetCallerIdentity&Version=2011-06-15",
+      },
+    },
+  ],
+  [
+    "workforce-pools --credential-source-file F --workforce-pool-user-project P --service-account SA",
+    {
+      resource: WORKFORCE_RESOURCE,
+      source: { kind: "file", path: "/var/run/oidc" },
+      workforcePoolUserProject: "my-project",
+      serviceAccount: SA,
+    },
+    {
+      universe_domain: "googleapis.com",
+      type: "external_account",
+      audience: `//iam.googleapis.com/${WORKFORCE_RESOURCE}`,
+      subject_token_type: "urn:ietf:params:oauth:token-type:id_token",
+      token_url: "https://sts.googleapis.com/v1/token",
+      credential_source: { file: "/var/run/oidc" },
+      workforce_pool_user_project: "my-project",
+      service_account_impersonation_url: `https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/${SA}:generateAccessToken`,
     },
   ],
 ];
@@ -232,6 +317,76 @@ describe("buildCredentialConfig writes what gcloud writes", () => {
     ).toStrictEqual({
       cert_configs: { workload: { cert_path: "/etc/wif/cert.pem", key_path: "/etc/wif/key.pem" } },
     });
+  });
+
+  it("writes gcloud's keys in gcloud's order", () => {
+    const built = buildCredentialConfig({
+      resource: WORKFORCE_RESOURCE,
+      source: { kind: "url", url: "https://tokens.example.com" },
+      workforcePoolUserProject: "my-project",
+      serviceAccount: SA,
+      serviceAccountTokenLifetimeSeconds: 600,
+    });
+    expect(Object.keys(built)).toEqual([
+      "universe_domain",
+      "type",
+      "audience",
+      "subject_token_type",
+      "token_url",
+      "credential_source",
+      "workforce_pool_user_project",
+      "service_account_impersonation_url",
+      "service_account_impersonation",
+    ]);
+  });
+
+  it("writes a workforce executable's interactive timeout next to its output file", () => {
+    const built = buildCredentialConfig({
+      resource: WORKFORCE_RESOURCE,
+      source: {
+        kind: "executable",
+        command: "/usr/bin/login-helper",
+        outputFile: "/tmp/out.json",
+        interactiveTimeoutMillis: 60000,
+      },
+      workforcePoolUserProject: "my-project",
+    });
+    expect(built.credential_source).toStrictEqual({
+      executable: {
+        command: "/usr/bin/login-helper",
+        timeout_millis: 30000,
+        output_file: "/tmp/out.json",
+        interactive_timeout_millis: 60000,
+      },
+    });
+  });
+
+  it("--sts-location global (or empty) is the global endpoint", () => {
+    for (const stsLocation of ["global", ""]) {
+      expect(
+        buildCredentialConfig({ resource: RESOURCE, source: { kind: "file", path: "/t" }, stsLocation }),
+      ).toMatchObject({
+        token_url: "https://sts.googleapis.com/v1/token",
+        token_info_url: "https://sts.googleapis.com/v1/introspect",
+      });
+    }
+  });
+
+  it.each([
+    [
+      { kind: "certificate" } as const,
+      "us-central1",
+      "stsLocation: a certificate source needs the mTLS endpoint, and there is no locational one; leave the location out",
+    ],
+    [
+      { kind: "aws" } as const,
+      "us-central1.evil.example/x",
+      'stsLocation: "us-central1.evil.example/x" is not a location; use a region such as us-central1, or "global"',
+    ],
+  ])("refuses a location %# it cannot write", (source, stsLocation, problem) => {
+    expect(() => buildCredentialConfig({ resource: RESOURCE, source, stsLocation })).toThrow(
+      `The credential configuration has a problem:\n  - ${problem}`,
+    );
   });
 
   it("accepts the full audience as well as the resource", () => {

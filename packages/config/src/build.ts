@@ -1,21 +1,35 @@
 /**
  * Builders that write credential configurations exactly as `gcloud iam workload-identity-pools
- * create-cred-config` does for the same flags, so a file from wifkit and one from gcloud are interchangeable.
+ * create-cred-config` (and `gcloud iam workforce-pools create-cred-config`) do for the same flags, so a file
+ * from wifkit and one from gcloud are interchangeable: the same fields with the same values, in the same order.
  */
-import { DEFAULT_UNIVERSE_DOMAIN } from "./audience.js";
+import { DEFAULT_UNIVERSE_DOMAIN, parseAudience } from "./audience.js";
+import { ConfigError } from "./errors.js";
 import type { CredentialSource, ExternalAccountConfig, SubjectTokenFormat } from "./types.js";
 
 export const AWS_METADATA_BASE_URL = "http://169.254.169.254";
 export const AZURE_METADATA_BASE_URL = "http://169.254.169.254";
 export const AWS_REGIONAL_CRED_VERIFICATION_URL =
   "https://sts.{region}.amazonaws.com?Action=GetCallerIdentity&Version=2011-06-15";
+/** The subject token type of workload pools' file, URL and executable sources without `--subject-token-type`. */
 export const DEFAULT_SUBJECT_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:jwt";
+/** The subject token type of workforce pools without `--subject-token-type`. */
+export const DEFAULT_WORKFORCE_SUBJECT_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:id_token";
+/** What gcloud writes as `timeout_millis` without `--executable-timeout-millis`. */
+export const DEFAULT_EXECUTABLE_TIMEOUT_MILLIS = 30_000;
+/** `--executable-interactive-timeout-millis` bounds, as gcloud checks them (30 s to 30 min). */
+export const EXECUTABLE_INTERACTIVE_TIMEOUT_RANGE = { min: 30_000, max: 1_800_000 } as const;
+/** The `--sts-location` that means the global STS endpoint, as no location (or an empty one) does. */
+export const GLOBAL_STS_LOCATION = "global";
 
 export type SourceOptions =
   /** `--aws [--enable-imdsv2]` */
   | { kind: "aws"; enableImdsv2?: boolean | undefined }
-  /** `--azure --app-id-uri URI` */
-  | { kind: "azure"; appIdUri: string }
+  /**
+   * `--azure [--app-id-uri URI]`: without `appIdUri` the token is asked for
+   * `https://iam.googleapis.com/` + the provider resource, as gcloud does.
+   */
+  | { kind: "azure"; appIdUri?: string | undefined }
   /** `--credential-source-file PATH [--credential-source-type] [--credential-source-field-name]` */
   | { kind: "file"; path: string; format?: FormatOptions | undefined }
   /** `--credential-source-url URL [--credential-source-headers] [--credential-source-type] [--credential-source-field-name]` */
@@ -25,12 +39,17 @@ export type SourceOptions =
       headers?: Record<string, string> | undefined;
       format?: FormatOptions | undefined;
     }
-  /** `--executable-command CMD [--executable-timeout-millis] [--executable-output-file]` */
+  /**
+   * `--executable-command CMD [--executable-timeout-millis] [--executable-output-file]
+   * [--executable-interactive-timeout-millis]` (the last for workforce pools, with an output file).
+   * `timeout_millis` is always written: 30000 unless given.
+   */
   | {
       kind: "executable";
       command: string;
       timeoutMillis?: number | undefined;
       outputFile?: string | undefined;
+      interactiveTimeoutMillis?: number | undefined;
     }
   /**
    * `--credential-cert-path ... [--credential-cert-trust-chain-path] [--credential-cert-configuration-output-file]`:
@@ -50,8 +69,9 @@ export interface FormatOptions {
 
 export interface BuildCredentialConfigOptions {
   /**
-   * The provider: `projects/N/locations/global/workloadIdentityPools/P/providers/X` (gcloud's positional
-   * argument), or the full audience starting with `//iam.`.
+   * The provider: `projects/N/locations/global/workloadIdentityPools/P/providers/X`, or a workforce provider
+   * `locations/global/workforcePools/P/providers/X` (gcloud's positional argument), or the full audience
+   * starting with `//iam.`.
    */
   resource: string;
   source: SourceOptions;
@@ -59,11 +79,20 @@ export interface BuildCredentialConfigOptions {
   serviceAccount?: string | undefined;
   /** `--service-account-token-lifetime-seconds N`. */
   serviceAccountTokenLifetimeSeconds?: number | undefined;
-  /** `--subject-token-type` for file, URL and executable sources. Default `urn:ietf:params:oauth:token-type:jwt`. */
+  /**
+   * `--subject-token-type` for file, URL and executable sources. Default `urn:ietf:params:oauth:token-type:jwt`,
+   * `urn:ietf:params:oauth:token-type:id_token` for a workforce provider.
+   */
   subjectTokenType?: string | undefined;
-  /** `--universe-domain D`. Default googleapis.com (and then not written). */
+  /** `--universe-domain D`. Default googleapis.com; `universe_domain` is always written, as gcloud does. */
   universeDomain?: string | undefined;
-  /** `--workforce-pool-user-project` for workforce audiences. */
+  /**
+   * `--sts-location L`: exchange at the locational STS endpoint `https://sts.L.rep.{universe}` (token and
+   * introspection URLs; impersonation stays on the global IAM Credentials endpoint, as gcloud writes it).
+   * `global` or nothing: the global endpoint. Not with a certificate source: there is no locational mTLS endpoint.
+   */
+  stsLocation?: string | undefined;
+  /** `--workforce-pool-user-project` for workforce providers (gcloud requires it for them). */
   workforcePoolUserProject?: string | undefined;
   /** Endpoint overrides gcloud does not offer, for emulators and tests. */
   endpoints?: BuildEndpoints | undefined;
@@ -94,7 +123,7 @@ function formatOf(format: FormatOptions | undefined): SubjectTokenFormat | undef
     : { type: format.type, subject_token_field_name: format.subjectTokenFieldName };
 }
 
-function sourceOf(source: SourceOptions, endpoints: BuildEndpoints): CredentialSource {
+function sourceOf(source: SourceOptions, audience: string, endpoints: BuildEndpoints): CredentialSource {
   switch (source.kind) {
     case "aws": {
       const base = endpoints.awsMetadataBaseUrl ?? AWS_METADATA_BASE_URL;
@@ -108,8 +137,10 @@ function sourceOf(source: SourceOptions, endpoints: BuildEndpoints): CredentialS
     }
     case "azure": {
       const base = endpoints.azureMetadataBaseUrl ?? AZURE_METADATA_BASE_URL;
+      // gcloud's default resource: https://iam.googleapis.com/ + the provider, i.e. the audience over https.
+      const resource = source.appIdUri ?? `https:${audience}`;
       return {
-        url: `${base}/metadata/identity/oauth2/token?api-version=2018-02-01&resource=${source.appIdUri}`,
+        url: `${base}/metadata/identity/oauth2/token?api-version=2018-02-01&resource=${resource}`,
         headers: { Metadata: "True" },
         format: { type: "json", subject_token_field_name: "access_token" },
       };
@@ -139,19 +170,54 @@ function sourceOf(source: SourceOptions, endpoints: BuildEndpoints): CredentialS
       return {
         executable: {
           command: source.command,
-          ...(source.timeoutMillis === undefined ? {} : { timeout_millis: source.timeoutMillis }),
+          timeout_millis: source.timeoutMillis ?? DEFAULT_EXECUTABLE_TIMEOUT_MILLIS,
           ...(source.outputFile === undefined ? {} : { output_file: source.outputFile }),
+          ...(source.interactiveTimeoutMillis === undefined
+            ? {}
+            : { interactive_timeout_millis: source.interactiveTimeoutMillis }),
         },
-      };
+      } as CredentialSource; // interactive_timeout_millis is gcloud's; the schema's types do not have it yet
   }
 }
 
+function subjectTokenTypeOf(options: BuildCredentialConfigOptions, workforce: boolean): string {
+  switch (options.source.kind) {
+    case "aws":
+      return "urn:ietf:params:aws:token-type:aws4_request";
+    case "certificate":
+      return "urn:ietf:params:oauth:token-type:mtls";
+    case "azure":
+      return DEFAULT_SUBJECT_TOKEN_TYPE;
+    default:
+      return (
+        options.subjectTokenType ??
+        (workforce ? DEFAULT_WORKFORCE_SUBJECT_TOKEN_TYPE : DEFAULT_SUBJECT_TOKEN_TYPE)
+      );
+  }
+}
+
+/** `https://sts.{mtls.}{universe}`, or `https://sts.{location}.rep.{universe}` for a location. */
+function stsBaseUrl(location: string | undefined, mtls: boolean, universe: string): string {
+  if (!location || location === GLOBAL_STS_LOCATION) {
+    return `https://sts.${mtls ? "mtls." : ""}${universe}`;
+  }
+  const problem = !/^[a-z][a-z0-9-]{0,62}$/.test(location)
+    ? `"${location}" is not a location; use a region such as us-central1, or "global"`
+    : mtls
+      ? "a certificate source needs the mTLS endpoint, and there is no locational one; leave the location out"
+      : undefined;
+  if (problem) throw new ConfigError([{ path: "stsLocation", message: problem }]);
+  return `https://sts.${location}.rep.${universe}`;
+}
+
 /**
- * Builds a credential configuration the way `gcloud iam workload-identity-pools create-cred-config` writes
- * it for the same flags: `service_account_impersonation_url` with `--service-account` (and
+ * Builds a credential configuration the way `gcloud iam workload-identity-pools create-cred-config` (and
+ * `gcloud iam workforce-pools create-cred-config` for a workforce provider) writes it for the same flags:
+ * `universe_domain` always; `service_account_impersonation_url` with `--service-account` (and
  * `service_account_impersonation.token_lifetime_seconds` when a lifetime is given), `token_info_url` only
- * without a service account, `universe_domain` only when it is not googleapis.com. Validate the result with
- * `parseCredentialConfig` if it came from user input.
+ * without a service account; `timeout_millis` 30000 for an executable without a timeout. Validate the result
+ * with `parseCredentialConfig` if it came from user input. Throws a `ConfigError` (path `stsLocation`) for a
+ * location that is not one, or one with a certificate source.
  *
  * @example
  * const config = buildCredentialConfig({
@@ -163,22 +229,26 @@ function sourceOf(source: SourceOptions, endpoints: BuildEndpoints): CredentialS
 export function buildCredentialConfig(options: BuildCredentialConfigOptions): ExternalAccountConfig {
   const universe = options.universeDomain ?? DEFAULT_UNIVERSE_DOMAIN;
   const endpoints = options.endpoints ?? {};
-  const subjectTokenType =
-    options.source.kind === "aws"
-      ? "urn:ietf:params:aws:token-type:aws4_request"
-      : options.source.kind === "certificate"
-        ? "urn:ietf:params:oauth:token-type:mtls"
-        : (options.subjectTokenType ?? DEFAULT_SUBJECT_TOKEN_TYPE);
+  const audience = audienceOf(options.resource);
+  const workforce = parseAudience(audience)?.kind === "workforce";
   // A client certificate is presented to the mTLS endpoints, for the exchange and for impersonation alike.
-  const mtls = options.source.kind === "certificate" ? "mtls." : "";
+  const mtls = options.source.kind === "certificate";
+  const sts = stsBaseUrl(options.stsLocation, mtls, universe);
+  // gcloud's key order, so that the files read the same side by side.
   const config: Record<string, unknown> = {
+    universe_domain: universe,
     type: "external_account",
-    audience: audienceOf(options.resource),
-    subject_token_type: subjectTokenType,
-    token_url: endpoints.tokenUrl ?? `https://sts.${mtls}${universe}/v1/token`,
+    audience,
+    subject_token_type: subjectTokenTypeOf(options, workforce),
+    token_url: endpoints.tokenUrl ?? `${sts}/v1/token`,
+    credential_source: sourceOf(options.source, audience, endpoints),
   };
+  if (options.workforcePoolUserProject !== undefined) {
+    config.workforce_pool_user_project = options.workforcePoolUserProject;
+  }
   if (options.serviceAccount !== undefined) {
-    const base = endpoints.iamCredentialsBaseUrl ?? `https://iamcredentials.${mtls}${universe}`;
+    const base =
+      endpoints.iamCredentialsBaseUrl ?? `https://iamcredentials.${mtls ? "mtls." : ""}${universe}`;
     config.service_account_impersonation_url = `${base}/v1/projects/-/serviceAccounts/${options.serviceAccount}:generateAccessToken`;
     if (options.serviceAccountTokenLifetimeSeconds !== undefined) {
       config.service_account_impersonation = {
@@ -186,13 +256,8 @@ export function buildCredentialConfig(options: BuildCredentialConfigOptions): Ex
       };
     }
   } else {
-    config.token_info_url = endpoints.tokenInfoUrl ?? `https://sts.${mtls}${universe}/v1/introspect`;
+    config.token_info_url = endpoints.tokenInfoUrl ?? `${sts}/v1/introspect`;
   }
-  if (options.workforcePoolUserProject !== undefined) {
-    config.workforce_pool_user_project = options.workforcePoolUserProject;
-  }
-  if (universe !== DEFAULT_UNIVERSE_DOMAIN) config.universe_domain = universe;
-  config.credential_source = sourceOf(options.source, endpoints);
   return config as unknown as ExternalAccountConfig;
 }
 

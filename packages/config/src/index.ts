@@ -19,12 +19,23 @@ export {
   AZURE_METADATA_BASE_URL,
   buildCertificateConfig,
   buildCredentialConfig,
+  DEFAULT_EXECUTABLE_TIMEOUT_MILLIS,
   DEFAULT_SUBJECT_TOKEN_TYPE,
+  DEFAULT_WORKFORCE_SUBJECT_TOKEN_TYPE,
+  EXECUTABLE_INTERACTIVE_TIMEOUT_RANGE,
+  GLOBAL_STS_LOCATION,
 } from "./build.js";
 export type { ConfigIssue } from "./errors.js";
 export { ConfigError } from "./errors.js";
 export type { LoadCredentialConfigOptions, LoadedCredentialConfig } from "./load.js";
 export { loadCredentialConfig, MAX_CONFIG_BYTES } from "./load.js";
+export type { ParseAllowedOriginsOptions } from "./origins.js";
+export {
+  ALLOW_ORIGIN_FLAG,
+  ALLOW_ORIGINS_ENV,
+  ORIGINS_ERROR_CODES,
+  parseAllowedOrigins,
+} from "./origins.js";
 export type { ParsedCredentialConfig, ParseOptions } from "./parse.js";
 export { EXECUTABLE_TIMEOUT_RANGE, parseCredentialConfig, TOKEN_LIFETIME_RANGE } from "./parse.js";
 export type { AllowOptions } from "./policy.js";

@@ -1,6 +1,7 @@
 /**
- * `wif create-cred-config`: gcloud's `iam workload-identity-pools create-cred-config`, same flags, same
- * files (written by @wifkit/config's buildCredentialConfig and buildCertificateConfig), written atomically.
+ * `wif create-cred-config`: gcloud's `iam workload-identity-pools create-cred-config` and, for a workforce
+ * provider, `iam workforce-pools create-cred-config`: same flags, same files (written by @wifkit/config's
+ * buildCredentialConfig and buildCertificateConfig), written atomically.
  */
 import { randomBytes } from "node:crypto";
 import { mkdir, open, rename, stat, unlink } from "node:fs/promises";
@@ -8,14 +9,28 @@ import { homedir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import {
   type BuildCredentialConfigOptions,
+  type BuildEndpoints,
   buildCertificateConfig,
   buildCredentialConfig,
+  ConfigError,
+  EXECUTABLE_INTERACTIVE_TIMEOUT_RANGE,
+  EXECUTABLE_TIMEOUT_RANGE,
   type FormatOptions,
+  parseAudience,
   parseCredentialConfig,
   type SourceOptions,
+  TOKEN_LIFETIME_RANGE,
 } from "@wifkit/config";
 import { WifError } from "@wifkit/core";
-import { allowedOrigins, integerFlag, type ParsedFlags, parseFlags, UsageError } from "../args.js";
+import {
+  allowedOrigins,
+  baseUrlFlag,
+  durationFlag,
+  type ParsedFlags,
+  parseFlags,
+  UsageError,
+  withOriginFlagHint,
+} from "../args.js";
 import type { CommandContext } from "../context.js";
 import { GLOBAL_FLAGS } from "../specs.js";
 
@@ -36,6 +51,7 @@ const FLAGS = {
   "executable-command": { type: "string" },
   "executable-timeout-millis": { type: "string" },
   "executable-output-file": { type: "string" },
+  "executable-interactive-timeout-millis": { type: "string" },
   "credential-cert-path": { type: "string" },
   "credential-cert-private-key-path": { type: "string" },
   "credential-cert-trust-chain-path": { type: "string" },
@@ -43,6 +59,8 @@ const FLAGS = {
   "subject-token-type": { type: "string" },
   "service-account": { type: "string" },
   "service-account-token-lifetime-seconds": { type: "string" },
+  "workforce-pool-user-project": { type: "string" },
+  "sts-location": { type: "string" },
   "universe-domain": { type: "string" },
   "sts-url": { type: "string" },
   "iam-credentials-url": { type: "string" },
@@ -58,6 +76,13 @@ const SOURCE_FLAGS = [
   "credential-cert-path",
 ] as const;
 
+/** The sources gcloud offers for workforce pools (`gcloud iam workforce-pools create-cred-config`). */
+const WORKFORCE_SOURCE_FLAGS: readonly string[] = [
+  "credential-source-file",
+  "credential-source-url",
+  "executable-command",
+];
+
 /** The configuration file's mode: it holds no secret (gcloud writes it world-readable too). */
 const CONFIG_FILE_MODE = 0o644;
 /** The certificate configuration's mode: it names where the private key is, so only its owner reads it. */
@@ -66,6 +91,8 @@ const CERTIFICATE_CONFIG_FILE_MODE = 0o600;
 const CERTIFICATE_CONFIG_FILE = "certificate_config.json";
 /** Read before the default certificate configuration by Google's libraries and by wifkit. */
 const CERTIFICATE_CONFIG_ENV = "GOOGLE_API_CERTIFICATE_CONFIG";
+/** The STS path of `--sts-url` when it names the token endpoint itself rather than its base. */
+const STS_TOKEN_PATH = "/v1/token";
 
 type Values = ParsedFlags<typeof FLAGS>["values"];
 
@@ -79,6 +106,10 @@ function only(values: Values, flag: keyof Values, allowedWith: string, present: 
     throw usage(`--${String(flag)} can only be used with ${allowedWith}`);
 }
 
+/**
+ * `key=value,key=value`, split as gcloud's ArgDict does: at commas, then at each pair's first `=`. Unlike
+ * gcloud, spaces around names and values are dropped (a header name cannot hold one).
+ */
 function parseHeaders(text: string): Record<string, string> {
   const headers: Record<string, string> = {};
   for (const pair of text.split(",")) {
@@ -92,7 +123,8 @@ function parseHeaders(text: string): Record<string, string> {
 }
 
 function formatOf(values: Values): FormatOptions | undefined {
-  const type = values["credential-source-type"];
+  // gcloud reads the type case-insensitively (JSON, Text) and writes it in lower case.
+  const type = values["credential-source-type"]?.toLowerCase();
   const field = values["credential-source-field-name"];
   if (type === undefined) {
     if (field !== undefined)
@@ -100,7 +132,7 @@ function formatOf(values: Values): FormatOptions | undefined {
     return undefined;
   }
   if (type !== "text" && type !== "json") {
-    throw usage(`--credential-source-type must be text or json (got '${type}')`);
+    throw usage(`--credential-source-type must be text or json (got '${values["credential-source-type"]}')`);
   }
   if (type === "json" && field === undefined) {
     throw usage("--credential-source-type json needs --credential-source-field-name");
@@ -111,7 +143,7 @@ function formatOf(values: Values): FormatOptions | undefined {
   return field === undefined ? { type } : { type, subjectTokenFieldName: field };
 }
 
-function sourceOf(values: Values): SourceOptions {
+function sourceOf(values: Values, workforce: boolean): SourceOptions {
   const given = SOURCE_FLAGS.filter((flag) => values[flag] !== undefined && values[flag] !== false);
   if (given.length === 0) {
     throw usage(
@@ -119,7 +151,12 @@ function sourceOf(values: Values): SourceOptions {
     );
   }
   if (given.length > 1) throw usage(`only one credential source may be given (got --${given.join(", --")})`);
-  const kind = given[0];
+  const kind = given[0] as (typeof SOURCE_FLAGS)[number];
+  if (workforce && !WORKFORCE_SOURCE_FLAGS.includes(kind)) {
+    throw usage(
+      `a workforce pool provider takes --credential-source-file, --credential-source-url or --executable-command (got --${kind})`,
+    );
+  }
   only(values, "enable-imdsv2", "--aws", kind === "aws");
   only(values, "app-id-uri", "--azure", kind === "azure");
   only(values, "credential-source-headers", "--credential-source-url", kind === "credential-source-url");
@@ -136,6 +173,12 @@ function sourceOf(values: Values): SourceOptions {
   only(values, "executable-output-file", "--executable-command", executable);
   only(
     values,
+    "executable-interactive-timeout-millis",
+    "--executable-command and a workforce pool provider",
+    executable && workforce,
+  );
+  only(
+    values,
     "subject-token-type",
     "--credential-source-file, --credential-source-url or --executable-command",
     fileOrUrl || executable,
@@ -148,11 +191,9 @@ function sourceOf(values: Values): SourceOptions {
   switch (kind) {
     case "aws":
       return { kind: "aws", enableImdsv2: values["enable-imdsv2"] === true };
-    case "azure": {
-      const appIdUri = values["app-id-uri"];
-      if (!appIdUri) throw usage("--azure needs --app-id-uri (the application ID URI the provider accepts)");
-      return { kind: "azure", appIdUri };
-    }
+    case "azure":
+      // Without --app-id-uri the token is for https://iam.googleapis.com/RESOURCE, as gcloud writes it.
+      return { kind: "azure", appIdUri: values["app-id-uri"] };
     case "credential-source-file":
       return { kind: "file", path: values["credential-source-file"] as string, format: formatOf(values) };
     case "credential-source-url": {
@@ -176,13 +217,71 @@ function sourceOf(values: Values): SourceOptions {
         certificateConfigLocation: values["credential-cert-configuration-output-file"],
         trustChainPath: values["credential-cert-trust-chain-path"],
       };
-    default:
+    case "executable-command": {
+      const interactiveTimeoutMillis = durationFlag(
+        COMMAND,
+        "executable-interactive-timeout-millis",
+        values["executable-interactive-timeout-millis"],
+        { defaultUnit: "ms", unit: "ms", range: EXECUTABLE_INTERACTIVE_TIMEOUT_RANGE },
+      );
+      if (interactiveTimeoutMillis !== undefined && values["executable-output-file"] === undefined) {
+        throw usage("--executable-interactive-timeout-millis needs --executable-output-file");
+      }
       return {
         kind: "executable",
         command: values["executable-command"] as string,
-        timeoutMillis: integerFlag(COMMAND, "executable-timeout-millis", values["executable-timeout-millis"]),
+        timeoutMillis: durationFlag(
+          COMMAND,
+          "executable-timeout-millis",
+          values["executable-timeout-millis"],
+          {
+            defaultUnit: "ms",
+            unit: "ms",
+            range: EXECUTABLE_TIMEOUT_RANGE,
+          },
+        ),
         outputFile: values["executable-output-file"],
+        interactiveTimeoutMillis,
       };
+    }
+  }
+}
+
+/** Whether RESOURCE names a workforce pool provider (`locations/global/workforcePools/POOL/providers/ID`). */
+function isWorkforce(resource: string): boolean {
+  const audience = resource.startsWith("//") ? resource : `//iam.googleapis.com/${resource}`;
+  return parseAudience(audience)?.kind === "workforce";
+}
+
+/**
+ * The endpoint flags wifkit adds for emulators and tests. Each takes a base URL; `--sts-url` may also name
+ * the token endpoint itself (`.../v1/token`), whose base then serves the introspection endpoint too.
+ */
+function endpointsOf(values: Values): { endpoints: BuildEndpoints; origins: string[] } {
+  const sts = baseUrlFlag(COMMAND, "sts-url", values["sts-url"]);
+  const iam = baseUrlFlag(COMMAND, "iam-credentials-url", values["iam-credentials-url"]);
+  const metadata = baseUrlFlag(COMMAND, "metadata-url", values["metadata-url"]);
+  const stsBase = sts?.endsWith(STS_TOKEN_PATH) ? sts.slice(0, -STS_TOKEN_PATH.length) : sts;
+  const endpoints: BuildEndpoints = {
+    ...(stsBase === undefined
+      ? {}
+      : { tokenUrl: `${stsBase}${STS_TOKEN_PATH}`, tokenInfoUrl: `${stsBase}/v1/introspect` }),
+    ...(iam === undefined ? {} : { iamCredentialsBaseUrl: iam }),
+    ...(metadata === undefined ? {} : { awsMetadataBaseUrl: metadata, azureMetadataBaseUrl: metadata }),
+  };
+  // Endpoints given on this command line are trusted for the check of the file written.
+  const origins = [sts, iam, metadata].flatMap((url) => (url === undefined ? [] : [new URL(url).origin]));
+  return { endpoints, origins };
+}
+
+/** `buildCredentialConfig`, its refusal of `--sts-location` reported as the usage error it is. */
+function build(options: BuildCredentialConfigOptions) {
+  try {
+    return buildCredentialConfig(options);
+  } catch (error) {
+    const issue = error instanceof ConfigError ? error.issues[0] : undefined;
+    if (issue?.path !== "stsLocation") throw error;
+    throw usage(`--sts-location ${options.stsLocation}: ${issue.message}`);
   }
 }
 
@@ -218,6 +317,10 @@ async function writeAtomically(
     );
   }
   const directory = dirname(path);
+  // gcloud creates missing directories of the file it writes.
+  await mkdir(directory, { recursive: true }).catch(() => {
+    // open() below reports a directory that cannot be had.
+  });
   const temporary = join(
     directory,
     `.${basename(path)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`,
@@ -255,48 +358,58 @@ export async function run(args: readonly string[], { io, env }: CommandContext):
   const { values, positionals } = parseFlags(COMMAND, args, FLAGS, { positionals: true });
   if (positionals.length === 0) {
     throw usage(
-      "missing RESOURCE: projects/NUMBER/locations/global/workloadIdentityPools/POOL/providers/PROVIDER",
+      "missing RESOURCE: projects/NUMBER/locations/global/workloadIdentityPools/POOL/providers/PROVIDER (or locations/global/workforcePools/POOL/providers/PROVIDER)",
     );
   }
   if (positionals.length > 1) throw usage(`unexpected argument '${positionals[1]}'`);
+  const resource = positionals[0] as string;
   const outputFile = values["output-file"];
   if (!outputFile) throw usage("missing --output-file PATH");
-  const source = sourceOf(values);
+  const workforce = isWorkforce(resource);
+  const source = sourceOf(values, workforce);
   only(
     values,
     "service-account-token-lifetime-seconds",
     "--service-account",
     values["service-account"] !== undefined,
   );
-  const metadataUrl = values["metadata-url"]?.replace(/\/+$/, "");
-  const endpoints = {
-    ...(values["sts-url"] ? { tokenUrl: values["sts-url"] } : {}),
-    ...(values["iam-credentials-url"]
-      ? { iamCredentialsBaseUrl: values["iam-credentials-url"].replace(/\/+$/, "") }
-      : {}),
-    ...(metadataUrl ? { awsMetadataBaseUrl: metadataUrl, azureMetadataBaseUrl: metadataUrl } : {}),
-  };
-  const options: BuildCredentialConfigOptions = {
-    resource: positionals[0] as string,
+  only(
+    values,
+    "workforce-pool-user-project",
+    "a workforce pool provider (locations/global/workforcePools/POOL/providers/PROVIDER)",
+    workforce,
+  );
+  if (workforce && !values["workforce-pool-user-project"]) {
+    throw usage(
+      "a workforce pool provider needs --workforce-pool-user-project (the project that pays for its API calls)",
+    );
+  }
+  const { endpoints, origins: trusted } = endpointsOf(values);
+  const config = build({
+    resource,
     source,
     serviceAccount: values["service-account"],
-    serviceAccountTokenLifetimeSeconds: integerFlag(
+    serviceAccountTokenLifetimeSeconds: durationFlag(
       COMMAND,
       "service-account-token-lifetime-seconds",
       values["service-account-token-lifetime-seconds"],
+      { defaultUnit: "s", unit: "s", range: TOKEN_LIFETIME_RANGE },
     ),
     subjectTokenType: values["subject-token-type"],
     universeDomain: values["universe-domain"],
+    stsLocation: values["sts-location"],
+    workforcePoolUserProject: values["workforce-pool-user-project"],
     ...(Object.keys(endpoints).length > 0 ? { endpoints } : {}),
-  };
-  const config = buildCredentialConfig(options);
+  });
 
-  // A file wif would refuse to use is not worth writing; endpoints given on this command line are trusted.
-  const origins = [
-    ...allowedOrigins(values["allow-origin"], env),
-    ...[values["sts-url"], values["iam-credentials-url"], metadataUrl].flatMap((url) => originOfUrl(url)),
-  ];
-  const { warnings } = parseCredentialConfig(config, { allow: { origins } });
+  // A file wif would refuse to use is not worth writing.
+  const origins = [...(await allowedOrigins(values["allow-origin"], env, COMMAND)), ...trusted];
+  let warnings: readonly string[];
+  try {
+    ({ warnings } = parseCredentialConfig(config, { allow: { origins } }));
+  } catch (error) {
+    throw withOriginFlagHint(error);
+  }
   for (const warning of warnings) io.err(`${io.styles.yellow("warning")}: ${warning}\n`);
 
   const path = resolve(outputFile);
@@ -352,13 +465,4 @@ async function writeCertificateConfig(
     example: CERTIFICATE_CONFIG_FILE,
   });
   io.err(`Created certificate configuration file [${path}].\n`);
-}
-
-function originOfUrl(url: string | undefined): string[] {
-  if (!url) return [];
-  try {
-    return [new URL(url).origin];
-  } catch {
-    return [];
-  }
 }

@@ -25,7 +25,11 @@ export async function run(args: readonly string[], context: CommandContext): Pro
   const { io, env } = context;
   const { values } = parseFlags("inspect", args, FLAGS);
   const format = oneOf("inspect", "format", values.format, ["text", "json"] as const, "text");
-  const { config } = await loadConfig(values.config, allowedOrigins(values["allow-origin"], env), context);
+  const { config } = await loadConfig(
+    values.config,
+    await allowedOrigins(values["allow-origin"], env, "inspect"),
+    context,
+  );
   if (config.type !== "external_account") {
     throw new WifError("An external_account_authorized_user configuration has no subject token to inspect.", {
       code: "ERR_WIF_NOTHING_TO_INSPECT",

@@ -144,7 +144,11 @@ export async function run(args: readonly string[], context: CommandContext): Pro
 
   const live =
     values.config !== undefined
-      ? await assertionFromConfig(values.config, allowedOrigins(values["allow-origin"], env), context)
+      ? await assertionFromConfig(
+          values.config,
+          await allowedOrigins(values["allow-origin"], env, COMMAND),
+          context,
+        )
       : undefined;
   const assertion = live?.assertion ?? (await readAssertion(values.assertion as string));
   const projectNumber = values["project-number"] ?? live?.projectNumber;

@@ -169,7 +169,11 @@ export async function run(args: readonly string[], context: CommandContext): Pro
   const doctor: Doctor = { io, env, failures: 0 };
   let loaded: Awaited<ReturnType<typeof loadConfig>>;
   try {
-    loaded = await loadConfig(values.config, allowedOrigins(values["allow-origin"], env), context);
+    loaded = await loadConfig(
+      values.config,
+      await allowedOrigins(values["allow-origin"], env, "validate"),
+      context,
+    );
   } catch (error) {
     const issues = (error as { issues?: { path: string; message: string }[] }).issues;
     const code = (error as { code?: string }).code;
