@@ -72,6 +72,10 @@ function storage7(authClient?: AuthClient9) {
   });
 }
 
+function wrap<C extends typeof AuthClient9 | typeof AuthClient10>(AuthClient: C) {
+  return toAuthClient(credentials, { AuthClient });
+}
+
 async function download(storage: Storage): Promise<string> {
   const [content] = await storage.bucket("wifkit-bucket").file("hello.txt").download();
   return content.toString("utf8");
@@ -92,18 +96,27 @@ describe("@google-cloud/storage 7 (google-auth-library 9 inside)", () => {
   });
 
   it("reads it too with google-auth-library 10's AuthClient (JavaScript over a mixed install)", async () => {
-    // What `npm install @google-cloud/storage google-auth-library` gives on Node 20: storage 7 keeps its own
-    // google-auth-library 9. TypeScript refuses the pairing (the class types differ); at run time it works.
+    // What `npm install @google-cloud/storage google-auth-library` gives on Node 20: storage 7.22 with its own
+    // google-auth-library 9, and 10 at the top. TypeScript refuses the pairing (TS2322); at run time it works.
     const authClient = toAuthClient(credentials, { AuthClient: AuthClient10 }) as unknown as AuthClient9;
     expect(await download(storage7(authClient))).toBe(OBJECT_CONTENT);
     expectOneAuthorizedRead();
   });
 });
 
+// The mixed pairs are JavaScript over two installed majors: TypeScript refuses them, the run time does not.
 describe.each([
-  ["9", () => new GoogleAuth9({ authClient: toAuthClient(credentials, { AuthClient: AuthClient9 }) })],
-  ["10", () => new GoogleAuth10({ authClient: toAuthClient(credentials, { AuthClient: AuthClient10 }) })],
-] as const)("google-auth-library %s's GoogleAuth({ authClient })", (_version, googleAuth) => {
+  ["9's GoogleAuth, given 9's AuthClient", () => new GoogleAuth9({ authClient: wrap(AuthClient9) })],
+  ["10's GoogleAuth, given 10's AuthClient", () => new GoogleAuth10({ authClient: wrap(AuthClient10) })],
+  [
+    "9's GoogleAuth, given 10's AuthClient",
+    () => new GoogleAuth9({ authClient: wrap(AuthClient10) as never }),
+  ],
+  [
+    "10's GoogleAuth, given 9's AuthClient",
+    () => new GoogleAuth10({ authClient: wrap(AuthClient9) as never }),
+  ],
+] as const)("google-auth-library %s", (_pair, googleAuth) => {
   it("reads the guarded object with request()", async () => {
     const response = await googleAuth().request<string>({
       url: `${recorder.origin}${BUCKET_OBJECT}`,
@@ -115,7 +128,7 @@ describe.each([
 
   it("authorizes a request it sends itself: authorizeRequest() keeps the caller's headers", async () => {
     const authorized = await googleAuth().authorizeRequest({ headers: { "x-custom": "kept" } });
-    // google-auth-library 9 leaves a plain object, 10 a Headers.
+    // google-auth-library 9's GoogleAuth leaves a plain object, 10's a Headers.
     const headers = new Headers(authorized.headers as ConstructorParameters<typeof Headers>[0]);
     expect(Object.fromEntries(headers)).toEqual({
       authorization: `Bearer ${credentials.peekAccessToken()?.value}`,
