@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { quotedForms } from "../../../tooling/quoted-forms.js";
 import { redactSecrets } from "./redact.js";
 
 const JWT =
@@ -29,20 +30,6 @@ describe("redactSecrets", () => {
     expect(redactSecrets(" many\n\n lines\t here ")).toBe("many lines here");
   });
 });
-
-/** The forms a server may quote a value in: as sent, URL- or form-encoded (once or twice), inside JSON. */
-function quotedForms(value: string): Record<string, string> {
-  const form = (v: string) => new URLSearchParams({ v }).toString().slice(2);
-  return {
-    raw: value,
-    uri: encodeURIComponent(value),
-    "uri, lower-case hex": encodeURIComponent(value).replace(/%[0-9A-F]{2}/g, (h) => h.toLowerCase()),
-    form: form(value),
-    "form of uri": form(encodeURIComponent(value)),
-    json: JSON.stringify(value).slice(1, -1),
-    "json, escaped slashes": JSON.stringify(value).slice(1, -1).replace(/\//g, "\\/"),
-  };
-}
 
 const SESSION_TOKEN =
   "IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJHMEUCIQD+secret/session+token==AbCdEfGhIjKlMnOpQrStUvWxYz0123456789";

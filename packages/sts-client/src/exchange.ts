@@ -1,5 +1,5 @@
 import { describeUrl, type SubjectTokenType, systemClock } from "@wifkit/core";
-import { invalidOption, invalidResponse, type StsCallContext } from "./errors.js";
+import { invalidOption, type StsCallContext } from "./errors.js";
 import {
   basicAuthorization,
   endpointUrl,
@@ -7,6 +7,7 @@ import {
   postForm,
   requireString,
   type StsCallOptions,
+  tokenValue,
 } from "./request.js";
 
 /** Google STS token endpoint (`token_url` when a configuration leaves it out). */
@@ -128,10 +129,10 @@ export async function exchangeToken(init: ExchangeTokenInit): Promise<ExchangeTo
     ...ctx,
     secrets: [...ctx.secrets, typeof json.access_token === "string" ? json.access_token : undefined],
   });
-  const issuedTokenType = json.issued_token_type ?? init.requestedTokenType ?? DEFAULT_REQUESTED_TOKEN_TYPE;
-  if (typeof issuedTokenType !== "string") {
-    throw invalidResponse(ctx, status, "its issued_token_type is not a string");
-  }
+  const issuedTokenType =
+    json.issued_token_type === undefined || json.issued_token_type === null
+      ? (init.requestedTokenType ?? DEFAULT_REQUESTED_TOKEN_TYPE)
+      : tokenValue(json, "issued_token_type", status, ctx);
   return {
     accessToken: token.accessToken,
     issuedTokenType,
