@@ -54,11 +54,12 @@ export {
   defaultCertificateConfigPath,
   fromCertificate,
 } from "./suppliers/certificate.js";
-export type { FromExecutableInit } from "./suppliers/executable.js";
+export type { ExecutableSleep, FromExecutableInit } from "./suppliers/executable.js";
 export {
   ALLOW_EXECUTABLES_ENV,
   DEFAULT_EXECUTABLE_TIMEOUT_MS,
   DEFAULT_MAX_EXECUTABLE_OUTPUT_BYTES,
+  EXECUTABLE_KILL_GRACE_MS,
   fromExecutable,
   splitCommand,
 } from "./suppliers/executable.js";
