@@ -6,7 +6,7 @@
  * atomically by the store.
  */
 import { randomBytes } from "node:crypto";
-import { constants } from "node:fs";
+import { constants, readFileSync } from "node:fs";
 import { link, open, readFile, rename, stat, unlink } from "node:fs/promises";
 import { hostname } from "node:os";
 import type { Clock } from "@wifkit/core";
@@ -171,10 +171,16 @@ function parseLock(content: string): LockRecord | undefined {
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     // EPERM: it exists, as another user.
     return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+  // A holder killed while its parent is not reaping stays a zombie: it exists, but it will never release.
+  if (process.platform !== "linux") return true;
+  try {
+    return !/^\d+ \(.*\) Z/s.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return false;
   }
 }
 
