@@ -37,6 +37,8 @@ export const FILE_STORE_ERROR_CODES = Object.freeze({
   tokenInvalid: "ERR_WIF_TOKEN_INVALID",
   /** A store operation did not finish within its `timeoutMs`. */
   timeout: "ERR_WIF_TIMEOUT",
+  /** The caller's `signal` aborted a store operation or a wait for the lock. */
+  aborted: "ERR_WIF_ABORTED",
 } as const);
 
 const FILE_MODE = 0o600;
