@@ -19,8 +19,8 @@ export interface VirtualTime {
   now(): number;
   /** Every sleep ever requested, in ms, in order: what a retry schedule looked like. */
   readonly sleeps: number[];
-  /** Sleeps still waiting. */
-  pending(): number;
+  /** The durations (ms) of the sleeps still waiting. */
+  pending(): number[];
   /** Moves time forward by `ms`, waking every sleep that falls due on the way, in order. */
   advance(ms: number): Promise<void>;
   /** Moves time to the earliest pending sleep (shorter than `below`, if given) and wakes it; false when none. */
@@ -81,7 +81,7 @@ export function virtualTime(start = Date.UTC(2030, 0, 1)): VirtualTime {
     sleep,
     now: () => time,
     sleeps,
-    pending: () => timers.length,
+    pending: () => timers.map((timer) => timer.ms),
     async advance(ms) {
       const target = time + ms;
       for (;;) {

@@ -29,6 +29,6 @@ export { chain } from "./provider.js";
 export type { RedactOptions } from "./redact.js";
 export { redactSecrets } from "./redact.js";
 export type { Clock, Env, ReadFile, Sleep } from "./seams.js";
-export { durationOption, systemClock, systemSleep } from "./seams.js";
+export { durationOption, systemClock, systemSleep, unrefSleep } from "./seams.js";
 export type { SubjectToken, SubjectTokenSupplier, SubjectTokenType, Token } from "./tokens.js";
-export { SUBJECT_TOKEN_TYPES } from "./tokens.js";
+export { isTokenValue, SUBJECT_TOKEN_TYPES } from "./tokens.js";

@@ -1,6 +1,6 @@
 import { abortedError, CORE_ERROR_CODES, WifError } from "./errors.js";
 import type { Provider, ProviderOptions } from "./provider.js";
-import { type Clock, durationOption, type Sleep, systemClock } from "./seams.js";
+import { type Clock, durationOption, type Sleep, systemClock, unrefSleep } from "./seams.js";
 
 /** How long before expiry a value is refreshed in the background (capped at half its lifetime). */
 export const DEFAULT_REFRESH_BEFORE_MS = 5 * 60_000;
@@ -279,25 +279,6 @@ export function memoize<T>(provider: Provider<T>, options: MemoizeOptions<T> = {
   };
   return memoized;
 }
-
-/**
- * The fetch timeout's default timer. Unlike `systemSleep` it does not keep the process alive: a process
- * whose only pending work is a fetch that will never answer should exit, not wait out the safety net.
- */
-const unrefSleep: Sleep = (ms, signal) =>
-  new Promise<void>((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    timer.unref();
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
 
 /** The latest time a Date can hold, for "never". */
 const NEVER_MS = 8.64e15;

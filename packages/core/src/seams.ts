@@ -33,6 +33,25 @@ export const systemSleep: Sleep = (ms, signal) =>
     signal?.addEventListener("abort", onAbort, { once: true });
   });
 
+/**
+ * A real `Sleep` whose timer does not keep the process alive: for safety-net timeouts (a memoized fetch, an
+ * executable), where a process with nothing else to do should exit rather than wait the bound out.
+ */
+export const unrefSleep: Sleep = (ms, signal) =>
+  new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    timer.unref();
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+
 /** The environment variables a package reads; `process.env` by default. */
 export type Env = Readonly<Record<string, string | undefined>>;
 

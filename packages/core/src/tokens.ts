@@ -29,3 +29,12 @@ export interface Token {
   expiresAt: Date;
   type: "access_token" | "id_token";
 }
+
+/**
+ * True when `value` can be a token Google issued: non-empty visible ASCII. Anything else (a newline, a
+ * control character, white space) would be printed raw, served by the sidecar, or split a header, so
+ * clients refuse it before using it.
+ */
+export function isTokenValue(value: unknown): value is string {
+  return typeof value === "string" && /^[\x21-\x7e]+$/.test(value);
+}

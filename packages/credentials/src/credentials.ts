@@ -264,6 +264,7 @@ export function createExternalAccountCredentials(
     universeDomain,
     ...(init.iamCredentialsBaseUrl ? { baseUrl: init.iamCredentialsBaseUrl } : {}),
     ...http,
+    clock,
     // An X.509 subject token means the workload speaks mTLS; IAM gets the same client certificate.
     ...(bearer.tls ? { transport: withTls(init.transport, bearer.tls) } : {}),
     ...(signal ? { signal } : {}),

@@ -59,6 +59,7 @@ export {
   ALLOW_EXECUTABLES_ENV,
   DEFAULT_EXECUTABLE_TIMEOUT_MS,
   DEFAULT_MAX_EXECUTABLE_OUTPUT_BYTES,
+  EXECUTABLE_KILL_GRACE_MS,
   fromExecutable,
   splitCommand,
 } from "./suppliers/executable.js";

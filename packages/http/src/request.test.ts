@@ -185,7 +185,7 @@ describe("httpRequest retries (virtual time)", () => {
       ...seams(time),
     });
     await tick();
-    expect(time.pending()).toBe(1); // the backoff wait
+    expect(time.pending()).toHaveLength(1); // the backoff wait
     waiting.abort();
     await expect(retrying).rejects.toMatchObject({ code: "ERR_WIF_ABORTED" });
   });

@@ -1,5 +1,5 @@
 import { redactSecrets, WifError, type WifErrorOptions } from "@wifkit/core";
-import type { HttpResponse } from "@wifkit/http";
+import { describeUrl, type HttpResponse } from "@wifkit/http";
 
 /**
  * The codes an `ImpersonationError` carries; callers switch on `error.code`. Timeouts, network failures,
@@ -21,6 +21,8 @@ export const IAM_ERROR_CODES = Object.freeze({
   unavailable: "ERR_WIF_IAM_UNAVAILABLE",
   /** A success status with a body that is not a usable token response. */
   responseInvalid: "ERR_WIF_IAM_RESPONSE_INVALID",
+  /** A 3xx: IAM Credentials never redirects, so the URL is not IAM Credentials (a login page, a proxy). */
+  redirected: "ERR_WIF_IAM_REDIRECTED",
   /** An option (or a configuration's impersonation URL) failed validation before any request was sent. */
   invalidOption: "ERR_WIF_INVALID_OPTION",
 } as const);
@@ -173,9 +175,16 @@ function hintFor(code: ImpersonationErrorCode, description: string, ctx: IamCall
 
 /** Turns a non-2xx IAM Credentials response into an `ImpersonationError`. */
 export function iamErrorFromResponse(response: HttpResponse, ctx: IamCallContext): ImpersonationError {
-  const body = readGoogleApiError(response);
-  const description = body.message === undefined ? undefined : redact(body.message, ctx.secrets);
-  const googleStatus = body.status === undefined ? undefined : redact(body.status, ctx.secrets);
+  if (response.status >= 300 && response.status < 400) return redirectError(response, ctx);
+  const raw = readGoogleApiError(response);
+  // Every field a caller may print or log is upstream text: all of it is redacted, not only the message.
+  const body: GoogleApiError = {};
+  for (const field of ["status", "message", "reason", "permission"] as const) {
+    const value = raw[field];
+    if (value !== undefined) body[field] = redact(value, ctx.secrets);
+  }
+  const description = body.message;
+  const googleStatus = body.status;
   const code = codeFor(response.status, googleStatus);
   const answered = [
     `HTTP ${response.status}`,
@@ -200,10 +209,36 @@ export function iamErrorFromResponse(response: HttpResponse, ctx: IamCallContext
   });
 }
 
-export function invalidResponse(ctx: IamCallContext, status: number, problem: string, cause?: unknown) {
+/**
+ * IAM Credentials never redirects; a 3xx means the URL reaches something else. Says where it pointed (no
+ * query string) and which setting to check, instead of a hint about scopes that cannot help.
+ */
+function redirectError(response: HttpResponse, ctx: IamCallContext): ImpersonationError {
+  let target = "without a Location";
+  const location = response.headers.location;
+  if (location) {
+    try {
+      target = `to ${redact(describeUrl(new URL(location, ctx.url)), ctx.secrets)}`;
+    } catch {
+      target = "to an invalid URL";
+    }
+  }
+  return new ImpersonationError(
+    `IAM Credentials ${ctx.method} for service account ${ctx.serviceAccount} at ${ctx.url}: IAM Credentials ` +
+      `answered a redirect (HTTP ${response.status}) ${target}; check service_account_impersonation_url ` +
+      "(the baseUrl or universeDomain option): it must be the IAM Credentials endpoint itself.",
+    { code: IAM_ERROR_CODES.redirected, status: response.status, url: ctx.url },
+  );
+}
+
+/**
+ * A success status whose body is not what the call promises. No cause is attached: the parser's own message
+ * quotes the body, which may hold a token.
+ */
+export function invalidResponse(ctx: IamCallContext, status: number, problem: string) {
   return new ImpersonationError(
     `IAM Credentials ${ctx.method} at ${ctx.url} answered HTTP ${status} but ${problem}. Check that the base URL is an IAM Credentials endpoint.`,
-    { code: IAM_ERROR_CODES.responseInvalid, status, url: ctx.url, cause },
+    { code: IAM_ERROR_CODES.responseInvalid, status, url: ctx.url },
   );
 }
 

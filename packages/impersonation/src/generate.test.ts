@@ -1,3 +1,5 @@
+import type { ServerResponse } from "node:http";
+import { inspect } from "node:util";
 import type { HttpTransport, TransportRequest } from "@wifkit/http";
 import { afterEach, describe, expect, it } from "vitest";
 import { sendJson, startServer, type TestServer } from "../../../tooling/test-server.js";
@@ -7,6 +9,7 @@ import {
   type GenerateIdTokenInit,
   generateAccessToken,
   generateIdToken,
+  MAX_ID_TOKEN_LIFETIME_SECONDS,
 } from "./generate.js";
 
 const SA = "reader@wifkit-test.iam.gserviceaccount.com";
@@ -15,6 +18,16 @@ const SCOPES = ["https://www.googleapis.com/auth/cloud-platform"];
 const PRINCIPAL =
   "principal://iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/wifkit-pool/subject/workload-1";
 const fast = { baseDelayMs: 1, maxDelayMs: 5 };
+const NOW = Date.UTC(2030, 0, 1, 12, 0, 0);
+const HOUR = 3_600_000;
+/** The time on this machine; IAM's own time goes in the `Date` header of `ok()`. */
+const clockAt = (ms: number) => ({ now: () => ms });
+
+/** A 200 with IAM's `Date` header (the time on Google's side), or none when `serverMs` is null. */
+function ok(res: ServerResponse, body: unknown, serverMs: number | null = NOW): void {
+  if (serverMs === null) res.sendDate = false;
+  sendJson(res, 200, body, serverMs === null ? {} : { date: new Date(serverMs).toUTCString() });
+}
 
 const servers: TestServer[] = [];
 afterEach(async () => {
@@ -35,6 +48,7 @@ const accessInit = (
   bearer: BEARER,
   scopes: SCOPES,
   baseUrl,
+  clock: clockAt(NOW),
   ...extra,
 });
 
@@ -43,6 +57,7 @@ const idInit = (baseUrl: string, extra: Partial<GenerateIdTokenInit> = {}): Gene
   bearer: BEARER,
   audience: "https://service.example.run.app",
   baseUrl,
+  clock: clockAt(NOW),
   ...extra,
 });
 
@@ -83,7 +98,7 @@ async function rejection(promise: Promise<unknown>): Promise<ImpersonationError>
 describe("generateAccessToken", () => {
   it("POSTs scope and lifetime with the STS token as bearer and returns the token and expiry", async () => {
     const server = await iam((_req, res) =>
-      sendJson(res, 200, { accessToken: "ya29.service-account", expireTime: "2030-01-01T13:00:00Z" }),
+      ok(res, { accessToken: "ya29.service-account", expireTime: "2030-01-01T13:00:00Z" }),
     );
     const result = await generateAccessToken(
       accessInit(server.origin, { headers: { "X-Goog-Api-Client": "m" } }),
@@ -103,7 +118,7 @@ describe("generateAccessToken", () => {
 
   it("sends the requested lifetime and delegates in resource-name form", async () => {
     const server = await iam((_req, res) =>
-      sendJson(res, 200, { accessToken: "ya29.x", expireTime: "2030-01-01T12:10:00.123456Z" }),
+      ok(res, { accessToken: "ya29.x", expireTime: "2030-01-01T12:09:59.123456Z" }),
     );
     const result = await generateAccessToken(
       accessInit(server.origin, {
@@ -114,7 +129,7 @@ describe("generateAccessToken", () => {
         ],
       }),
     );
-    expect(result.expiresAt).toEqual(new Date("2030-01-01T12:10:00.123Z"));
+    expect(result.expiresAt).toEqual(new Date("2030-01-01T12:09:59.123Z"));
     expect(JSON.parse(server.requests[0]?.body ?? "")).toEqual({
       scope: SCOPES,
       lifetime: "600s",
@@ -190,13 +205,14 @@ describe("generateIdToken", () => {
     const token = jwt({
       iss: "https://accounts.google.com",
       aud: "https://service.example.run.app",
-      exp: 1_900_000_000,
+      iat: NOW / 1000,
+      exp: NOW / 1000 + 3600,
     });
-    const server = await iam((_req, res) => sendJson(res, 200, { token }));
+    const server = await iam((_req, res) => ok(res, { token }));
     const result = await generateIdToken(
       idInit(server.origin, { includeEmail: true, delegates: ["first@p.iam.gserviceaccount.com"] }),
     );
-    expect(result).toEqual({ idToken: token, expiresAt: new Date(1_900_000_000_000) });
+    expect(result).toEqual({ idToken: token, expiresAt: new Date(NOW + HOUR) });
     const request = server.requests[0];
     expect(request?.path).toBe(`/v1/projects/-/serviceAccounts/${SA}:generateIdToken`);
     expect(request?.headers.authorization).toBe(`Bearer ${BEARER}`);
@@ -232,6 +248,104 @@ describe("generateIdToken", () => {
     expect(error.code).toBe("ERR_WIF_INVALID_OPTION");
     expect(error.message).toContain("`audience`");
   });
+});
+
+describe("expiry when this machine's clock is off", () => {
+  const GOOGLE = NOW;
+  const expireTime = new Date(GOOGLE + HOUR).toISOString();
+  const access = (server: TestServer, machineMs: number) =>
+    generateAccessToken(accessInit(server.origin, { clock: clockAt(machineMs) }));
+
+  it("a clock 2 h behind keeps a 1 h access token 1 h, not 3 h, with or without a Date header", async () => {
+    const machine = GOOGLE - 2 * HOUR;
+    const withDate = await iam((_req, res) => ok(res, { accessToken: "ya29.x", expireTime }));
+    expect((await access(withDate, machine)).expiresAt).toEqual(new Date(machine + HOUR));
+    // Without Date, the cap: the start plus the lifetime (and the one second IAM's times may round up).
+    const withoutDate = await iam((_req, res) => ok(res, { accessToken: "ya29.x", expireTime }, null));
+    expect((await access(withoutDate, machine)).expiresAt).toEqual(new Date(machine + HOUR + 1000));
+  });
+
+  it("a clock 2 h ahead still gets a 1 h token when IAM's Date shows the difference", async () => {
+    const server = await iam((_req, res) => ok(res, { accessToken: "ya29.x", expireTime }));
+    const { expiresAt } = await access(server, GOOGLE + 2 * HOUR);
+    expect(expiresAt).toEqual(new Date(GOOGLE + 3 * HOUR));
+  });
+
+  it("never keeps a token past the request's start plus the lifetime asked for", async () => {
+    const server = await iam((_req, res) =>
+      ok(res, { accessToken: "ya29.x", expireTime: new Date(GOOGLE + 12 * HOUR).toISOString() }),
+    );
+    const { expiresAt } = await access(server, GOOGLE);
+    expect(expiresAt).toEqual(new Date(GOOGLE + HOUR + 1000));
+  });
+
+  it("moves an ID token's exp onto this clock by Date or by its own iat, capped at one hour", async () => {
+    const token = jwt({ iat: GOOGLE / 1000, exp: GOOGLE / 1000 + 3600 });
+    for (const serverDate of [GOOGLE, null]) {
+      const server = await iam((_req, res) => ok(res, { token }, serverDate));
+      for (const machine of [GOOGLE - 2 * HOUR, GOOGLE + 2 * HOUR]) {
+        const { expiresAt } = await generateIdToken(idInit(server.origin, { clock: clockAt(machine) }));
+        expect(expiresAt).toEqual(new Date(machine + HOUR));
+      }
+    }
+    const long = jwt({ iat: GOOGLE / 1000, exp: GOOGLE / 1000 + 24 * 3600 });
+    const server = await iam((_req, res) => ok(res, { token: long }));
+    const { expiresAt } = await generateIdToken(idInit(server.origin));
+    expect(MAX_ID_TOKEN_LIFETIME_SECONDS).toBe(3600);
+    expect(expiresAt).toEqual(new Date(NOW + HOUR + 1000));
+  });
+
+  it("refuses an ID token whose exp is not after its iat", async () => {
+    const server = await iam((_req, res) =>
+      ok(res, { token: jwt({ iat: NOW / 1000, exp: NOW / 1000 - 1 }) }),
+    );
+    const error = await rejection(generateIdToken(idInit(server.origin)));
+    expect(error.code).toBe("ERR_WIF_IAM_RESPONSE_INVALID");
+  });
+});
+
+describe("IAM responses that are not what IAM sends", () => {
+  it.each([
+    ["a newline", "ya29.a\nb"],
+    ["a terminal escape", "ya29.a\u001b]0;owned\u0007"],
+    ["a space", "ya29.a b"],
+    ["non-ASCII", "ya29.\u00e9"],
+  ])("refuses an accessToken or ID token containing %s, without printing it", async (_name, value) => {
+    const server = await iam((req, res) =>
+      ok(
+        res,
+        req.path.endsWith(":generateIdToken")
+          ? { token: value }
+          : { accessToken: value, expireTime: "2030-01-01T13:00:00Z" },
+      ),
+    );
+    for (const call of [
+      generateAccessToken(accessInit(server.origin)),
+      generateIdToken(idInit(server.origin)),
+    ]) {
+      const error = await rejection(call);
+      expect(error.code).toBe("ERR_WIF_IAM_RESPONSE_INVALID");
+      expect(error.message).toContain("contains characters no Google token has");
+      expect(error.message).not.toContain("ya29.");
+    }
+  });
+
+  it.each([301, 302, 303, 307, 308])(
+    "reports a %i as a redirect, naming where to and the URL setting",
+    async (status) => {
+      const server = await iam((_req, res) => {
+        res.writeHead(status, { location: "https://login.corp.example/sso?continue=x&token=y" });
+        res.end();
+      });
+      const error = await rejection(generateAccessToken(accessInit(server.origin, { retry: fast })));
+      expect(error.code).toBe("ERR_WIF_IAM_REDIRECTED");
+      expect(error.message).toContain(
+        `IAM Credentials answered a redirect (HTTP ${status}) to https://login.corp.example/sso; check service_account_impersonation_url`,
+      );
+      expect(error.message).not.toMatch(/scopes|token=y/);
+      expect(server.requests).toHaveLength(1);
+    },
+  );
 });
 
 describe("IAM errors", () => {
@@ -354,6 +468,19 @@ describe("IAM errors", () => {
     );
     const echoed = await rejection(generateAccessToken(accessInit(foreign.origin)));
     expect(echoed.message).toContain("token [redacted] is bad");
+    const detailed = await iam((req, res) =>
+      sendJson(res, 403, {
+        error: {
+          code: 403,
+          status: "PERMISSION_DENIED",
+          message: "denied",
+          details: [{ reason: `R ${req.headers.authorization}`, metadata: { permission: `${BEARER}` } }],
+        },
+      }),
+    );
+    const inDetails = await rejection(generateAccessToken(accessInit(detailed.origin)));
+    expect(inspect(inDetails)).not.toContain(BEARER);
+    expect(inDetails.reason).toBe("R Bearer [redacted]");
     const hang = await iam(() => undefined);
     const timeout = await rejection(generateIdToken(idInit(hang.origin, { timeoutMs: 100, retry: false })));
     expect(timeout.message).not.toContain(BEARER);

@@ -1,4 +1,4 @@
-import { decodeJwt } from "@wifkit/core";
+import { type Clock, decodeJwt, isTokenValue, systemClock } from "@wifkit/core";
 import { describeUrl, type HttpTransport, httpRequest, type RetryPolicy } from "@wifkit/http";
 import { type IamCallContext, iamErrorFromResponse, invalidOption, invalidResponse } from "./errors.js";
 import {
@@ -42,6 +42,12 @@ export interface ImpersonationCallOptions {
    * (408, 429, 5xx, resets and timeouts; full jitter; `Retry-After`). 400, 401 and 403 are never retried.
    */
   retry?: Partial<RetryPolicy> | false | undefined;
+  /**
+   * This machine's clock, from which `expiresAt` is computed: IAM's absolute expiry is moved onto it using the
+   * response's `Date` (so a clock hours off neither stretches nor shortens a token), and capped at the
+   * request's start plus the lifetime. Default the system clock.
+   */
+  clock?: Clock | undefined;
 }
 
 export interface GenerateAccessTokenInit extends ImpersonationCallOptions {
@@ -60,14 +66,25 @@ export interface GenerateIdTokenInit extends ImpersonationCallOptions {
 
 export interface GeneratedAccessToken {
   accessToken: string;
+  /**
+   * When the token expires on this machine's clock: IAM's `expireTime` corrected by the clock difference the
+   * response's `Date` shows, and never later than the request's start plus the requested lifetime.
+   */
   expiresAt: Date;
 }
 
 export interface GeneratedIdToken {
   idToken: string;
-  /** The token's `exp` claim (read, not verified: the token comes straight from Google over TLS). */
+  /**
+   * When the token expires on this machine's clock: its `exp` claim (read, not verified: the token comes
+   * straight from Google over TLS) corrected by the response's `Date`, and never later than the request's
+   * start plus the token's own lifetime (`exp - iat`, at most `MAX_ID_TOKEN_LIFETIME_SECONDS`).
+   */
   expiresAt: Date;
 }
+
+/** The longest an ID token is believed to live: Google's last one hour. */
+export const MAX_ID_TOKEN_LIFETIME_SECONDS = 3600;
 
 interface PreparedCall {
   url: string;
@@ -105,7 +122,7 @@ async function postJson(
   call: PreparedCall,
   body: Record<string, unknown>,
   init: ImpersonationCallOptions,
-): Promise<{ status: number; json: Record<string, unknown> }> {
+): Promise<{ status: number; json: Record<string, unknown>; serverDateMs: number | undefined }> {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(init.headers ?? {})) headers[name.toLowerCase()] = value;
   Object.assign(headers, {
@@ -128,13 +145,64 @@ async function postJson(
   let json: unknown;
   try {
     json = JSON.parse(response.body.toString("utf8"));
-  } catch (cause) {
-    throw invalidResponse(call.ctx, response.status, "the body is not JSON", cause);
+  } catch {
+    throw invalidResponse(call.ctx, response.status, "the body is not JSON");
   }
   if (typeof json !== "object" || json === null || Array.isArray(json)) {
     throw invalidResponse(call.ctx, response.status, "the body is not a JSON object");
   }
-  return { status: response.status, json: json as Record<string, unknown> };
+  const serverDateMs = response.headers.date ? Date.parse(response.headers.date) : Number.NaN;
+  return {
+    status: response.status,
+    json: json as Record<string, unknown>,
+    serverDateMs: Number.isNaN(serverDateMs) ? undefined : serverDateMs,
+  };
+}
+
+/** A token value from the response: present, and visible ASCII only. The message names the field, never the value. */
+function tokenField(
+  json: Record<string, unknown>,
+  field: string,
+  status: number,
+  ctx: IamCallContext,
+): string {
+  const value = json[field];
+  if (typeof value !== "string" || value === "")
+    throw invalidResponse(ctx, status, `the response has no ${field}`);
+  if (!isTokenValue(value)) {
+    throw invalidResponse(
+      ctx,
+      status,
+      `its ${field} contains characters no Google token has (control characters, white space or non-ASCII)`,
+    );
+  }
+  return value;
+}
+
+/**
+ * Below this difference between the server's time and ours, the clocks are taken to agree: it is the
+ * one-second resolution of `Date` and `iat` plus the network, and correcting it would only add noise.
+ */
+const SKEW_TOLERANCE_MS = 5_000;
+/** `expireTime`, `Date`, `iat` and `exp` are whole seconds: the cap allows for that much. */
+const TIME_RESOLUTION_MS = 1_000;
+
+/**
+ * Moves upstream's absolute expiry onto this machine's clock. `serverNowMs` (the `Date` header, or an ID
+ * token's `iat`) says what time the server thought it was while answering, so `expiry - serverNow` is the
+ * time left whatever either clock says; counted from the request's start it errs early. Without it the
+ * absolute time is all there is. Either way no token outlives `startedAt + maxLifetimeMs` (plus the
+ * resolution of the times): a clock hours behind must not keep a token hours past its end.
+ */
+function localExpiry(
+  upstreamExpiryMs: number,
+  serverNowMs: number | undefined,
+  startedAt: number,
+  maxLifetimeMs: number,
+): Date {
+  const skewed = serverNowMs !== undefined && Math.abs(serverNowMs - startedAt) > SKEW_TOLERANCE_MS;
+  const corrected = skewed ? startedAt + (upstreamExpiryMs - serverNowMs) : upstreamExpiryMs;
+  return new Date(Math.min(corrected, startedAt + maxLifetimeMs + TIME_RESOLUTION_MS));
 }
 
 // RFC 3339 as IAM writes it; fractional seconds optional (Google emits both forms).
@@ -159,18 +227,19 @@ export async function generateAccessToken(init: GenerateAccessTokenInit): Promis
   const call = prepare(init, "generateAccessToken", lifetimeSeconds);
   const body: Record<string, unknown> = { scope: scopes, lifetime: `${lifetimeSeconds}s` };
   if (call.ctx.delegates.length > 0) body.delegates = call.ctx.delegates;
-  const { status, json } = await postJson(call, body, init);
-  const accessToken = json.accessToken;
-  if (typeof accessToken !== "string" || accessToken === "") {
-    throw invalidResponse(call.ctx, status, "the response has no accessToken");
-  }
+  const startedAt = (init.clock ?? systemClock).now();
+  const { status, json, serverDateMs } = await postJson(call, body, init);
+  const accessToken = tokenField(json, "accessToken", status, call.ctx);
   const expireTime = json.expireTime;
-  const expiresAt =
-    typeof expireTime === "string" && RFC3339.test(expireTime) ? new Date(expireTime) : undefined;
-  if (!expiresAt || Number.isNaN(expiresAt.getTime())) {
+  const expireTimeMs =
+    typeof expireTime === "string" && RFC3339.test(expireTime) ? Date.parse(expireTime) : Number.NaN;
+  if (Number.isNaN(expireTimeMs)) {
     throw invalidResponse(call.ctx, status, "its expireTime is not an RFC 3339 timestamp");
   }
-  return { accessToken, expiresAt };
+  return {
+    accessToken,
+    expiresAt: localExpiry(expireTimeMs, serverDateMs, startedAt, lifetimeSeconds * 1000),
+  };
 }
 
 /**
@@ -194,25 +263,38 @@ export async function generateIdToken(init: GenerateIdTokenInit): Promise<Genera
   const call = prepare(init, "generateIdToken");
   const body: Record<string, unknown> = { audience, includeEmail: init.includeEmail ?? false };
   if (call.ctx.delegates.length > 0) body.delegates = call.ctx.delegates;
-  const { status, json } = await postJson(call, body, init);
-  const idToken = json.token;
-  if (typeof idToken !== "string" || idToken === "") {
-    throw invalidResponse(call.ctx, status, "the response has no token");
-  }
-  const exp = readExpiry(idToken);
-  if (exp === undefined) {
+  const startedAt = (init.clock ?? systemClock).now();
+  const { status, json, serverDateMs } = await postJson(call, body, init);
+  const idToken = tokenField(json, "token", status, call.ctx);
+  const times = readTimes(idToken);
+  if (times === undefined) {
     throw invalidResponse(call.ctx, status, "its token is not a JWT with a numeric exp claim");
   }
-  return { idToken, expiresAt: new Date(exp * 1000) };
+  const lifetimeSeconds = Math.min(
+    MAX_ID_TOKEN_LIFETIME_SECONDS,
+    times.iat === undefined ? MAX_ID_TOKEN_LIFETIME_SECONDS : times.exp - times.iat,
+  );
+  if (lifetimeSeconds <= 0) {
+    throw invalidResponse(call.ctx, status, "its token's exp is not after its iat");
+  }
+  // Without a Date header, the token's own iat is the server's reading of "now".
+  const serverNowMs = serverDateMs ?? (times.iat === undefined ? undefined : times.iat * 1000);
+  return {
+    idToken,
+    expiresAt: localExpiry(times.exp * 1000, serverNowMs, startedAt, lifetimeSeconds * 1000),
+  };
 }
 
-/** The `exp` claim of a compact JWS, decoded without verifying the signature. */
-function readExpiry(jwt: string): number | undefined {
-  let exp: unknown;
+/** The `exp` and `iat` claims of a compact JWS, decoded without verifying the signature. */
+function readTimes(jwt: string): { exp: number; iat: number | undefined } | undefined {
+  let claims: Record<string, unknown>;
   try {
-    exp = decodeJwt(jwt).claims.exp;
+    claims = decodeJwt(jwt).claims;
   } catch {
     return undefined;
   }
-  return typeof exp === "number" && Number.isFinite(exp) && exp > 0 ? exp : undefined;
+  const seconds = (value: unknown) =>
+    typeof value === "number" && Number.isFinite(value) && value > 0 ? value : undefined;
+  const exp = seconds(claims.exp);
+  return exp === undefined ? undefined : { exp, iat: seconds(claims.iat) };
 }

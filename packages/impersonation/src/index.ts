@@ -7,7 +7,7 @@ export type {
   GenerateIdTokenInit,
   ImpersonationCallOptions,
 } from "./generate.js";
-export { generateAccessToken, generateIdToken } from "./generate.js";
+export { generateAccessToken, generateIdToken, MAX_ID_TOKEN_LIFETIME_SECONDS } from "./generate.js";
 export {
   DEFAULT_LIFETIME_SECONDS,
   DEFAULT_UNIVERSE_DOMAIN,

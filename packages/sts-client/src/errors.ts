@@ -1,5 +1,5 @@
 import { redactSecrets, type SubjectTokenType, WifError, type WifErrorOptions } from "@wifkit/core";
-import type { HttpResponse } from "@wifkit/http";
+import { describeUrl, type HttpResponse } from "@wifkit/http";
 
 /**
  * The codes an `StsError` carries; callers switch on `error.code`. Timeouts, network failures, aborts and
@@ -23,6 +23,8 @@ export const STS_ERROR_CODES = Object.freeze({
   unavailable: "ERR_WIF_STS_UNAVAILABLE",
   /** A success status with a body that is not a usable token response. */
   responseInvalid: "ERR_WIF_STS_RESPONSE_INVALID",
+  /** A 3xx: STS never redirects, so the URL is not STS (often a proxy's or a portal's login page). */
+  redirected: "ERR_WIF_STS_REDIRECTED",
   /** An option failed validation before any request was sent. */
   invalidOption: "ERR_WIF_INVALID_OPTION",
 } as const);
@@ -186,6 +188,7 @@ function codeFor(status: number, oauthError: string | undefined, kind: StsCallCo
 
 /** Turns a non-2xx STS response into an `StsError` with a code, the upstream error and what to check. */
 export function stsErrorFromResponse(response: HttpResponse, ctx: StsCallContext): StsError {
+  if (response.status >= 300 && response.status < 400) return redirectError(response, ctx);
   const body = readOAuthError(response);
   const description = body.description === undefined ? undefined : redact(body.description, ctx.secrets);
   const oauthError = body.error === undefined ? undefined : redact(body.error, ctx.secrets);
@@ -204,16 +207,45 @@ export function stsErrorFromResponse(response: HttpResponse, ctx: StsCallContext
   });
 }
 
-/** A success status whose body is not what the operation promises. */
-export function invalidResponse(
-  ctx: StsCallContext,
-  status: number,
-  problem: string,
-  cause?: unknown,
-): StsError {
+/** The configuration field that holds the URL of this kind of call. */
+const URL_FIELD: Record<StsCallContext["kind"], string> = {
+  exchange: "token_url",
+  refresh: "token_url",
+  introspect: "token_info_url",
+};
+
+/**
+ * STS never redirects; a 3xx means the URL reaches something else (a captive portal, an SSO proxy, a typo'd
+ * host). Said so, with where it pointed (no query string: a login page's may carry anything), instead of a
+ * hint about the audience that cannot help.
+ */
+function redirectError(response: HttpResponse, ctx: StsCallContext): StsError {
+  const target = redirectTarget(response.headers.location, ctx);
+  const field = URL_FIELD[ctx.kind];
+  return new StsError(
+    `${ctx.operation} at ${ctx.url}: STS answered a redirect (HTTP ${response.status})` +
+      `${target ? ` to ${target}` : " without a Location"}; check ${field}: it must be the Google STS endpoint itself.`,
+    { code: STS_ERROR_CODES.redirected, status: response.status, url: ctx.url },
+  );
+}
+
+function redirectTarget(location: string | undefined, ctx: StsCallContext): string | undefined {
+  if (location === undefined || location === "") return undefined;
+  try {
+    return redact(describeUrl(new URL(location, ctx.url)), ctx.secrets);
+  } catch {
+    return "an invalid URL";
+  }
+}
+
+/**
+ * A success status whose body is not what the operation promises. No cause is attached: the parser's own
+ * message quotes the body, which may hold a token.
+ */
+export function invalidResponse(ctx: StsCallContext, status: number, problem: string): StsError {
   return new StsError(
     `${ctx.operation} at ${ctx.url} answered HTTP ${status} but ${problem}. Check that the URL is a Google STS endpoint.`,
-    { code: STS_ERROR_CODES.responseInvalid, status, url: ctx.url, cause },
+    { code: STS_ERROR_CODES.responseInvalid, status, url: ctx.url },
   );
 }
 

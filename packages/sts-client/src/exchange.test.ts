@@ -9,7 +9,8 @@ import {
   exchangeToken,
   TOKEN_EXCHANGE_GRANT_TYPE,
 } from "./exchange.js";
-import { DEFAULT_EXPIRES_IN_SECONDS } from "./request.js";
+import { introspectToken } from "./introspect.js";
+import { DEFAULT_EXPIRES_IN_SECONDS, MAX_EXPIRES_IN_SECONDS } from "./request.js";
 
 const AUDIENCE =
   "//iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/wifkit-pool/providers/oidc";
@@ -156,6 +157,9 @@ describe("exchangeToken wire format", () => {
   it.each([
     ["a non-numeric expires_in", { ...success, expires_in: "never" }],
     ["a negative expires_in", { ...success, expires_in: -5 }],
+    ["a zero expires_in", { ...success, expires_in: 0 }],
+    ["an object expires_in", { ...success, expires_in: { seconds: 3600 } }],
+    ["an exponent string expires_in", { ...success, expires_in: "1e9" }],
     ["no access_token", { ...success, access_token: undefined }],
     ["an array body", [success]],
   ])("rejects a success with %s as ERR_WIF_STS_RESPONSE_INVALID", async (_name, body) => {
@@ -164,6 +168,36 @@ describe("exchangeToken wire format", () => {
     expect(error).toBeInstanceOf(StsError);
     expect(error.code).toBe("ERR_WIF_STS_RESPONSE_INVALID");
     expect(error.message).not.toContain("ya29.federated-access-token");
+  });
+
+  it("caps an implausible expires_in at MAX_EXPIRES_IN_SECONDS (12 h) instead of caching for decades", async () => {
+    const server = await sts((_req, res) => sendJson(res, 200, { ...success, expires_in: 1e9 }));
+    const result = await exchangeToken(baseInit(server.tokenUrl));
+    expect(MAX_EXPIRES_IN_SECONDS).toBe(12 * 3600);
+    expect(result.expiresIn).toBe(MAX_EXPIRES_IN_SECONDS);
+    expect(result.expiresAt).toEqual(new Date(NOW + MAX_EXPIRES_IN_SECONDS * 1000));
+  });
+
+  it.each([
+    ["a newline", "ya29.first\nSet-Cookie: x=1"],
+    ["a terminal escape", "ya29.a\u001b[2Jb"],
+    ["a space", "ya29.a b"],
+    ["non-ASCII", "ya29.caf\u00e9"],
+  ])("refuses an access_token containing %s, without printing it", async (_name, token) => {
+    const server = await sts((_req, res) => sendJson(res, 200, { ...success, access_token: token }));
+    const error = await rejection(exchangeToken(baseInit(server.tokenUrl)));
+    expect(error.code).toBe("ERR_WIF_STS_RESPONSE_INVALID");
+    expect(error.message).toContain("access_token contains characters no Google token has");
+    expect(error.message).not.toContain("ya29.");
+  });
+
+  it("refuses a token_type or issued_token_type with control characters", async () => {
+    for (const field of ["token_type", "issued_token_type"]) {
+      const server = await sts((_req, res) => sendJson(res, 200, { ...success, [field]: "Bearer\r\nX: y" }));
+      const error = await rejection(exchangeToken(baseInit(server.tokenUrl)));
+      expect(error.code).toBe("ERR_WIF_STS_RESPONSE_INVALID");
+      expect(error.message).toContain(field);
+    }
   });
 
   it("uses the mTLS endpoint and hands the client certificate to the transport when tls is given", async () => {
@@ -316,6 +350,41 @@ describe("exchangeToken errors", () => {
     );
     const error = await rejection(exchangeToken(baseInit(server.tokenUrl, { audience: "my-provider" })));
     expect(error.message).toContain('"my-provider"');
+  });
+
+  it.each([301, 302, 303, 307, 308])(
+    "reports a %i as a redirect away from STS, naming where to and token_url, not the audience",
+    async (status) => {
+      const server = await sts((_req, res) => {
+        res.writeHead(status, {
+          location: "https://login.corp.example/sso/start?continue=https%3A%2F%2Fsts&session=abc",
+          "content-type": "text/html",
+        });
+        res.end("<html>Sign in</html>");
+      });
+      const error = await rejection(exchangeToken(baseInit(server.tokenUrl, { retry: fast })));
+      expect(error.code).toBe("ERR_WIF_STS_REDIRECTED");
+      expect(error.status).toBe(status);
+      expect(error.message).toContain(
+        `STS answered a redirect (HTTP ${status}) to https://login.corp.example/sso/start; check token_url`,
+      );
+      expect(error.message).not.toMatch(/audience|session=abc/);
+      expect(server.requests).toHaveLength(1);
+    },
+  );
+
+  it("reports a redirect without a Location, and names token_info_url for introspection", async () => {
+    const server = await sts((_req, res) => {
+      res.writeHead(302);
+      res.end();
+    });
+    const error = await rejection(exchangeToken(baseInit(server.tokenUrl)));
+    expect(error.message).toContain("STS answered a redirect (HTTP 302) without a Location; check token_url");
+    const introspection = await rejection(
+      introspectToken({ tokenInfoUrl: server.tokenUrl, token: "ya29.x" }),
+    );
+    expect(introspection.code).toBe("ERR_WIF_STS_REDIRECTED");
+    expect(introspection.message).toContain("check token_info_url");
   });
 
   it("maps a non-JSON 502 page by its status", async () => {

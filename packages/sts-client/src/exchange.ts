@@ -1,6 +1,6 @@
 import { type SubjectTokenType, systemClock } from "@wifkit/core";
 import { describeUrl } from "@wifkit/http";
-import { invalidOption, invalidResponse, type StsCallContext } from "./errors.js";
+import { invalidOption, type StsCallContext } from "./errors.js";
 import {
   basicAuthorization,
   endpointUrl,
@@ -8,6 +8,7 @@ import {
   postForm,
   requireString,
   type StsCallOptions,
+  tokenValue,
 } from "./request.js";
 
 /** Google STS token endpoint (`token_url` when a configuration leaves it out). */
@@ -129,10 +130,10 @@ export async function exchangeToken(init: ExchangeTokenInit): Promise<ExchangeTo
     ...ctx,
     secrets: [...ctx.secrets, typeof json.access_token === "string" ? json.access_token : undefined],
   });
-  const issuedTokenType = json.issued_token_type ?? init.requestedTokenType ?? DEFAULT_REQUESTED_TOKEN_TYPE;
-  if (typeof issuedTokenType !== "string") {
-    throw invalidResponse(ctx, status, "its issued_token_type is not a string");
-  }
+  const issuedTokenType =
+    json.issued_token_type === undefined || json.issued_token_type === null
+      ? (init.requestedTokenType ?? DEFAULT_REQUESTED_TOKEN_TYPE)
+      : tokenValue(json, "issued_token_type", status, ctx);
   return {
     accessToken: token.accessToken,
     issuedTokenType,

@@ -14,4 +14,4 @@ export { DEFAULT_TOKEN_INFO_URL, introspectToken } from "./introspect.js";
 export type { RefreshAccessTokenInit, RefreshAccessTokenResult } from "./refresh.js";
 export { DEFAULT_AUTHORIZED_USER_TOKEN_URL, refreshAccessToken } from "./refresh.js";
 export type { StsCallOptions } from "./request.js";
-export { DEFAULT_EXPIRES_IN_SECONDS } from "./request.js";
+export { DEFAULT_EXPIRES_IN_SECONDS, MAX_EXPIRES_IN_SECONDS } from "./request.js";

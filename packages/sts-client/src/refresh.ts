@@ -8,6 +8,7 @@ import {
   postForm,
   requireString,
   type StsCallOptions,
+  tokenValue,
 } from "./request.js";
 
 /** Token endpoint of `external_account_authorized_user` credentials when the file leaves `token_url` out. */
@@ -63,7 +64,9 @@ export async function refreshAccessToken(init: RefreshAccessTokenInit): Promise<
   const { status, json } = await postForm(url, form, { authorization }, init, ctx);
   const token = parseTokenResponse(json, status, startedAt, ctx);
   const rotated =
-    typeof json.refresh_token === "string" && json.refresh_token !== "" ? json.refresh_token : undefined;
+    typeof json.refresh_token === "string" && json.refresh_token !== ""
+      ? tokenValue(json, "refresh_token", status, ctx)
+      : undefined;
   return {
     accessToken: token.accessToken,
     tokenType: token.tokenType,

@@ -1,4 +1,4 @@
-import type { Clock } from "@wifkit/core";
+import { type Clock, isTokenValue } from "@wifkit/core";
 import { type HttpTransport, httpRequest, type RetryPolicy, type TlsClientOptions } from "@wifkit/http";
 import { invalidOption, invalidResponse, type StsCallContext, stsErrorFromResponse } from "./errors.js";
 
@@ -80,8 +80,8 @@ export async function postForm(
   let json: unknown;
   try {
     json = JSON.parse(response.body.toString("utf8"));
-  } catch (cause) {
-    throw invalidResponse(ctx, response.status, "the body is not JSON", cause);
+  } catch {
+    throw invalidResponse(ctx, response.status, "the body is not JSON");
   }
   if (typeof json !== "object" || json === null || Array.isArray(json)) {
     throw invalidResponse(ctx, response.status, "the body is not a JSON object");
@@ -94,6 +94,33 @@ export async function postForm(
  * lifetime must lead to an early refresh, never to a token treated as everlasting.
  */
 export const DEFAULT_EXPIRES_IN_SECONDS = 300;
+/**
+ * The longest `expires_in` believed: 12 hours, the longest session Google grants (workforce pools; workload
+ * identity federated tokens last one hour). A larger value is capped to this, never refused: the token is
+ * fine, it is only refreshed sooner than upstream claims.
+ */
+export const MAX_EXPIRES_IN_SECONDS = 43_200;
+
+/** Checks a token value STS returned; the message names the field, never the value. */
+export function tokenValue(
+  json: Record<string, unknown>,
+  field: string,
+  status: number,
+  ctx: StsCallContext,
+): string {
+  const value = json[field];
+  if (typeof value !== "string" || value === "") {
+    throw invalidResponse(ctx, status, `the response has no ${field}`);
+  }
+  if (!isTokenValue(value)) {
+    throw invalidResponse(
+      ctx,
+      status,
+      `its ${field} contains characters no Google token has (control characters, white space or non-ASCII)`,
+    );
+  }
+  return value;
+}
 
 export interface ParsedTokenResponse {
   accessToken: string;
@@ -103,8 +130,10 @@ export interface ParsedTokenResponse {
 }
 
 /**
- * Reads `access_token`, `token_type` and `expires_in` (a number or a numeric string; missing means
- * `DEFAULT_EXPIRES_IN_SECONDS`). `startedAt` is when the request was sent, so `expiresAt` errs early.
+ * Reads `access_token` (visible ASCII only), `token_type` and `expires_in` (a number or a numeric string;
+ * missing means `DEFAULT_EXPIRES_IN_SECONDS`; zero, negative or not a number is refused; more than
+ * `MAX_EXPIRES_IN_SECONDS` is capped). `startedAt` is when the request was sent, so `expiresAt` errs early;
+ * `expires_in` is relative, so a skewed local clock does not stretch it.
  */
 export function parseTokenResponse(
   json: Record<string, unknown>,
@@ -112,10 +141,7 @@ export function parseTokenResponse(
   startedAt: number,
   ctx: StsCallContext,
 ): ParsedTokenResponse {
-  const accessToken = json.access_token;
-  if (typeof accessToken !== "string" || accessToken === "") {
-    throw invalidResponse(ctx, status, "the response has no access_token");
-  }
+  const accessToken = tokenValue(json, "access_token", status, ctx);
   const rawExpiresIn = json.expires_in;
   let expiresIn: number;
   if (rawExpiresIn === undefined || rawExpiresIn === null) {
@@ -130,9 +156,12 @@ export function parseTokenResponse(
     if (!Number.isFinite(expiresIn) || expiresIn <= 0) {
       throw invalidResponse(ctx, status, "its expires_in is not a positive number of seconds");
     }
+    expiresIn = Math.min(expiresIn, MAX_EXPIRES_IN_SECONDS);
   }
   const tokenType =
-    typeof json.token_type === "string" && json.token_type !== "" ? json.token_type : "Bearer";
+    typeof json.token_type === "string" && json.token_type !== ""
+      ? tokenValue(json, "token_type", status, ctx)
+      : "Bearer";
   return {
     accessToken,
     tokenType,

@@ -1,8 +1,16 @@
 import { createHash, randomBytes } from "node:crypto";
-import { mkdir, open, readFile, rename, unlink } from "node:fs/promises";
-import { join } from "node:path";
+import { constants, type Stats } from "node:fs";
+import { lstat, mkdir, open, rename, stat, unlink } from "node:fs/promises";
+import { dirname, join, parse, resolve, sep } from "node:path";
 import type { Clock, Provider, Token } from "@wifkit/core";
-import { abortedError, durationOption, systemClock, WifError } from "@wifkit/core";
+import { abortedError, durationOption, type Sleep, systemClock, systemSleep, WifError } from "@wifkit/core";
+import {
+  DEFAULT_LOCK_STALE_MS,
+  DEFAULT_LOCK_WAIT_MS,
+  type LockOptions,
+  type LockState,
+  withLockFile,
+} from "./file-lock.js";
 
 /** A stored token is not handed out when it has less than this left before expiry. */
 export const DEFAULT_FILE_STORE_MIN_VALIDITY_MS = 60_000;
@@ -11,10 +19,39 @@ export const DEFAULT_FILE_STORE_TIMEOUT_MS = 5_000;
 /** The `version` field of files this store writes; files with another version are ignored. */
 export const FILE_STORE_FORMAT_VERSION = 1;
 
+/** The codes the file store throws; callers switch on `error.code`. */
+export const FILE_STORE_ERROR_CODES = Object.freeze({
+  /** A token file exists but could not be read (permissions, I/O). */
+  read: "ERR_WIF_TOKEN_STORE_READ",
+  /** A token file could not be written or deleted. */
+  write: "ERR_WIF_TOKEN_STORE_WRITE",
+  /**
+   * The cache directory or a token file cannot be trusted: owned by another user, writable by others, a
+   * symbolic link, not a regular file, or on a pseudo file system. The message names the path and the fix.
+   */
+  untrusted: "ERR_WIF_TOKEN_STORE_UNTRUSTED",
+  /** `write` was given a token without a valid `expiresAt` Date. */
+  tokenInvalid: "ERR_WIF_TOKEN_INVALID",
+  /** A store operation did not finish within its `timeoutMs`. */
+  timeout: "ERR_WIF_TIMEOUT",
+  /** The caller's `signal` aborted a store operation or a wait for the lock. */
+  aborted: "ERR_WIF_ABORTED",
+} as const);
+
 const FILE_MODE = 0o600;
 const DIRECTORY_MODE = 0o700;
 // Windows may refuse to replace a file another process has open for a moment; POSIX never needs this.
 const RENAME_ATTEMPTS = 5;
+/** A token file is a few KB; anything over 1 MiB is not one of ours and is not read. */
+const MAX_TOKEN_FILE_BYTES = 1024 * 1024;
+// Directories made by the kernel, where a cache makes no sense and recursive mkdir can loop forever.
+const PSEUDO_FILE_SYSTEMS = ["/proc", "/sys", "/dev"];
+/** Path components walked when creating the directory; deeper paths are refused. */
+const MAX_PATH_DEPTH = 64;
+const NO_FOLLOW = constants.O_NOFOLLOW ?? 0;
+// Opening a FIFO for reading would block until a writer appears; with this it opens at once and is refused.
+const NON_BLOCK = constants.O_NONBLOCK ?? 0;
+const POSIX = process.platform !== "win32";
 
 /** Options every store operation accepts. */
 export interface TokenStoreCallOptions {
@@ -39,18 +76,40 @@ export interface TokenStore<T> {
 }
 
 export interface FileTokenStore<T> extends TokenStore<T> {
+  /** The directory as configured (tokens go in a private subdirectory when it is a shared sticky one). */
   readonly directory: string;
-  /** The file that holds `key`'s token (the key is hashed, so any string is a safe key). */
+  /**
+   * The file that holds `key`'s token (the key is hashed, so any string is a safe key); in the private
+   * subdirectory once an operation has found the configured directory to be a shared sticky one.
+   */
   pathOf(key: string): string;
+  /**
+   * Runs `fn` holding `key`'s cross-process lock (a `<hash>.lock` file next to the token file), so that
+   * processes sharing the directory make one fetch between them: the holder fetches and writes, the others
+   * wait, then read what it wrote. A lock whose holder died (same host, pid gone) or that is older than
+   * `staleMs` is taken over; a waiter gives up after `waitMs` and runs `fn` anyway with `acquired: false`.
+   * Only an abort of `signal` during the wait makes it throw (`ERR_WIF_ABORTED`); `fn`'s errors pass through.
+   */
+  withLock<R>(key: string, fn: (state: LockState) => Promise<R>, options?: LockOptions): Promise<R>;
 }
 
 export interface FileTokenStoreOptions {
-  /** Cache directory; created with mode 0700 if missing. Use a directory only this user can write to. */
+  /**
+   * Cache directory, created (mode 0700, one level at a time) if missing. An existing one must be this
+   * user's, not a symbolic link and not writable by others; a shared sticky directory such as /tmp gets a
+   * private `wifkit-<uid>` subdirectory instead.
+   */
   directory: string;
-  /** Time source for expiry decisions. Default `systemClock`. */
+  /** Time source for expiry decisions and lock ages. Default `systemClock`. */
   clock?: Clock;
   /** Default margin for `read`. Default `DEFAULT_FILE_STORE_MIN_VALIDITY_MS`. */
   minValidityMs?: number;
+  /** Longest wait for another process's lock. Default `DEFAULT_LOCK_WAIT_MS` (30 s). */
+  lockWaitMs?: number;
+  /** Age after which a lock is abandoned whoever holds it. Default `DEFAULT_LOCK_STALE_MS` (60 s). */
+  lockStaleMs?: number;
+  /** Waits between polls of a busy lock; tests pass one that moves their clock. Default: a timer. */
+  sleep?: Sleep;
 }
 
 /**
@@ -60,6 +119,11 @@ export interface FileTokenStoreOptions {
  * writers, even in different processes, leave exactly one complete file and readers never see a partial
  * one. A corrupt, truncated or foreign file reads as absent and is replaced by the next write; a token that
  * has expired, or has less than `minValidityMs` left, is never returned (an expired file is removed).
+ * Nothing is trusted for being there: the directory must be this user's, not a symbolic link and not
+ * writable by others (a shared sticky one like /tmp gets a private subdirectory), and a token file must be
+ * a regular file of this user's with mode 0600 or narrower, opened without following symbolic links;
+ * anything else fails with `ERR_WIF_TOKEN_STORE_UNTRUSTED` naming the path and the fix. `withLock` lets
+ * processes that share the directory make one fetch between them.
  * Tokens are stored as JSON with `expiresAt` as an ISO string and read back with `expiresAt` as a `Date`;
  * other fields must survive `JSON.stringify`.
  *
@@ -76,26 +140,42 @@ export function createFileTokenStore<T extends { expiresAt: Date } = Token>(
     throw new TypeError("createFileTokenStore needs a `directory` path.");
   }
   const clock = options.clock ?? systemClock;
+  const sleep = options.sleep ?? systemSleep;
   const defaultMinValidityMs = durationOption(
     options.minValidityMs,
     DEFAULT_FILE_STORE_MIN_VALIDITY_MS,
     "minValidityMs",
   );
+  const lockWaitMs = durationOption(options.lockWaitMs, DEFAULT_LOCK_WAIT_MS, "lockWaitMs");
+  const lockStaleMs = durationOption(options.lockStaleMs, DEFAULT_LOCK_STALE_MS, "lockStaleMs");
+  const configured = resolve(directory);
+  // Once checked (and created), the directory is not checked again by this store.
+  let trusted: string | undefined;
+
+  async function usableDirectory(create: boolean, signal: AbortSignal): Promise<string | undefined> {
+    if (trusted !== undefined) return trusted;
+    const checked = await checkDirectory(configured, create, signal);
+    if (checked !== undefined) trusted = checked;
+    return checked;
+  }
 
   const fileNameOf = (key: string) => createHash("sha256").update(key, "utf8").digest("hex");
-  const pathOf = (key: string) => join(directory, `${fileNameOf(key)}.json`);
+  const pathOf = (key: string) => join(trusted ?? configured, `${fileNameOf(key)}.json`);
 
   async function read(key: string, readOptions: TokenStoreReadOptions = {}): Promise<T | undefined> {
     const minValidityMs = durationOption(readOptions.minValidityMs, defaultMinValidityMs, "minValidityMs");
     const signal = operationSignal(readOptions);
-    const file = pathOf(key);
-    let text: string;
+    let file = pathOf(key);
+    let text: string | undefined;
     try {
-      text = await readFile(file, { encoding: "utf8", signal });
+      const dir = await usableDirectory(false, signal);
+      if (dir === undefined) return undefined;
+      file = pathOf(key);
+      text = await readTokenFile(file, signal);
     } catch (error) {
-      if (errorCode(error) === "ENOENT") return undefined;
       throw storeError("read", file, error, signal, readOptions);
     }
+    if (text === undefined) return undefined;
     const token = parseStoredToken<T>(text);
     if (!token) return undefined;
     const expiresAtMs = token.expiresAt.getTime();
@@ -113,23 +193,21 @@ export function createFileTokenStore<T extends { expiresAt: Date } = Token>(
     const expiresAt: unknown = (token as { expiresAt?: unknown } | null | undefined)?.expiresAt;
     if (!(expiresAt instanceof Date) || Number.isNaN(expiresAt.getTime())) {
       throw new WifError("Cannot store a token without a valid `expiresAt` Date in the token cache.", {
-        code: "ERR_WIF_TOKEN_INVALID",
+        code: FILE_STORE_ERROR_CODES.tokenInvalid,
       });
     }
     const signal = operationSignal(callOptions);
-    const file = pathOf(key);
-    const temporary = join(
-      directory,
-      `.${fileNameOf(key)}.${process.pid}.${randomBytes(8).toString("hex")}.tmp`,
-    );
+    let file = pathOf(key);
     const body = JSON.stringify({ version: FILE_STORE_FORMAT_VERSION, token });
-    let created = false;
+    let temporary: string | undefined;
     try {
       signal.throwIfAborted();
-      await mkdir(directory, { recursive: true, mode: DIRECTORY_MODE });
+      const dir = (await usableDirectory(true, signal)) as string;
+      file = pathOf(key);
+      const candidate = join(dir, `.${fileNameOf(key)}.${process.pid}.${randomBytes(8).toString("hex")}.tmp`);
       // "wx": never follow or reuse something already at the temporary name.
-      const handle = await open(temporary, "wx", FILE_MODE);
-      created = true;
+      const handle = await open(candidate, "wx", FILE_MODE);
+      temporary = candidate;
       try {
         await handle.writeFile(body, "utf8");
         await handle.sync();
@@ -137,20 +215,22 @@ export function createFileTokenStore<T extends { expiresAt: Date } = Token>(
         await handle.close();
       }
       signal.throwIfAborted();
-      await renameReplacing(temporary, file);
-      created = false;
+      await renameReplacing(candidate, file);
+      temporary = undefined;
     } catch (error) {
-      if (created) await unlink(temporary).catch(() => {});
+      if (temporary !== undefined) await unlink(temporary).catch(() => {});
       throw storeError("write", file, error, signal, callOptions);
     }
-    await syncDirectory(directory);
+    await syncDirectory(dirname(file));
   }
 
   async function remove(key: string, callOptions: TokenStoreCallOptions = {}): Promise<void> {
     const signal = operationSignal(callOptions);
-    const file = pathOf(key);
+    let file = pathOf(key);
     try {
       signal.throwIfAborted();
+      if ((await usableDirectory(false, signal)) === undefined) return;
+      file = pathOf(key);
       await unlink(file);
     } catch (error) {
       if (errorCode(error) === "ENOENT") return;
@@ -158,16 +238,215 @@ export function createFileTokenStore<T extends { expiresAt: Date } = Token>(
     }
   }
 
-  return { directory, pathOf, read, write, delete: remove };
+  async function withLock<R>(
+    key: string,
+    fn: (state: LockState) => Promise<R>,
+    lockOptions: LockOptions = {},
+  ): Promise<R> {
+    const { signal } = lockOptions;
+    let dir: string | undefined;
+    try {
+      dir = await usableDirectory(true, operationSignal(signal ? { signal } : {}));
+    } catch {
+      // The store cannot be used at all; the fetch can, and its write will report the problem.
+    }
+    if (dir === undefined) return fn({ acquired: false });
+    try {
+      return await withLockFile(
+        join(dir, `${fileNameOf(key)}.lock`),
+        fn,
+        {
+          waitMs: durationOption(lockOptions.waitMs, lockWaitMs, "waitMs"),
+          staleMs: durationOption(lockOptions.staleMs, lockStaleMs, "staleMs"),
+          signal,
+        },
+        { clock, sleep },
+      );
+    } catch (error) {
+      if (signal?.aborted) throw abortedError(`Waiting for the token cache lock of ${key}`, signal.reason);
+      throw error;
+    }
+  }
+
+  return { directory, pathOf, read, write, delete: remove, withLock };
+}
+
+/**
+ * The directory tokens go in, checked: the configured one when it is this user's, a real directory (not a
+ * symbolic link) and not writable by others; a private `wifkit-<uid>` subdirectory when it is a shared
+ * sticky directory (like /tmp) owned by root or this user; `undefined` when it is missing and `create` is
+ * false. Missing directories are created one level at a time, mode 0700: never `mkdir -p` on a path that
+ * could be anything (Node's recursive mkdir spins forever on some pseudo file systems).
+ */
+async function checkDirectory(
+  path: string,
+  create: boolean,
+  signal: AbortSignal,
+): Promise<string | undefined> {
+  const pseudo = PSEUDO_FILE_SYSTEMS.find((root) => path === root || path.startsWith(`${root}/`));
+  if (POSIX && pseudo) {
+    throw untrusted(
+      path,
+      `is on the ${pseudo} pseudo file system`,
+      "Use a directory on a real disk, such as ~/.cache/wifkit.",
+    );
+  }
+  let info = await lstatIfPresent(path);
+  if (info === undefined) {
+    if (!create) return undefined;
+    await makeDirectories(path, signal);
+    info = await lstat(path);
+  }
+  if (!POSIX) return requireDirectory(path, info);
+  const uid = process.getuid?.() ?? -1;
+  const othersMayWrite = (info.mode & 0o022) !== 0;
+  if (
+    !info.isSymbolicLink() &&
+    info.isDirectory() &&
+    othersMayWrite &&
+    (info.mode & 0o1000) !== 0 &&
+    (info.uid === uid || info.uid === 0)
+  ) {
+    // A shared sticky directory: others cannot touch what is ours in it, so a private subdirectory is safe.
+    const own = join(path, `wifkit-${uid}`);
+    let ownInfo = await lstatIfPresent(own);
+    if (ownInfo === undefined) {
+      if (!create) return undefined;
+      await mkdir(own, { mode: DIRECTORY_MODE }).catch((error: unknown) => {
+        if (errorCode(error) !== "EEXIST") throw error;
+      });
+      ownInfo = await lstat(own);
+    }
+    return checkOwnDirectory(own, ownInfo, uid);
+  }
+  return checkOwnDirectory(path, info, uid);
+}
+
+function checkOwnDirectory(path: string, info: Stats, uid: number): string {
+  if (info.isSymbolicLink()) {
+    throw untrusted(
+      path,
+      "is a symbolic link",
+      "Point the cache at the real directory, which must be yours.",
+    );
+  }
+  requireDirectory(path, info);
+  if (info.uid !== uid) {
+    throw untrusted(
+      path,
+      `belongs to another user (uid ${info.uid})`,
+      "Use a cache directory of your own (or remove the setting to use the default, ~/.cache/wifkit).",
+    );
+  }
+  if ((info.mode & 0o022) !== 0) {
+    throw untrusted(
+      path,
+      `is writable by other users (mode ${(info.mode & 0o7777).toString(8).padStart(4, "0")})`,
+      `Run \`chmod 700 ${path}\`, or use another directory.`,
+    );
+  }
+  return path;
+}
+
+function requireDirectory(path: string, info: Stats): string {
+  if (!info.isDirectory()) throw Object.assign(new Error(`${path} is not a directory`), { code: "ENOTDIR" });
+  return path;
+}
+
+/** Creates `path` and its missing parents, one level at a time, each 0700. */
+async function makeDirectories(path: string, signal: AbortSignal): Promise<void> {
+  const { root } = parse(path);
+  const parts = path.slice(root.length).split(sep).filter(Boolean);
+  if (parts.length > MAX_PATH_DEPTH) {
+    throw untrusted(path, `is more than ${MAX_PATH_DEPTH} levels deep`, "Use a shorter path.");
+  }
+  let current = root;
+  for (const part of parts) {
+    signal.throwIfAborted();
+    current = join(current, part);
+    // stat, not lstat: a parent may be a link (/var on macOS is one); only the cache directory itself may not.
+    const info = await stat(current).catch((error: unknown) => {
+      if (errorCode(error) === "ENOENT") return undefined;
+      throw error;
+    });
+    if (info) {
+      requireDirectory(current, info);
+      continue;
+    }
+    await mkdir(current, { mode: DIRECTORY_MODE }).catch((error: unknown) => {
+      if (errorCode(error) !== "EEXIST") throw error;
+    });
+  }
+}
+
+/**
+ * A token file's text, or `undefined` if there is none or it is too large to be one. Opened without
+ * following a symbolic link and without blocking on a FIFO; it must be a regular file of this user's with
+ * no permission for anyone else.
+ */
+async function readTokenFile(file: string, signal: AbortSignal): Promise<string | undefined> {
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    handle = await open(file, constants.O_RDONLY | NO_FOLLOW | NON_BLOCK);
+  } catch (error) {
+    const code = errorCode(error);
+    if (code === "ENOENT") return undefined;
+    if (code === "ELOOP")
+      throw untrusted(file, "is a symbolic link", "Delete it; the next token is written in its place.");
+    throw error;
+  }
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) throw untrusted(file, "is not a regular file", "Delete it.");
+    if (POSIX && info.uid !== process.getuid?.()) {
+      throw untrusted(
+        file,
+        `belongs to another user (uid ${info.uid})`,
+        "Delete it; the next token is written in its place.",
+      );
+    }
+    if (POSIX && (info.mode & 0o077) !== 0) {
+      throw untrusted(
+        file,
+        `has mode ${(info.mode & 0o777).toString(8).padStart(4, "0")}, wider than 0600`,
+        "Delete it; the next token is written in its place.",
+      );
+    }
+    if (info.size > MAX_TOKEN_FILE_BYTES) return undefined;
+    return await handle.readFile({ encoding: "utf8", signal });
+  } finally {
+    await handle.close();
+  }
+}
+
+async function lstatIfPresent(path: string): Promise<Stats | undefined> {
+  try {
+    return await lstat(path);
+  } catch (error) {
+    if (errorCode(error) === "ENOENT") return undefined;
+    throw error;
+  }
+}
+
+function untrusted(path: string, problem: string, fix: string): WifError {
+  return new WifError(`The token cache refuses ${path}: it ${problem}. ${fix}`, {
+    code: FILE_STORE_ERROR_CODES.untrusted,
+  });
 }
 
 export interface WithFileStoreOptions<T> {
   /** Where tokens are kept between runs; usually `createFileTokenStore(...)`. */
-  store: TokenStore<T>;
+  store: TokenStore<T> & { withLock?: FileTokenStore<T>["withLock"] };
   /** The key under which this provider's token is stored (include whatever makes tokens differ: scopes, audience). */
   key: string;
   /** Read with this margin instead of the store's default. */
   minValidityMs?: number;
+  /**
+   * Share one fetch with other processes using the same store: on a miss, take the key's lock (see
+   * `FileTokenStore.withLock`), read again (another process may just have written the token), and fetch
+   * only if it is still missing. `true` uses the store's bounds; an object overrides them. Default false.
+   */
+  lock?: boolean | Omit<LockOptions, "signal">;
   /**
    * Called when the store cannot be read or written. The call still succeeds from the provider: a broken
    * cache must not stop a token from being delivered. Default: ignore.
@@ -177,13 +456,14 @@ export interface WithFileStoreOptions<T> {
 
 /**
  * Backs a provider with a token store: a call returns the stored token while it is valid (beyond the
- * margin), otherwise it calls `provider` and stores the result. `forceRefresh` skips the read. Store
- * failures are reported to `onStoreError` and otherwise ignored. Wrap the result in `memoize` to add an
- * in-memory layer: memory first, then the file, then the network.
+ * margin), otherwise it calls `provider` and stores the result; with `lock`, processes sharing the store
+ * make one fetch between them. `forceRefresh` skips the read (and the lock). Store failures are reported to
+ * `onStoreError` and otherwise ignored. Wrap the result in `memoize` to add an in-memory layer: memory
+ * first, then the file, then the network.
  *
  * @example
  * const store = createFileTokenStore({ directory: cacheDir });
- * const accessToken = memoize(withFileStore(fetchAccessToken, { store, key: "sts:cloud-platform" }));
+ * const accessToken = memoize(withFileStore(fetchAccessToken, { store, key: "sts:cloud-platform", lock: true }));
  */
 export function withFileStore<T extends { expiresAt: Date }>(
   provider: Provider<T>,
@@ -197,24 +477,36 @@ export function withFileStore<T extends { expiresAt: Date }>(
       // A reporting hook must not turn a delivered token into a failure.
     }
   };
-  return async (callOptions = {}) => {
-    const { signal } = callOptions;
-    if (!callOptions.forceRefresh) {
-      try {
-        const readOptions: TokenStoreReadOptions = {};
-        if (signal) readOptions.signal = signal;
-        if (options.minValidityMs !== undefined) readOptions.minValidityMs = options.minValidityMs;
-        const stored = await store.read(key, readOptions);
-        if (stored) return stored;
-      } catch (error) {
-        if (signal?.aborted) throw error;
-        report(error);
-      }
+  const readStored = async (signal: AbortSignal | undefined): Promise<T | undefined> => {
+    try {
+      const readOptions: TokenStoreReadOptions = {};
+      if (signal) readOptions.signal = signal;
+      if (options.minValidityMs !== undefined) readOptions.minValidityMs = options.minValidityMs;
+      return await store.read(key, readOptions);
+    } catch (error) {
+      if (signal?.aborted) throw error;
+      report(error);
+      return undefined;
     }
+  };
+  const fetchAndStore = async (callOptions: Parameters<Provider<T>>[0]): Promise<T> => {
     const token = await provider(callOptions);
     // Written without the caller's signal: the token is already paid for, and the next run should reuse it.
     await store.write(key, token).catch(report);
     return token;
+  };
+  const lockOptions = options.lock === true ? {} : options.lock || undefined;
+  return async (callOptions = {}) => {
+    const { signal } = callOptions;
+    if (callOptions.forceRefresh) return fetchAndStore(callOptions);
+    const stored = await readStored(signal);
+    if (stored) return stored;
+    if (!lockOptions || !store.withLock) return fetchAndStore(callOptions);
+    return store.withLock(
+      key,
+      async () => (await readStored(signal)) ?? fetchAndStore(callOptions),
+      signal ? { ...lockOptions, signal } : lockOptions,
+    );
   };
 }
 
@@ -289,15 +581,19 @@ function storeError(
 ): WifError {
   if (options.signal?.aborted)
     return abortedError(`Token cache ${operation} of ${file}`, options.signal.reason);
+  if (error instanceof WifError && error.code === FILE_STORE_ERROR_CODES.untrusted) return error;
   if (signal.aborted) {
     return new WifError(
       `Token cache ${operation} of ${file} did not finish within ${options.timeoutMs ?? DEFAULT_FILE_STORE_TIMEOUT_MS} ms. Check the file system holding the cache directory.`,
-      { code: "ERR_WIF_TIMEOUT", retryable: true, cause: error },
+      { code: FILE_STORE_ERROR_CODES.timeout, retryable: true, cause: error },
     );
   }
   const detail = errorCode(error) ?? (error instanceof Error ? error.message : String(error));
   return new WifError(
     `Token cache ${operation} of ${file} failed (${detail}). Check that the cache directory exists and belongs to this user, or delete the file.`,
-    { code: operation === "read" ? "ERR_WIF_TOKEN_STORE_READ" : "ERR_WIF_TOKEN_STORE_WRITE", cause: error },
+    {
+      code: operation === "read" ? FILE_STORE_ERROR_CODES.read : FILE_STORE_ERROR_CODES.write,
+      cause: error,
+    },
   );
 }

@@ -1,9 +1,11 @@
+import { readFileSync } from "node:fs";
 import { chmod, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { SUBJECT_TOKEN_TYPES } from "@wifkit/core";
 import { afterEach, describe, expect, it } from "vitest";
+import { virtualTime } from "../../../../tooling/virtual-time.js";
 import { cleanup, fakeJwt, tempDir } from "../../test/helpers.js";
-import { fromExecutable, splitCommand } from "./executable.js";
+import { EXECUTABLE_KILL_GRACE_MS, fromExecutable, splitCommand } from "./executable.js";
 
 afterEach(cleanup);
 
@@ -43,6 +45,42 @@ async function runs(
     return [];
   }
 }
+
+/** Writes an executable /bin/sh script into `dir`: fast to start, and can background processes. */
+async function shellScript(dir: string, body: string): Promise<string> {
+  const path = join(dir, "helper.sh");
+  await writeFile(path, `#!/bin/sh\n${body}\n`);
+  await chmod(path, 0o755);
+  return path;
+}
+
+/** Polls (bounded) until the script has written a pid to `file`. */
+async function readPid(file: string): Promise<number> {
+  for (let i = 0; i < 500; i++) {
+    const text = await readFile(file, "utf8").catch(() => "");
+    if (/^\d+\s*$/.test(text)) return Number(text);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`no pid in ${file}`);
+}
+
+/** Alive and not a zombie (an exited process nobody has reaped yet counts as gone). */
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  const stat = readFileSync(`/proc/${pid}/stat`, { encoding: "utf8", flag: "r" });
+  return !/^\d+ \(.*\) Z/.test(stat);
+}
+
+/** Signal delivery is asynchronous: polls, bounded, until the process is gone. */
+async function expectGone(pid: number): Promise<void> {
+  await expect.poll(() => isAlive(pid), { timeout: 5_000, interval: 20 }).toBe(false);
+}
+
+const TIMEOUT_MS = 30_000;
 
 const success = (token: string, extra: Record<string, unknown> = {}) =>
   JSON.stringify({
@@ -149,35 +187,20 @@ describe("fromExecutable", () => {
     expect((error as Error).message).toContain("401: Caller not authorized.");
   });
 
-  it("kills an executable that runs past its timeout", async () => {
+  it("stops a slow executable's whole process group at a real, short timeout (smoke test)", async () => {
     const dir = await tempDir();
-    const command = await script(dir, "setTimeout(() => {}, 60_000);");
-    const started = Date.now();
-    // Long enough for node to start and record its pid even on a loaded machine.
+    const command = await shellScript(dir, 'sleep 600 &\necho $! > "$1"\nwait');
     const error = await fromExecutable({
-      command,
+      command: `${command} ${join(dir, "background.pid")}`,
       audience: AUDIENCE,
       env: allowed,
-      timeoutMs: 1_500,
+      // Enough for sh to start and fork on a loaded machine; the virtual-time tests below cover the rest.
+      timeoutMs: 1_000,
     })().catch((e: unknown) => e);
     expect(error).toMatchObject({ code: "ERR_WIF_EXECUTABLE_TIMEOUT" });
-    expect((error as Error).message).toContain("1500 ms");
-    expect(Date.now() - started).toBeLessThan(10_000);
-    const [run] = await runs(dir);
-    expect(run).toBeDefined();
-    // The process must be gone; poll briefly since signal delivery is asynchronous.
-    let alive = true;
-    for (let i = 0; i < 250 && alive; i++) {
-      try {
-        process.kill(run?.pid as number, 0);
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      } catch {
-        alive = false;
-      }
-    }
-    expect(alive).toBe(false);
+    expect((error as Error).message).toContain("1000 ms");
+    await expectGone(await readPid(join(dir, "background.pid")));
   });
-
   it.each([
     ["an unsupported version", { version: 2, success: true }, "only version 1"],
     ["a missing version", { success: true }, '"version" is missing'],
@@ -295,6 +318,74 @@ describe("fromExecutable", () => {
     );
     expect(error).toMatchObject({ code: "ERR_WIF_EXECUTABLE_RESPONSE_INVALID" });
     expect((error as Error).message).not.toMatch(/eyJ/);
+  });
+});
+
+describe("fromExecutable process groups", () => {
+  // Backgrounds a long sleep that inherits stdout and stderr, records its pid, then does `rest`.
+  const backgrounding = (rest: string) => `sleep 600 &\necho $! > "$1"\n${rest}`;
+
+  async function start(body: string, extra: Partial<Parameters<typeof fromExecutable>[0]> = {}) {
+    const dir = await tempDir();
+    const pidFile = join(dir, "background.pid");
+    const command = await shellScript(dir, body);
+    const timer = virtualTime();
+    const call = fromExecutable({
+      command: `${command} ${pidFile}`,
+      audience: AUDIENCE,
+      env: allowed,
+      timeoutMs: TIMEOUT_MS,
+      sleep: timer.sleep,
+      ...extra,
+    })().then(
+      (value) => ({ value, error: undefined }),
+      (error: unknown) => ({ value: undefined, error }),
+    );
+    return { call, timer, pid: await readPid(pidFile) };
+  }
+
+  it("at the timeout, stops the executable and what it started, and closes the pipes", async () => {
+    const { call, timer, pid } = await start(backgrounding("wait"));
+    await timer.advance(TIMEOUT_MS);
+    expect((await call).error).toMatchObject({ code: "ERR_WIF_EXECUTABLE_TIMEOUT" });
+    await expectGone(pid);
+  });
+
+  it("on abort, stops the executable and what it started", async () => {
+    const controller = new AbortController();
+    const dir = await tempDir();
+    const pidFile = join(dir, "background.pid");
+    const command = await shellScript(dir, backgrounding("wait"));
+    const call = fromExecutable({
+      command: `${command} ${pidFile}`,
+      audience: AUDIENCE,
+      env: allowed,
+      sleep: virtualTime().sleep,
+    })({ signal: controller.signal }).catch((e: unknown) => e);
+    const pid = await readPid(pidFile);
+    controller.abort();
+    expect(await call).toMatchObject({ code: "ERR_WIF_ABORTED" });
+    await expectGone(pid);
+  });
+
+  it("kills a group that ignores SIGTERM once the grace period is over", async () => {
+    // An ignored signal stays ignored across fork and exec: the background sleep ignores SIGTERM too.
+    const { call, timer, pid } = await start(`trap '' TERM\n${backgrounding("while :; do sleep 1; done")}`);
+    await timer.advance(TIMEOUT_MS);
+    expect((await call).error).toMatchObject({ code: "ERR_WIF_EXECUTABLE_TIMEOUT" });
+    expect(isAlive(pid)).toBe(true);
+    expect(timer.pending()).toContain(EXECUTABLE_KILL_GRACE_MS);
+    await timer.advance(EXECUTABLE_KILL_GRACE_MS);
+    await expectGone(pid);
+  });
+
+  it("returns as soon as a successful executable exits, though it left a process holding its stdout", async () => {
+    const response = success("token-from-helper");
+    const { call, timer, pid } = await start(backgrounding(`printf '%s' '${response}'\nexit 0`));
+    expect(await call).toMatchObject({ value: { token: "token-from-helper" } });
+    expect(timer.pending()).not.toContain(TIMEOUT_MS);
+    // What it left behind goes with it: nothing accumulates across runs.
+    await expectGone(pid);
   });
 });
 

@@ -1,12 +1,14 @@
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import {
   type Clock,
   redactSecrets,
+  type Sleep,
   SUBJECT_TOKEN_TYPES,
   type SubjectToken,
   type SubjectTokenSupplier,
   type SubjectTokenType,
   systemClock,
+  unrefSleep,
   WifError,
 } from "@wifkit/core";
 import { asText, defaultReadFile, type Env, type ReadFile } from "../io.js";
@@ -20,7 +22,8 @@ export const ALLOW_EXECUTABLES_ENV = "GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES"
 /** The only executable response version there is. */
 export const EXECUTABLE_RESPONSE_VERSION = 1;
 
-const KILL_GRACE_MS = 2_000;
+/** How long a stopped executable's process group has between SIGTERM and SIGKILL. */
+export const EXECUTABLE_KILL_GRACE_MS = 2_000;
 const MAX_STDERR_BYTES = 64 * 1024;
 
 export interface FromExecutableInit {
@@ -43,12 +46,20 @@ export interface FromExecutableInit {
   /** Reads the output file. */
   readFile?: ReadFile | undefined;
   maxOutputBytes?: number | undefined;
+  /**
+   * Waits out `timeoutMs` and the SIGTERM-to-SIGKILL grace; tests pass one they control instead of waiting
+   * real seconds. Default: an unref'd `setTimeout`.
+   */
+  sleep?: Sleep | undefined;
 }
 
 /**
  * A subject token supplier that runs an executable (Google's "pluggable auth"): it only runs when
  * `GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES=1`, without a shell, with the `GOOGLE_EXTERNAL_ACCOUNT_*`
- * variables set, killed after `timeoutMs`. Its stdout must be a version 1 response; a cached response in
+ * variables set, in a process group of its own that does not outlive the call: at `timeoutMs`, on abort, and
+ * once the executable exits, whatever it left running in its group gets SIGTERM, then SIGKILL after
+ * `EXECUTABLE_KILL_GRACE_MS`, and its pipes are closed, so a helper that backgrounds a process cannot keep
+ * the caller waiting. Its stdout must be a version 1 response; a cached response in
  * `outputFile` is used while it is unexpired. A `success: false` response becomes
  * `ERR_WIF_EXECUTABLE_UNSUCCESSFUL` carrying the executable's own code and message.
  *
@@ -91,6 +102,7 @@ export function fromExecutable(init: FromExecutableInit): SubjectTokenSupplier {
       timeoutMs,
       maxOutputBytes: init.maxOutputBytes ?? DEFAULT_MAX_EXECUTABLE_OUTPUT_BYTES,
       signal: options?.signal,
+      sleep: init.sleep ?? unrefSleep,
     });
     const response = parseExecutableOutput(run, program);
     const result = checkResponse(response, `The executable ${program}`);
@@ -173,30 +185,58 @@ interface ExecutableRun {
   signal: NodeJS.Signals | null;
 }
 
+interface RunOptions {
+  timeoutMs: number;
+  maxOutputBytes: number;
+  signal: AbortSignal | undefined;
+  sleep: Sleep;
+}
+
 function runExecutable(
   argv: string[],
   env: Record<string, string>,
-  options: { timeoutMs: number; maxOutputBytes: number; signal: AbortSignal | undefined },
+  options: RunOptions,
 ): Promise<ExecutableRun> {
   const program = argv[0] as string;
   return new Promise((resolve, reject) => {
-    const child = spawn(program, argv.slice(1), { env, stdio: ["ignore", "pipe", "pipe"], shell: false });
+    // A process group of its own (POSIX), so everything the executable starts can be signalled at once.
+    const child = spawn(program, argv.slice(1), {
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+      shell: false,
+      detached: process.platform !== "win32",
+    });
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
     let stdoutBytes = 0;
     let stderrBytes = 0;
     let settled = false;
-    let killTimer: NodeJS.Timeout | undefined;
+    let terminated = false;
+    const timerDone = new AbortController();
 
+    // SIGTERM to the whole group, SIGKILL after the grace; at most once per run.
+    const terminateGroup = () => {
+      if (terminated) return;
+      terminated = true;
+      // Nothing was left to signal: no SIGKILL later to a group id the system may have handed out again.
+      if (!signalGroup(child, "SIGTERM")) return;
+      options.sleep(EXECUTABLE_KILL_GRACE_MS, new AbortController().signal).then(
+        () => signalGroup(child, "SIGKILL"),
+        () => {},
+      );
+    };
+    const finish = () => {
+      settled = true;
+      timerDone.abort();
+      options.signal?.removeEventListener("abort", onAbort);
+    };
     const stop = (error: WifError) => {
       if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      options.signal?.removeEventListener("abort", onAbort);
-      child.kill("SIGTERM");
-      // An executable that ignores SIGTERM must not outlive the call.
-      killTimer = setTimeout(() => child.kill("SIGKILL"), KILL_GRACE_MS);
-      killTimer.unref();
+      finish();
+      terminateGroup();
+      // Whatever still holds the other ends of the pipes must not keep this process waiting.
+      child.stdout.destroy();
+      child.stderr.destroy();
       reject(error);
     };
     const onAbort = () =>
@@ -206,7 +246,7 @@ function runExecutable(
           cause: options.signal?.reason,
         }),
       );
-    const timer = setTimeout(
+    options.sleep(options.timeoutMs, timerDone.signal).then(
       () =>
         stop(
           new WifError(
@@ -215,7 +255,7 @@ function runExecutable(
             { code: "ERR_WIF_EXECUTABLE_TIMEOUT", retryable: true },
           ),
         ),
-      options.timeoutMs,
+      () => {},
     );
     options.signal?.addEventListener("abort", onAbort, { once: true });
 
@@ -246,12 +286,11 @@ function runExecutable(
         ),
       );
     });
+    // An executable is one-shot: what it leaves running in its group (and holding its pipes) goes with it.
+    child.once("exit", terminateGroup);
     child.once("close", (exitCode, signal) => {
-      if (killTimer) clearTimeout(killTimer);
       if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      options.signal?.removeEventListener("abort", onAbort);
+      finish();
       resolve({
         stdout: Buffer.concat(stdout).toString("utf8"),
         stderr: Buffer.concat(stderr).toString("utf8"),
@@ -260,6 +299,22 @@ function runExecutable(
       });
     });
   });
+}
+
+/**
+ * Signals the executable's process group (its own process on Windows); false when there was nothing left
+ * to signal.
+ */
+function signalGroup(child: ChildProcess, signal: NodeJS.Signals): boolean {
+  if (child.pid === undefined) return false;
+  try {
+    if (process.platform === "win32") return child.kill(signal);
+    process.kill(-child.pid, signal);
+    return true;
+  } catch {
+    // ESRCH: nothing left in the group.
+    return false;
+  }
 }
 
 function parseExecutableOutput(run: ExecutableRun, program: string): unknown {
