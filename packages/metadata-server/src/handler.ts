@@ -26,8 +26,8 @@ import {
   type Directory,
   lookup,
   type RenderedResponse,
-  renderNode,
   rendered,
+  renderNode,
   type StaticNode,
   TEXT_CONTENT_TYPE,
 } from "./tree.js";

@@ -11,7 +11,13 @@ export {
 } from "./handler.js";
 export type { RequestHead } from "./head.js";
 export { emptyRequestHead, readRequestHead } from "./head.js";
-export type { CounterSeries, MemoryMetrics, MetadataServerMetrics, RouteLabel, TokenKind } from "./metrics.js";
+export type {
+  CounterSeries,
+  MemoryMetrics,
+  MetadataServerMetrics,
+  RouteLabel,
+  TokenKind,
+} from "./metrics.js";
 export { createMemoryMetrics } from "./metrics.js";
 export type {
   ListenTarget,

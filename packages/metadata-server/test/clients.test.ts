@@ -12,7 +12,12 @@ import { promisify } from "node:util";
 import { fromConfig } from "@wifkit/credentials";
 import { type Emulator, startEmulator } from "@wifkit/emulator";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createMetadataServer, type MetadataServer, type MetadataServerAddress, metadataEnv } from "../src/index.js";
+import {
+  createMetadataServer,
+  type MetadataServer,
+  type MetadataServerAddress,
+  metadataEnv,
+} from "../src/index.js";
 import { waitFor } from "./helpers.js";
 
 const run = promisify(execFile);
@@ -66,13 +71,21 @@ async function readsGuardedObject(accessToken: string): Promise<string> {
 
 describe("Google's client libraries against the metadata server", () => {
   it("Node: google-auth-library and gcp-metadata detect GCE and get the project, tokens and an ID token", async () => {
-    const { stdout } = await run(process.execPath, [join(import.meta.dirname, "fixtures/google-client.mjs"), AUDIENCE], {
-      env: appEnv(),
-      cwd: join(import.meta.dirname, ".."),
-      timeout: 20_000,
-    });
+    const { stdout } = await run(
+      process.execPath,
+      [join(import.meta.dirname, "fixtures/google-client.mjs"), AUDIENCE],
+      {
+        env: appEnv(),
+        cwd: join(import.meta.dirname, ".."),
+        timeout: 20_000,
+      },
+    );
     const result = JSON.parse(stdout) as Record<string, unknown>;
-    const account = { aliases: ["default"], email: READER, scopes: ["https://www.googleapis.com/auth/cloud-platform"] };
+    const account = {
+      aliases: ["default"],
+      email: READER,
+      scopes: ["https://www.googleapis.com/auth/cloud-platform"],
+    };
     expect(result).toMatchObject({
       isAvailable: true,
       projectIdFromMetadata: "wifkit-demo",
@@ -92,7 +105,11 @@ describe("Google's client libraries against the metadata server", () => {
     expect(await readsGuardedObject(result.accessToken as string)).toBe("200 hello from wifkit\n");
     const idToken = result.fetchedIdToken as string;
     expect(result.idTokenHeader).toBe(`Bearer ${idToken}`);
-    expect(claimsOf(idToken)).toMatchObject({ aud: AUDIENCE, iss: "https://accounts.google.com", email: READER });
+    expect(claimsOf(idToken)).toMatchObject({
+      aud: AUDIENCE,
+      iss: "https://accounts.google.com",
+      email: READER,
+    });
   });
 
   it("Python: google-auth (bundled with gcloud) detects GCE, refreshes a token and gets an ID token", async (context) => {
@@ -100,10 +117,14 @@ describe("Google's client libraries against the metadata server", () => {
       console.log(`skipped: gcloud's bundled Python (${GCLOUD_PYTHON}) is not installed`);
       context.skip();
     }
-    const { stdout } = await run(GCLOUD_PYTHON, [join(import.meta.dirname, "fixtures/python-client.py"), AUDIENCE], {
-      env: { ...appEnv(), PYTHONPATH: GCLOUD_THIRD_PARTY },
-      timeout: 30_000,
-    });
+    const { stdout } = await run(
+      GCLOUD_PYTHON,
+      [join(import.meta.dirname, "fixtures/python-client.py"), AUDIENCE],
+      {
+        env: { ...appEnv(), PYTHONPATH: GCLOUD_THIRD_PARTY },
+        timeout: 30_000,
+      },
+    );
     const result = JSON.parse(stdout) as Record<string, unknown>;
     expect(result).toMatchObject({
       onGce: true,
@@ -112,7 +133,11 @@ describe("Google's client libraries against the metadata server", () => {
       project: "wifkit-demo",
       email: READER,
       universeDomain: "googleapis.com",
-      info: { aliases: ["default"], email: READER, scopes: ["https://www.googleapis.com/auth/cloud-platform"] },
+      info: {
+        aliases: ["default"],
+        email: READER,
+        scopes: ["https://www.googleapis.com/auth/cloud-platform"],
+      },
     });
     expect(await readsGuardedObject(result.accessToken as string)).toBe("200 hello from wifkit\n");
     expect(claimsOf(result.idToken as string)).toMatchObject({ aud: AUDIENCE, email: READER });

@@ -3,8 +3,9 @@
  * open or made to fail) with the caches a credential has, a server started on 127.0.0.1 port 0, and a raw
  * HTTP client that can send any Host header or header line.
  */
-import { Agent, request } from "node:http";
+
 import { lstatSync, statSync } from "node:fs";
+import { Agent, request } from "node:http";
 import { connect, Server as NetServer } from "node:net";
 import { dirname } from "node:path";
 import type { Token } from "@wifkit/core";
@@ -46,8 +47,12 @@ export type CacheTiming = Pick<
 
 /** The credential hooks a test source reports through (the shape @wifkit/credentials' hooks have). */
 export interface TestSourceHooks {
-  onRefresh(event: Parameters<NonNullable<MemoizeOptions<Token>["onRefresh"]>>[0] & { tokenType: Token["type"] }): void;
-  onError(event: Parameters<NonNullable<MemoizeOptions<Token>["onError"]>>[0] & { tokenType: Token["type"] }): void;
+  onRefresh(
+    event: Parameters<NonNullable<MemoizeOptions<Token>["onRefresh"]>>[0] & { tokenType: Token["type"] },
+  ): void;
+  onError(
+    event: Parameters<NonNullable<MemoizeOptions<Token>["onError"]>>[0] & { tokenType: Token["type"] },
+  ): void;
 }
 
 /**
@@ -312,7 +317,11 @@ export interface SocketExposure {
  */
 export function recordSocketExposures(): { exposures: SocketExposure[]; restore(): void } {
   const exposures: SocketExposure[] = [];
-  const original = NetServer.prototype.emit;
+  const original = NetServer.prototype.emit as (
+    this: NetServer,
+    event: string | symbol,
+    ...args: unknown[]
+  ) => boolean;
   NetServer.prototype.emit = function emit(this: NetServer, event: string | symbol, ...args: unknown[]) {
     const address = event === "listening" ? this.address() : null;
     if (typeof address === "string") {

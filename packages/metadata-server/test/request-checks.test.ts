@@ -92,7 +92,12 @@ describe("request checks", () => {
       const res = await rawRequest(url, TOKEN, { headers: { Host: host } });
       expect({ host, status: res.status }).toEqual({ host, status: 200 });
     }
-    for (const host of ["attacker.example", `attacker.example:${port}`, "127.0.0.1:1", "metadata.google.internal.evil"]) {
+    for (const host of [
+      "attacker.example",
+      `attacker.example:${port}`,
+      "127.0.0.1:1",
+      "metadata.google.internal.evil",
+    ]) {
       const res = await rawRequest(url, TOKEN, { headers: { Host: host } });
       expect({ host, status: res.status }).toEqual({ host, status: 403 });
       expect(res.body).not.toContain("access-1");
@@ -112,7 +117,10 @@ describe("request checks", () => {
   it("refuses request bodies, oversized heads, oversized URLs and garbage", async () => {
     const { url, address } = await start();
     const port = address.port!;
-    const withBody = await rawRequest(url, TOKEN, { body: "x".repeat(10), headers: { "Content-Length": "10" } });
+    const withBody = await rawRequest(url, TOKEN, {
+      body: "x".repeat(10),
+      headers: { "Content-Length": "10" },
+    });
     expect(withBody.status).toBe(413);
     const chunked = await rawExchange(
       port,
@@ -141,7 +149,10 @@ describe("request checks", () => {
     // Two Authorization lines are never taken as one of them.
     const twice = await rawExchange(
       running!.address.port!,
-      tokenRequest(["Authorization: Bearer s3cret-bearer-value", "Authorization: Bearer s3cret-bearer-value"]),
+      tokenRequest([
+        "Authorization: Bearer s3cret-bearer-value",
+        "Authorization: Bearer s3cret-bearer-value",
+      ]),
     );
     expect(twice).toMatch(/^HTTP\/1\.1 401 /);
   });

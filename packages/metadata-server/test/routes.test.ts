@@ -136,19 +136,30 @@ describe("directories", () => {
       string,
       unknown
     >;
-    expect(Object.keys(instance)).toEqual(["attributes", "hostname", "id", "name", "serviceAccounts", "zone"]);
+    expect(Object.keys(instance)).toEqual([
+      "attributes",
+      "hostname",
+      "id",
+      "name",
+      "serviceAccounts",
+      "zone",
+    ]);
     expect(instance.attributes).toEqual({});
     expect(Object.keys(instance.serviceAccounts as object)).toEqual([SA, "default"]);
     const project = await rawRequest(url, `${V1}/project/?recursive=true`);
     // The id stays the 12-digit number as written; a 19-digit instance id would not survive a JS number.
     expect(project.body).toBe('{"attributes":{},"numericProjectId":123456789012,"projectId":"wifkit-test"}');
-    expect((await rawRequest(url, `${V1}/instance/?recursive=true`)).body).toContain('"id":4520031799277581759,');
+    expect((await rawRequest(url, `${V1}/instance/?recursive=true`)).body).toContain(
+      '"id":4520031799277581759,',
+    );
   });
 
   it("recursive alt=text gives key value lines, token routes left out", async () => {
     const { url } = await start();
     const text = await rawRequest(url, `${V1}/instance/service-accounts/default/?recursive=true&alt=text`);
-    expect(text.body).toBe(`aliases default\nemail ${SA}\nscopes https://www.googleapis.com/auth/cloud-platform\n`);
+    expect(text.body).toBe(
+      `aliases default\nemail ${SA}\nscopes https://www.googleapis.com/auth/cloud-platform\n`,
+    );
   });
 });
 

@@ -25,7 +25,10 @@ afterEach(async () => {
 });
 
 function server(): MetadataServer {
-  const created = createMetadataServer({ credentials: new TestSource(new TestClock()), metadata: TEST_METADATA });
+  const created = createMetadataServer({
+    credentials: new TestSource(new TestClock()),
+    metadata: TEST_METADATA,
+  });
   servers.push(created);
   return created;
 }

@@ -35,7 +35,11 @@ describe("token route", () => {
     expect(res.status).toBe(200);
     expect(res.headers["content-type"]).toBe("application/json");
     expect(res.headers["metadata-flavor"]).toBe("Google");
-    expect(JSON.parse(res.body)).toEqual({ access_token: "access-1", expires_in: 3589, token_type: "Bearer" });
+    expect(JSON.parse(res.body)).toEqual({
+      access_token: "access-1",
+      expires_in: 3589,
+      token_type: "Bearer",
+    });
     const byEmail = await rawRequest(url, `${V1}/instance/service-accounts/${SA}/token`);
     expect(JSON.parse(byEmail.body).access_token).toBe("access-1");
     expect(source.count("access")).toBe(1);
@@ -115,7 +119,10 @@ describe("token route", () => {
 
 describe("failures", () => {
   it("answers 503 with Retry-After and the error code when no token can be had; waiting requests share the call", async () => {
-    const { url, server, source, metrics } = await start({ holdFirstToken: true, keepWarmIntervalMs: 3600_000 });
+    const { url, server, source, metrics } = await start({
+      holdFirstToken: true,
+      keepWarmIntervalMs: 3600_000,
+    });
     source.failWith = upstreamUnavailable();
     const all = concurrentRequests(url, TOKEN, 20);
     await waitFor(() => metrics.get("tokenCache access_token miss") === 20);
@@ -141,7 +148,12 @@ describe("failures", () => {
     )}, Signature=${signature}`;
     source.failWith = new WifError(
       `Google STS token exchange at https://sts.googleapis.com/v1/token failed: HTTP 400 invalid_grant "${quoted}". Check the AWS credentials.`,
-      { code: "ERR_WIF_STS_INVALID_SUBJECT_TOKEN", status: 400, upstreamError: "invalid_grant", upstreamDescription: quoted },
+      {
+        code: "ERR_WIF_STS_INVALID_SUBJECT_TOKEN",
+        status: 400,
+        upstreamError: "invalid_grant",
+        upstreamDescription: quoted,
+      },
     );
     // A scope set of its own: the default token was fetched at start, before the failure was set up.
     const res = await rawRequest(url, `${TOKEN}?scopes=s1`);
@@ -149,7 +161,12 @@ describe("failures", () => {
     expect(res.body).toContain("ERR_WIF_STS_INVALID_SUBJECT_TOKEN");
     expect(res.body).toContain("The security token included in the request is invalid");
     expect(res.body).toContain("https://sts.googleapis.com/v1/token");
-    for (const secret of [sessionToken, encodeURIComponent(sessionToken), signature, "IQoJb3JpZ2luX2VjEHMaCXVzLWVhc3QtMSJHMEUCIQD"]) {
+    for (const secret of [
+      sessionToken,
+      encodeURIComponent(sessionToken),
+      signature,
+      "IQoJb3JpZ2luX2VjEHMaCXVzLWVhc3QtMSJHMEUCIQD",
+    ]) {
       expect(res.body).not.toContain(secret);
     }
   });
