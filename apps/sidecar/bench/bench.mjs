@@ -36,14 +36,17 @@ const TARGETS = { throughput: 0.95, cpuPerRequest: 1.05, p99: 1.1 };
 const CLOCK_TICKS_PER_SECOND = 100;
 
 const here = (name) => fileURLToPath(new URL(name, import.meta.url));
-const which = (name) => ["/usr/bin", "/usr/local/bin", "/bin"].map((dir) => `${dir}/${name}`).find(existsSync);
+const which = (name) =>
+  ["/usr/bin", "/usr/local/bin", "/bin"].map((dir) => `${dir}/${name}`).find(existsSync);
 const WRK = which("wrk");
 const TASKSET = availableParallelism() >= 2 ? which("taskset") : undefined;
 const children = [];
 
 /** Runs `argv` pinned to `cpu` when taskset is available (taskset execs it: the pid is the program's). */
 function pinned(cpu, argv, options) {
-  return TASKSET === undefined ? spawn(argv[0], argv.slice(1), options) : spawn(TASKSET, ["-c", cpu, ...argv], options);
+  return TASKSET === undefined
+    ? spawn(argv[0], argv.slice(1), options)
+    : spawn(TASKSET, ["-c", cpu, ...argv], options);
 }
 
 /** Starts a server script and resolves with its pid and the JSON line it prints first. */
@@ -72,7 +75,15 @@ function cpuSeconds(pid) {
 /** One wrk run against `port`; `pauseMs` > 0 paces each connection. Fails on any wrong answer. */
 function wrk(server, token, seconds, pauseMs = 0) {
   const cpuBefore = cpuSeconds(server.pid);
-  const args = ["-t1", `-c${CONNECTIONS}`, `-d${seconds}s`, "-H", "Metadata-Flavor: Google", "-s", here("wrk.lua")];
+  const args = [
+    "-t1",
+    `-c${CONNECTIONS}`,
+    `-d${seconds}s`,
+    "-H",
+    "Metadata-Flavor: Google",
+    "-s",
+    here("wrk.lua"),
+  ];
   const url = `http://127.0.0.1:${server.port}${TOKEN_PATH}`;
   const argv = [WRK, ...args, url, "--", token, String(pauseMs)];
   const output = execFileSync(TASKSET ?? argv[0], TASKSET ? ["-c", LOAD_CPU, ...argv] : argv.slice(1), {
@@ -83,7 +94,9 @@ function wrk(server, token, seconds, pauseMs = 0) {
   if (line === undefined) throw new Error(`wrk printed no summary:\n${output}`);
   const result = JSON.parse(line.slice(4));
   if (result.bad > 0 || result.errors > 0 || result.ok !== result.requests || result.requests === 0) {
-    throw new Error(`${server.name}: ${result.bad} wrong answers and ${result.errors} errors in ${result.requests} requests`);
+    throw new Error(
+      `${server.name}: ${result.bad} wrong answers and ${result.errors} errors in ${result.requests} requests`,
+    );
   }
   return {
     rps: result.requests / (result.durationUs / 1e6),
@@ -122,7 +135,8 @@ async function main() {
     headers: { "Metadata-Flavor": "Google" },
   });
   const body = Buffer.from(await sample.arrayBuffer());
-  if (sample.status !== 200 || !body.includes(metadata.token)) throw new Error(`sample answer ${sample.status}`);
+  if (sample.status !== 200 || !body.includes(metadata.token))
+    throw new Error(`sample answer ${sample.status}`);
   // The baseline sends the same headers (Date, Connection and Keep-Alive come from node:http on both sides).
   const headers = [];
   for (const [name, value] of sample.headers) {
@@ -146,7 +160,9 @@ async function main() {
 
   const ratios = {
     throughput: spread(throughput.map((pair) => pair.candidate.rps / pair.baseline.rps)),
-    cpuPerRequest: spread(throughput.map((pair) => pair.candidate.cpuUsPerRequest / pair.baseline.cpuUsPerRequest)),
+    cpuPerRequest: spread(
+      throughput.map((pair) => pair.candidate.cpuUsPerRequest / pair.baseline.cpuUsPerRequest),
+    ),
     p99: spread(latency.map((pair) => pair.candidate.p99Ms / pair.baseline.p99Ms)),
   };
   const summary = {
@@ -171,7 +187,9 @@ async function main() {
     `cached-token route, ${CONNECTIONS} connections, ${body.length}-byte body, wrk, ${ROUNDS} paired rounds of ${SECONDS} s ` +
       `(alternating), node ${process.version}${TASKSET ? `, servers on CPU ${SERVER_CPU}, wrk on CPU ${LOAD_CPU}` : ", not pinned (no taskset)"}`,
   );
-  console.log("\nround  req/s bare  req/s metadata  CPU us/req bare  CPU us/req metadata  p99 ms bare  p99 ms metadata");
+  console.log(
+    "\nround  req/s bare  req/s metadata  CPU us/req bare  CPU us/req metadata  p99 ms bare  p99 ms metadata",
+  );
   throughput.forEach((pair, index) => {
     const paced = latency[index];
     console.log(
@@ -188,7 +206,9 @@ async function main() {
   row("requests per second", ratios.throughput, TARGETS.throughput, ">=");
   row("CPU per request", ratios.cpuPerRequest, TARGETS.cpuPerRequest, "<=");
   row(`p99 at ${summary.offeredRate} req/s offered`, ratios.p99, TARGETS.p99, "<=");
-  console.log(`every response checked: a 200 carrying the token (${throughput.length + latency.length} runs per server)`);
+  console.log(
+    `every response checked: a 200 carrying the token (${throughput.length + latency.length} runs per server)`,
+  );
 }
 
 main()

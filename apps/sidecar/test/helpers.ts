@@ -17,6 +17,7 @@ import { type Sidecar, type SidecarOptions, startSidecar } from "../src/sidecar.
 
 export {
   concurrentRequests,
+  echoedSecretsError,
   type RawResponse,
   rawExchange,
   rawRequest,

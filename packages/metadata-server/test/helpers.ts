@@ -5,12 +5,13 @@
  */
 
 import { lstatSync, statSync } from "node:fs";
-import { Agent, request } from "node:http";
+import { Agent, type IncomingMessage, request } from "node:http";
 import { connect, Server as NetServer } from "node:net";
 import { dirname } from "node:path";
 import type { Token } from "@wifkit/core";
 import { WifError } from "@wifkit/core";
 import { createKeyedCache, type KeyedCache, type MemoizeOptions } from "@wifkit/token-cache";
+import { afterEach } from "vitest";
 import {
   createMemoryMetrics,
   createMetadataServer,
@@ -150,6 +151,31 @@ export const upstreamUnavailable = (): WifError =>
     retryable: true,
   });
 
+/**
+ * A credential error whose upstream description echoes what a signed AWS request carried (a session token,
+ * URL-encoded, and a signature), as STS may quote it; and the secrets that must never be shown.
+ */
+export function echoedSecretsError(): { error: WifError; secrets: string[]; shown: string } {
+  const sessionToken = `IQoJb3JpZ2luX2VjEHMaCXVzLWVhc3QtMSJHMEUCIQD${"k".repeat(40)}/AbC+dEf==`;
+  const signature = "5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7";
+  const shown = "The security token included in the request is invalid";
+  const quoted = `${shown}: x-amz-security-token=${encodeURIComponent(sessionToken)}&Authorization=AWS4-HMAC-SHA256 Credential=AKIAEXAMPLE/20300101/us-east-1/sts/aws4_request, Signature=${signature}`;
+  const error = new WifError(
+    `Google STS token exchange at https://sts.googleapis.com/v1/token failed: HTTP 400 invalid_grant "${quoted}". Check the AWS credentials.`,
+    {
+      code: "ERR_WIF_STS_INVALID_SUBJECT_TOKEN",
+      status: 400,
+      upstreamError: "invalid_grant",
+      upstreamDescription: quoted,
+    },
+  );
+  return {
+    error,
+    secrets: [sessionToken, encodeURIComponent(sessionToken), signature, sessionToken.slice(0, 40)],
+    shown,
+  };
+}
+
 export const TEST_METADATA: MetadataValues = {
   projectId: "wifkit-test",
   numericProjectId: "123456789012",
@@ -205,10 +231,32 @@ export async function startTestServer(
   return { server, address, url: address.url, source, clock, metrics };
 }
 
+/** A `start` for a test file: every server it starts is closed after the test that started it. */
+export function serverPerTest(): (options?: Parameters<typeof startTestServer>[0]) => Promise<TestServer> {
+  const running: TestServer[] = [];
+  afterEach(async () => {
+    for (const started of running.splice(0)) await started.server.close();
+  });
+  return async (options) => {
+    const started = await startTestServer(options);
+    running.push(started);
+    return started;
+  };
+}
+
 export interface RawResponse {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   body: string;
+}
+
+/** Reads a whole response into a `RawResponse`. */
+function collect(res: IncomingMessage, resolve: (response: RawResponse) => void): void {
+  const chunks: Buffer[] = [];
+  res.on("data", (chunk: Buffer) => chunks.push(chunk));
+  res.on("end", () =>
+    resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }),
+  );
 }
 
 /** One HTTP request with full control of method, headers (Host included) and body. */
@@ -230,15 +278,7 @@ export function rawRequest(
           })()
         : { socketPath: target.socketPath };
     const req = request({ ...base, path, method: options.method ?? "GET", headers, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (chunk: Buffer) => chunks.push(chunk));
-      res.on("end", () =>
-        resolve({
-          status: res.statusCode ?? 0,
-          headers: res.headers,
-          body: Buffer.concat(chunks).toString(),
-        }),
-      );
+      collect(res, resolve);
       res.on("error", reject);
     });
     req.on("error", reject);
@@ -282,17 +322,7 @@ export async function concurrentRequests(base: string, path: string, count: numb
     new Promise((resolve, reject) => {
       const req = request(
         { host: url.hostname, port: url.port, path, agent, headers: { "Metadata-Flavor": "Google" } },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on("data", (chunk: Buffer) => chunks.push(chunk));
-          res.on("end", () =>
-            resolve({
-              status: res.statusCode ?? 0,
-              headers: res.headers,
-              body: Buffer.concat(chunks).toString(),
-            }),
-          );
-        },
+        (res) => collect(res, resolve),
       );
       req.on("error", reject);
       req.end();

@@ -1,18 +1,14 @@
-import { afterEach, describe, expect, it } from "vitest";
-import { rawExchange, rawRequest, startTestServer, type TestServer, waitFor } from "./helpers.js";
+import { describe, expect, it } from "vitest";
+import { rawExchange, rawRequest, serverPerTest, type TestServer, waitFor } from "./helpers.js";
 
 const TOKEN = "/computeMetadata/v1/instance/service-accounts/default/token";
 
-let running: TestServer | undefined;
-afterEach(async () => {
-  await running?.server.close();
-  running = undefined;
-});
+const startServer = serverPerTest();
 
-async function start(options: Parameters<typeof startTestServer>[0] = {}): Promise<TestServer> {
-  running = await startTestServer(options);
-  await waitFor(() => running!.server.ready);
-  return running;
+async function start(options: Parameters<typeof startServer>[0] = {}): Promise<TestServer> {
+  const started = await startServer(options);
+  await waitFor(() => started.server.ready);
+  return started;
 }
 
 /** A raw GET of the token path with these header lines after Host and Metadata-Flavor. */
@@ -24,14 +20,14 @@ const fillers = (count: number) => Array.from({ length: count }, (_, index) => `
 
 describe("request checks", () => {
   it("refuses /computeMetadata requests without exactly Metadata-Flavor: Google (403, header still on the response)", async () => {
-    const { url } = await start();
+    const { url, address } = await start();
     for (const headers of [{}, { "Metadata-Flavor": "google" }, { "X-Google-Metadata-Request": "True" }]) {
       const res = await rawRequest(url, TOKEN, { flavor: false, headers });
       expect(res.status).toBe(403);
       expect(res.headers["metadata-flavor"]).toBe("Google");
       expect(res.body).not.toContain("access-1");
     }
-    const twice = await rawExchange(running!.address.port!, tokenRequest(["Metadata-Flavor: Google"]));
+    const twice = await rawExchange(address.port!, tokenRequest(["Metadata-Flavor: Google"]));
     expect(twice).toMatch(/^HTTP\/1\.1 403 /);
   });
 
@@ -137,7 +133,7 @@ describe("request checks", () => {
   });
 
   it("requires the bearer token on every route when one is configured", async () => {
-    const { url } = await start({ bearerToken: "s3cret-bearer-value" });
+    const { url, address } = await start({ bearerToken: "s3cret-bearer-value" });
     const missing = await rawRequest(url, TOKEN);
     expect(missing.status).toBe(401);
     expect(missing.headers["www-authenticate"]).toBe("Bearer");
@@ -148,7 +144,7 @@ describe("request checks", () => {
     ).toBe(200);
     // Two Authorization lines are never taken as one of them.
     const twice = await rawExchange(
-      running!.address.port!,
+      address.port!,
       tokenRequest([
         "Authorization: Bearer s3cret-bearer-value",
         "Authorization: Bearer s3cret-bearer-value",

@@ -1,19 +1,10 @@
-import { afterEach, describe, expect, it } from "vitest";
-import { rawRequest, startTestServer, TEST_METADATA, type TestServer, waitFor } from "./helpers.js";
+import { describe, expect, it } from "vitest";
+import { rawRequest, serverPerTest, TEST_METADATA, waitFor } from "./helpers.js";
 
 const V1 = "/computeMetadata/v1";
 const SA = TEST_METADATA.serviceAccountEmail;
 
-let running: TestServer | undefined;
-afterEach(async () => {
-  await running?.server.close();
-  running = undefined;
-});
-
-async function start(options: Parameters<typeof startTestServer>[0] = {}): Promise<TestServer> {
-  running = await startTestServer(options);
-  return running;
-}
+const start = serverPerTest();
 
 describe("detection", () => {
   it("answers GET / with 200 and Metadata-Flavor, with or without the request header (Python's, Java's and Go's pings)", async () => {

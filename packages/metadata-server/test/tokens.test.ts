@@ -1,11 +1,10 @@
-import { WifError } from "@wifkit/core";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   concurrentRequests,
+  echoedSecretsError,
   rawRequest,
-  startTestServer,
+  serverPerTest,
   TEST_METADATA,
-  type TestServer,
   upstreamUnavailable,
   waitFor,
 } from "./helpers.js";
@@ -15,16 +14,7 @@ const TOKEN = `${V1}/instance/service-accounts/default/token`;
 const IDENTITY = `${V1}/instance/service-accounts/default/identity`;
 const SA = TEST_METADATA.serviceAccountEmail;
 
-let running: TestServer | undefined;
-afterEach(async () => {
-  await running?.server.close();
-  running = undefined;
-});
-
-async function start(options: Parameters<typeof startTestServer>[0] = {}): Promise<TestServer> {
-  running = await startTestServer(options);
-  return running;
-}
+const start = serverPerTest();
 
 describe("token route", () => {
   it("serves {access_token, expires_in, token_type} for the default scopes and under the email", async () => {
@@ -141,34 +131,15 @@ describe("failures", () => {
 
   it("never quotes secrets upstream echoed back in a 503 body, URL-encoded or not", async () => {
     const { url, source } = await start({ keepWarmIntervalMs: 3600_000 });
-    const sessionToken = `IQoJb3JpZ2luX2VjEHMaCXVzLWVhc3QtMSJHMEUCIQD${"x".repeat(40)}/AbC+dEf==`;
-    const signature = "5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7";
-    const quoted = `The security token included in the request is invalid: x-amz-security-token=${encodeURIComponent(
-      sessionToken,
-    )}, Signature=${signature}`;
-    source.failWith = new WifError(
-      `Google STS token exchange at https://sts.googleapis.com/v1/token failed: HTTP 400 invalid_grant "${quoted}". Check the AWS credentials.`,
-      {
-        code: "ERR_WIF_STS_INVALID_SUBJECT_TOKEN",
-        status: 400,
-        upstreamError: "invalid_grant",
-        upstreamDescription: quoted,
-      },
-    );
+    const echoed = echoedSecretsError();
+    source.failWith = echoed.error;
     // A scope set of its own: the default token was fetched at start, before the failure was set up.
     const res = await rawRequest(url, `${TOKEN}?scopes=s1`);
     expect(res.status).toBe(503);
     expect(res.body).toContain("ERR_WIF_STS_INVALID_SUBJECT_TOKEN");
-    expect(res.body).toContain("The security token included in the request is invalid");
+    expect(res.body).toContain(echoed.shown);
     expect(res.body).toContain("https://sts.googleapis.com/v1/token");
-    for (const secret of [
-      sessionToken,
-      encodeURIComponent(sessionToken),
-      signature,
-      "IQoJb3JpZ2luX2VjEHMaCXVzLWVhc3QtMSJHMEUCIQD",
-    ]) {
-      expect(res.body).not.toContain(secret);
-    }
+    for (const secret of echoed.secrets) expect(res.body).not.toContain(secret);
   });
 
   it("refuses to serve a token value that would break the response framing (503)", async () => {
