@@ -73,18 +73,27 @@ export const COMMANDS: Record<string, CommandHelp> = {
     notes: ["The configuration must impersonate a service account (create-cred-config --service-account)."],
   },
   exec: {
-    summary: "run a command with CLOUDSDK_AUTH_ACCESS_TOKEN and GOOGLE_OAUTH_ACCESS_TOKEN set",
-    usage: "wif exec [--config PATH] [--scopes a,b] -- COMMAND [ARGS...]",
+    summary:
+      "run a command with CLOUDSDK_AUTH_ACCESS_TOKEN and GOOGLE_OAUTH_ACCESS_TOKEN set, or (--metadata) with a metadata server its Google libraries refresh tokens from",
+    usage: "wif exec [--config PATH] [--scopes a,b] [--metadata] -- COMMAND [ARGS...]",
     flags: [
       CONFIG_FLAG,
       ["--scopes a,b", "OAuth scopes (default: cloud-platform)"],
+      [
+        "--metadata",
+        "serve the GCE metadata protocol on 127.0.0.1 while the command runs and set GCE_METADATA_HOST, GCE_METADATA_IP and GCE_METADATA_ROOT instead of the token variables: its Google libraries refresh tokens by themselves",
+      ],
       ...CACHE_FLAGS,
       ALLOW_ORIGIN_FLAG,
       ...COMMON_FLAGS,
     ],
-    examples: ["wif exec --config ./wif-config.json -- gcloud storage ls gs://my-bucket"],
+    examples: [
+      "wif exec --config ./wif-config.json -- gcloud storage ls gs://my-bucket",
+      "wif exec --metadata --config ./wif-config.json -- node long-running-job.js",
+    ],
     notes: [
       "The command's exit code is wif's exit code; signals wif receives (INT, TERM, HUP, QUIT) are passed on to it. 127: command not found, 126: not executable.",
+      "With --metadata, GOOGLE_APPLICATION_CREDENTIALS and the token variables are removed from the command's environment (the libraries would use them instead), and the server stops when the command exits.",
     ],
   },
   "create-cred-config": {

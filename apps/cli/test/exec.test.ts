@@ -91,6 +91,76 @@ describe("wif exec", () => {
     expect(result.stderr).toMatch(/^error \[ERR_WIF_CONFIG_NOT_FOUND\]/);
   });
 
+  it("--metadata: a google-auth-library child gets a token, forces a refresh and gets one again from wif's metadata server", async () => {
+    emulator.counters.reset();
+    const script = join(import.meta.dirname, "fixtures/metadata-child.cjs");
+    const result = await runWif(["exec", "--metadata", "--config", config, "--", node, script], {
+      env: {
+        ...env,
+        GOOGLE_APPLICATION_CREDENTIALS: join(dir.dir, "elsewhere.json"),
+        CLOUDSDK_AUTH_ACCESS_TOKEN: "stale",
+      },
+    });
+    expect(result.stderr).toBe("");
+    expect(result.code).toBe(3);
+    const child = JSON.parse(result.stdout) as {
+      env: Record<string, string | null>;
+      clientType: string;
+      tokens: string[];
+      refreshes: number;
+      expiryAfterRefresh: number;
+      projectId: string;
+    };
+    const host = child.env.GCE_METADATA_HOST;
+    expect(host).toMatch(/^127\.0\.0\.1:\d+$/);
+    expect(child.env).toEqual({
+      GCE_METADATA_HOST: host,
+      GCE_METADATA_IP: host,
+      GCE_METADATA_ROOT: host,
+      GOOGLE_APPLICATION_CREDENTIALS: null,
+      CLOUDSDK_AUTH_ACCESS_TOKEN: null,
+      GOOGLE_OAUTH_ACCESS_TOKEN: null,
+    });
+    expect(child.clientType).toBe("Compute");
+    expect(child.projectId).toBe("wifkit-demo");
+    // Two fetches from the metadata server (the second one forced), each a token that reads the guarded object.
+    expect(child.refreshes).toBe(2);
+    expect(child.tokens).toHaveLength(2);
+    expect(child.expiryAfterRefresh).toBeGreaterThan(Date.now());
+    for (const token of child.tokens) {
+      const object = await fetch(
+        `${emulator.urls.storage}/storage/v1/b/wifkit-bucket/o/hello.txt?alt=media`,
+        {
+          headers: { Authorization: `Bearer ${token}` },
+        },
+      );
+      expect(object.status).toBe(200);
+    }
+    // Both answered from wif's credential cache: one exchange, one impersonation.
+    expect(emulator.counters.get("sts.token")).toBe(1);
+    expect(emulator.counters.get("iam.generateAccessToken")).toBe(1);
+    // The server stopped with the command.
+    const [, port] = host!.split(":");
+    await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toThrow();
+  });
+
+  it("--metadata: does not run the command when no token can be had", async () => {
+    emulator.faults.inject("sts.token", { status: 400, forMs: 60_000 });
+    try {
+      const result = await runWif(
+        ["exec", "--metadata", "--config", config, "--", node, "-e", "console.log('ran')"],
+        {
+          env,
+        },
+      );
+      expect(result.code).toBe(1);
+      expect(result.stdout).toBe("");
+      expect(result.stderr).toMatch(/^error \[ERR_WIF_STS_/);
+    } finally {
+      emulator.faults.clear();
+    }
+  });
+
   it("forwards SIGTERM to the command and reports how it ended", async () => {
     const script =
       "process.on('SIGTERM', () => { console.log('child got SIGTERM'); process.exit(42); }); console.log('ready'); setInterval(() => {}, 1000);";

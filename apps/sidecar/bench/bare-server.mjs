@@ -1,5 +1,5 @@
-// The baseline: a bare node:http server answering every request with the same bytes the sidecar sends for
-// a cached token (body and headers given by the benchmark). It prints its port on stdout.
+// The baseline: a bare node:http server answering every request with the bytes the metadata server sends for
+// a cached token (body and headers given by the benchmark). Prints its port on stdout.
 import { createServer } from "node:http";
 
 const body = Buffer.from(process.env.BENCH_BODY ?? "", "base64");
@@ -9,6 +9,6 @@ const server = createServer((_req, res) => {
   res.end(body);
 });
 server.listen(0, "127.0.0.1", () => {
-  process.stdout.write(`${server.address().port}\n`);
+  process.stdout.write(`${JSON.stringify({ port: server.address().port })}\n`);
 });
 process.on("SIGTERM", () => server.close(() => process.exit(0)));

@@ -1,286 +1,221 @@
 #!/usr/bin/env node
-// Cached-token throughput of the built sidecar, side by side with a bare node:http server that returns the
-// same bytes, at 64 connections. The sidecar is backed by the emulator (STS + IAM Credentials) through a real
-// credential config. Prints requests per second, p50/p99 latency, the ratio, and the sidecar's memory.
+// Cached-token route of the metadata server (what the sidecar serves on its metadata port) against a bare
+// node:http server returning the same bytes: a ~1 KB token response, 64 keep-alive connections, load from wrk.
 //
-// Two kinds of runs, alternating between the two servers (in ABBA order):
-// - throughput: every connection sends its next request as soon as the answer arrives (closed loop). This
-//   gives the req/s ratio; its latency is mostly queueing (64 connections / req/s), not service time.
-// - paced: the same 64 connections at a fixed offered rate both servers sustain (BENCH_RATE, default half of
-//   the bare server's throughput, at most 2000/s), timed per request with a microsecond clock (autocannon's
-//   latency histogram counts whole milliseconds). Its p50/p99 is the latency a client sees under load.
-// The machine is shared, so runs alternate and the ratio is the median of the per-round ratios; the servers'
-// own CPU time per request (from /proc) is printed too, as it does not depend on what else runs.
+// - The candidate is @wifkit/metadata-server over a fixed credential (bench/metadata-server.mjs): every request
+//   takes the cached-token route, which is what this measures. The baseline (bench/bare-server.mjs) gets the
+//   candidate's exact body and headers.
+// - Both servers run pinned to one CPU and wrk to another (taskset), so the load generator never competes with
+//   the server it measures. Both servers are up for the whole run; only one is loaded at a time.
+// - Rounds are paired and alternate (A B, B A, A B...): each ratio is candidate / baseline within one pair, and
+//   min / median / max over the pairs are reported. Ratios are the only targets; absolute figures vary with the
+//   machine and what else runs on it.
+// - Throughput runs: wrk closed loop; the figure is requests per second. CPU per request: the server's own
+//   user + system time (from /proc) divided by the requests it answered in the run.
+// - Latency runs: the same connections paced by wrk (a fixed pause after each response), so both servers get
+//   the same offered load, about half what the baseline sustains; the figure is wrk's p99.
+// - Every response of every run is checked by wrk's script: a 200 whose body carries the token. Any other
+//   answer fails the benchmark.
 //
-//   pnpm --filter @wifkit/sidecar bench            (after pnpm build; the root `pnpm bench` builds first)
-//   BENCH_SECONDS=10 BENCH_ROUNDS=3 pnpm --filter @wifkit/sidecar bench
+//   pnpm --filter @wifkit/sidecar bench [-- --json]    (after pnpm build; the root `pnpm bench` builds first)
+//   BENCH_SECONDS=5 BENCH_ROUNDS=6 BENCH_CONNECTIONS=64 BENCH_SERVER_CPU=1 BENCH_LOAD_CPU=0
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
-import { Agent, get } from "node:http";
 import { availableParallelism } from "node:os";
-import { performance } from "node:perf_hooks";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { startEmulator } from "@wifkit/emulator";
-import autocannon from "autocannon";
 
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
-const RATE = process.env.BENCH_RATE === undefined ? undefined : Number(process.env.BENCH_RATE);
+const SERVER_CPU = process.env.BENCH_SERVER_CPU ?? "1";
+const LOAD_CPU = process.env.BENCH_LOAD_CPU ?? "0";
+const JSON_OUTPUT = process.argv.includes("--json");
 const TOKEN_PATH = "/computeMetadata/v1/instance/service-accounts/default/token";
-const main = fileURLToPath(new URL("../dist/main.js", import.meta.url));
-const children = [];
-// BENCH_PIN=1 (Linux, taskset, 2+ CPUs): the load generator runs on CPU 0 and both servers on CPU 1, so the
-// servers get the same core in turn and autocannon cannot steal it. Off by default: on a machine shared with
-// other work, pinning makes each run more exposed to whatever else lands on those cores.
-const PIN = process.env.BENCH_PIN === "1" && availableParallelism() >= 2 && existsSync("/usr/bin/taskset");
-if (PIN) execFileSync("/usr/bin/taskset", ["-p", "-c", "0", String(process.pid)], { stdio: "ignore" });
+const TARGETS = { throughput: 0.95, cpuPerRequest: 1.05, p99: 1.1 };
+const CLOCK_TICKS_PER_SECOND = 100;
 
-function start(command, args, env) {
-  const argv = [process.execPath, command, ...args];
-  // taskset execs the command, so the child's pid is the server's (read for its CPU time below).
-  const child = spawn(PIN ? "/usr/bin/taskset" : argv[0], PIN ? ["-c", "1", ...argv] : argv.slice(1), {
+const here = (name) => fileURLToPath(new URL(name, import.meta.url));
+const which = (name) =>
+  ["/usr/bin", "/usr/local/bin", "/bin"].map((dir) => `${dir}/${name}`).find(existsSync);
+const WRK = which("wrk");
+const TASKSET = availableParallelism() >= 2 ? which("taskset") : undefined;
+const children = [];
+
+/** Runs `argv` pinned to `cpu` when taskset is available (taskset execs it: the pid is the program's). */
+function pinned(cpu, argv, options) {
+  return TASKSET === undefined
+    ? spawn(argv[0], argv.slice(1), options)
+    : spawn(TASKSET, ["-c", cpu, ...argv], options);
+}
+
+/** Starts a server script and resolves with its pid and the JSON line it prints first. */
+function startServer(script, env) {
+  const child = pinned(SERVER_CPU, [process.execPath, here(script)], {
     env: { PATH: process.env.PATH, ...env },
     stdio: ["ignore", "pipe", "inherit"],
   });
   children.push(child);
-  return child;
-}
-
-/** Resolves with the first stdout line for which `pick` returns a value (bounded wait). */
-function firstLine(child, pick, what) {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), 20_000);
-    const lines = createInterface({ input: child.stdout });
-    lines.on("line", (line) => {
-      const value = pick(line);
-      if (value !== undefined) {
-        clearTimeout(timer);
-        resolve(value);
-      }
+    const timer = setTimeout(() => reject(new Error(`${script} did not start within 20 s`)), 20_000);
+    createInterface({ input: child.stdout }).once("line", (line) => {
+      clearTimeout(timer);
+      resolve({ pid: child.pid, ...JSON.parse(line) });
     });
-    child.on("exit", (code) => reject(new Error(`${what}: process exited with ${code}`)));
+    child.once("exit", (code) => reject(new Error(`${script} exited with ${code}`)));
   });
 }
 
-async function waitReady(adminUrl) {
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
-    const response = await fetch(`${adminUrl}/readyz`).catch(() => undefined);
-    if (response?.status === 200) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error("the sidecar did not become ready within 20 s");
+/** CPU seconds (user + system) a process has used, from /proc/PID/stat. */
+function cpuSeconds(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
 }
 
-function load(url, seconds, overallRate) {
-  return new Promise((resolve, reject) => {
-    autocannon(
-      {
-        url,
-        connections: CONNECTIONS,
-        duration: seconds,
-        headers: { "Metadata-Flavor": "Google" },
-        ...(overallRate === undefined ? {} : { overallRate }),
-      },
-      (error, result) => (error ? reject(error) : resolve(result)),
+/** One wrk run against `port`; `pauseMs` > 0 paces each connection. Fails on any wrong answer. */
+function wrk(server, token, seconds, pauseMs = 0) {
+  const cpuBefore = cpuSeconds(server.pid);
+  const args = [
+    "-t1",
+    `-c${CONNECTIONS}`,
+    `-d${seconds}s`,
+    "-H",
+    "Metadata-Flavor: Google",
+    "-s",
+    here("wrk.lua"),
+  ];
+  const url = `http://127.0.0.1:${server.port}${TOKEN_PATH}`;
+  const argv = [WRK, ...args, url, "--", token, String(pauseMs)];
+  const output = execFileSync(TASKSET ?? argv[0], TASKSET ? ["-c", LOAD_CPU, ...argv] : argv.slice(1), {
+    encoding: "utf8",
+  });
+  const cpu = cpuSeconds(server.pid) - cpuBefore;
+  const line = output.split("\n").find((candidate) => candidate.startsWith("WRK "));
+  if (line === undefined) throw new Error(`wrk printed no summary:\n${output}`);
+  const result = JSON.parse(line.slice(4));
+  if (result.bad > 0 || result.errors > 0 || result.ok !== result.requests || result.requests === 0) {
+    throw new Error(
+      `${server.name}: ${result.bad} wrong answers and ${result.errors} errors in ${result.requests} requests`,
     );
-  });
-}
-
-/** CPU seconds (user + system) a process used so far, from /proc (Linux); undefined elsewhere. */
-function cpuSecondsOf(pid) {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return undefined;
   }
-}
-
-/** Latency of requests sent at a fixed total rate over `CONNECTIONS` keep-alive connections. */
-async function pacedLatency(url, rate, seconds) {
-  const agent = new Agent({ keepAlive: true, maxSockets: CONNECTIONS });
-  const intervalMs = (CONNECTIONS / rate) * 1000;
-  const deadline = performance.now() + seconds * 1000;
-  const samples = [];
-  let failures = 0;
-  const once = () =>
-    new Promise((resolve) => {
-      const request = get(url, { agent, headers: { "Metadata-Flavor": "Google" } }, (response) => {
-        if (response.statusCode !== 200) failures++;
-        response.resume();
-        response.on("end", resolve);
-      });
-      request.on("error", () => {
-        failures++;
-        resolve();
-      });
-    });
-  const connection = async (index) => {
-    let next = performance.now() + (index / CONNECTIONS) * intervalMs;
-    while (next < deadline) {
-      const wait = next - performance.now();
-      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-      const started = performance.now();
-      await once();
-      samples.push(performance.now() - started);
-      next += intervalMs;
-    }
+  return {
+    rps: result.requests / (result.durationUs / 1e6),
+    cpuUsPerRequest: (cpu * 1e6) / result.requests,
+    p50Ms: result.p50Us / 1000,
+    p99Ms: result.p99Us / 1000,
+    requests: result.requests,
   };
-  await Promise.all(Array.from({ length: CONNECTIONS }, (_, index) => connection(index)));
-  agent.destroy();
-  if (failures > 0) throw new Error(`${failures} paced requests failed`);
-  samples.sort((a, b) => a - b);
-  const at = (q) => samples[Math.min(samples.length - 1, Math.floor(q * samples.length))];
-  return { count: samples.length, p50: at(0.5), p99: at(0.99) };
 }
 
-function rssOf(pid) {
-  try {
-    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-    return match ? Number(match[1]) * 1024 : undefined;
-  } catch {
-    return undefined;
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+};
+const spread = (values) => ({ min: Math.min(...values), median: median(values), max: Math.max(...values) });
+
+/** Paired rounds in alternating order; `measure` runs one server, `ratio` compares a pair. */
+function pairedRounds(candidate, baseline, measure) {
+  const pairs = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = round % 2 === 0 ? [baseline, candidate] : [candidate, baseline];
+    const results = new Map(order.map((server) => [server.name, measure(server)]));
+    pairs.push({ candidate: results.get(candidate.name), baseline: results.get(baseline.name) });
   }
+  return pairs;
 }
 
-const mib = (bytes) => (bytes === undefined ? "n/a" : `${(bytes / 1024 / 1024).toFixed(1)} MiB`);
+async function main() {
+  if (WRK === undefined) {
+    console.log("skipped: the sidecar benchmark needs wrk (apt-get install -y wrk)");
+    return;
+  }
+  const metadata = await startServer("metadata-server.mjs", {});
+  const sample = await fetch(`http://127.0.0.1:${metadata.port}${TOKEN_PATH}`, {
+    headers: { "Metadata-Flavor": "Google" },
+  });
+  const body = Buffer.from(await sample.arrayBuffer());
+  if (sample.status !== 200 || !body.includes(metadata.token))
+    throw new Error(`sample answer ${sample.status}`);
+  // The baseline sends the same headers (Date, Connection and Keep-Alive come from node:http on both sides).
+  const headers = [];
+  for (const [name, value] of sample.headers) {
+    if (!["date", "connection", "keep-alive"].includes(name)) headers.push(name, value);
+  }
+  const bare = await startServer("bare-server.mjs", {
+    BENCH_BODY: body.toString("base64"),
+    BENCH_HEADERS: JSON.stringify(headers),
+  });
+  const candidate = { ...metadata, name: "metadata server" };
+  const baseline = { ...bare, name: "bare node:http" };
+  const token = metadata.token;
 
-async function run() {
-  const emulator = await startEmulator();
-  try {
-    const configPath = emulator.writeCredentialConfig({ source: "url", serviceAccount: "wifkit-reader" });
-    const sidecar = start(
-      main,
-      ["--credential-config", configPath, "--port", "0", "--admin-port", "0", "--log-level", "info"],
-      { WIF_SIDECAR_ALLOW_ORIGINS: emulator.allowOrigins.join(",") },
-    );
-    const { url, adminUrl } = await firstLine(
-      sidecar,
-      (line) => {
-        try {
-          const entry = JSON.parse(line);
-          return entry.msg === "wif-sidecar listening" ? entry : undefined;
-        } catch {
-          return undefined;
-        }
-      },
-      "the sidecar to listen",
-    );
-    await waitReady(adminUrl);
-    const sample = await fetch(`${url}${TOKEN_PATH}`, { headers: { "Metadata-Flavor": "Google" } });
-    const body = Buffer.from(await sample.arrayBuffer());
-    if (sample.status !== 200) throw new Error(`the sidecar answered ${sample.status}: ${body}`);
-    // The baseline sends the same headers the sidecar sends (Date, Connection and Keep-Alive come from node).
-    const headers = [];
-    for (const [name, value] of sample.headers) {
-      if (!["date", "connection", "keep-alive"].includes(name)) headers.push(name, value);
-    }
-    const bare = start(fileURLToPath(new URL("./bare-server.mjs", import.meta.url)), [], {
-      BENCH_BODY: body.toString("base64"),
-      BENCH_HEADERS: JSON.stringify(headers),
-    });
-    const barePort = await firstLine(
-      bare,
-      (line) => (/^\d+$/.test(line) ? Number(line) : undefined),
-      "the bare server",
-    );
-    const targets = [
-      {
-        name: "bare node:http",
-        pid: bare.pid,
-        url: `http://127.0.0.1:${barePort}${TOKEN_PATH}`,
-        runs: [],
-        paced: [],
-      },
-      { name: "wif-sidecar", pid: sidecar.pid, url: `${url}${TOKEN_PATH}`, runs: [], paced: [] },
-    ];
+  // Warm-up (JIT, connections), not counted.
+  for (const server of [baseline, candidate]) wrk(server, token, 1);
+  const throughput = pairedRounds(candidate, baseline, (server) => wrk(server, token, SECONDS));
+  // Paced: both servers get the same offered load, about half what the baseline sustained.
+  const bareRps = median(throughput.map((pair) => pair.baseline.rps));
+  const pauseMs = Math.max(1, Math.round((CONNECTIONS * 1000) / (bareRps / 2)));
+  const latency = pairedRounds(candidate, baseline, (server) => wrk(server, token, SECONDS, pauseMs));
+
+  const ratios = {
+    throughput: spread(throughput.map((pair) => pair.candidate.rps / pair.baseline.rps)),
+    cpuPerRequest: spread(
+      throughput.map((pair) => pair.candidate.cpuUsPerRequest / pair.baseline.cpuUsPerRequest),
+    ),
+    p99: spread(latency.map((pair) => pair.candidate.p99Ms / pair.baseline.p99Ms)),
+  };
+  const summary = {
+    loadGenerator: "wrk",
+    pinned: TASKSET === undefined ? false : { servers: SERVER_CPU, loadGenerator: LOAD_CPU },
+    node: process.version,
+    connections: CONNECTIONS,
+    seconds: SECONDS,
+    rounds: ROUNDS,
+    responseBytes: body.length,
+    offeredRate: Math.round((CONNECTIONS * 1000) / pauseMs),
+    targets: TARGETS,
+    ratios,
+    runs: { throughput, latency },
+  };
+  if (JSON_OUTPUT) {
+    process.stdout.write(`${JSON.stringify(summary)}\n`);
+    return;
+  }
+  const fixed = (value, digits = 2) => value.toFixed(digits);
+  console.log(
+    `cached-token route, ${CONNECTIONS} connections, ${body.length}-byte body, wrk, ${ROUNDS} paired rounds of ${SECONDS} s ` +
+      `(alternating), node ${process.version}${TASKSET ? `, servers on CPU ${SERVER_CPU}, wrk on CPU ${LOAD_CPU}` : ", not pinned (no taskset)"}`,
+  );
+  console.log(
+    "\nround  req/s bare  req/s metadata  CPU us/req bare  CPU us/req metadata  p99 ms bare  p99 ms metadata",
+  );
+  throughput.forEach((pair, index) => {
+    const paced = latency[index];
     console.log(
-      `cached-token requests, ${CONNECTIONS} connections, ${SECONDS} s per run, ${ROUNDS} rounds (alternating), ` +
-        `node ${process.version}, response ${body.length} bytes${PIN ? ", servers pinned to CPU 1 and the load generator to CPU 0" : ""}`,
+      `${String(index + 1).padStart(5)} ${fixed(pair.baseline.rps, 0).padStart(11)} ${fixed(pair.candidate.rps, 0).padStart(15)} ` +
+        `${fixed(pair.baseline.cpuUsPerRequest).padStart(16)} ${fixed(pair.candidate.cpuUsPerRequest).padStart(20)} ` +
+        `${fixed(paced.baseline.p99Ms).padStart(12)} ${fixed(paced.candidate.p99Ms).padStart(16)}`,
     );
-    const measure = async (target) => {
-      const cpuBefore = cpuSecondsOf(target.pid);
-      const result = await load(target.url, SECONDS);
-      const cpuAfter = cpuSecondsOf(target.pid);
-      if (result.non2xx > 0 || result.errors > 0) {
-        throw new Error(`${target.name}: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
-      }
-      const cpuUs =
-        cpuBefore === undefined || cpuAfter === undefined
-          ? Number.NaN
-          : ((cpuAfter - cpuBefore) * 1e6) / result.requests.total;
-      return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, cpuUs };
-    };
-    for (const target of targets) await load(target.url, 1); // warm-up (JIT, connection setup)
-    // ABBA order: each server runs first in half of the rounds, so neither gains from going second.
-    const inOrder = (round) => (round % 2 === 0 ? targets : [...targets].reverse());
-    for (let round = 0; round < ROUNDS; round++) {
-      for (const target of inOrder(round)) target.runs.push(await measure(target));
-    }
-    const mean = (runs, field) => runs.reduce((sum, run) => sum + run[field], 0) / runs.length;
-    const median = (values) => {
-      const sorted = [...values].sort((a, b) => a - b);
-      const middle = Math.floor(sorted.length / 2);
-      return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-    };
-    const rate = RATE ?? Math.min(2000, Math.round(mean(targets[0].runs, "rps") / 2 / 100) * 100);
-    for (let round = 0; round < Math.min(ROUNDS, 2); round++) {
-      for (const target of inOrder(round)) target.paced.push(await pacedLatency(target.url, rate, SECONDS));
-    }
-    const summary = targets.map((target) => ({
-      name: target.name,
-      rps: mean(target.runs, "rps"),
-      p50: mean(target.runs, "p50"),
-      p99: mean(target.runs, "p99"),
-      cpuUsPerRequest: median(target.runs.map((run) => run.cpuUs)),
-      runs: target.runs.map((run) => Math.round(run.rps)),
-      pacedRate: rate,
-      pacedP50: mean(target.paced, "p50"),
-      pacedP99: mean(target.paced, "p99"),
-    }));
-    const metrics = await (await fetch(`${adminUrl}/metrics`)).text();
-    const reportedRss = Number(/^process_resident_memory_bytes (\d+)$/m.exec(metrics)?.[1]);
-    const stsExchanges = emulator.counters.get("sts.token");
-    console.log("");
-    const fixed = (value, width) => value.toFixed(2).padStart(width);
-    console.log("throughput (closed loop; latency here is mostly queueing)");
-    console.log("  target            req/s (mean)   p50 ms   p99 ms   CPU us/req   runs (req/s)");
-    for (const row of summary) {
-      console.log(
-        `  ${row.name.padEnd(17)} ${row.rps.toFixed(0).padStart(12)} ${fixed(row.p50, 8)} ${fixed(row.p99, 8)} ${fixed(row.cpuUsPerRequest, 12)}   ${row.runs.join(", ")}`,
-      );
-    }
-    console.log(`latency at a fixed ${rate} req/s offered over the same ${CONNECTIONS} connections`);
-    console.log("  target            p50 ms   p99 ms");
-    for (const row of summary) {
-      console.log(`  ${row.name.padEnd(17)} ${fixed(row.pacedP50, 6)} ${fixed(row.pacedP99, 8)}`);
-    }
-    const [baseline, candidate] = summary;
-    const ratio = median(candidate.runs.map((rps, index) => rps / baseline.runs[index]));
-    console.log("");
+  });
+  console.log(`\nratio metadata / bare (min / median / max over ${ROUNDS} pairs)   target`);
+  const row = (label, value, target, better) =>
     console.log(
-      `sidecar / bare throughput: ${ratio.toFixed(3)} (median of ${ROUNDS} paired rounds; target >= 0.9)`,
+      `  ${label.padEnd(38)} ${fixed(value.min, 3)} / ${fixed(value.median, 3)} / ${fixed(value.max, 3)}   ${better} ${target}`,
     );
-    console.log(
-      `sidecar / bare CPU per request: ${(candidate.cpuUsPerRequest / baseline.cpuUsPerRequest).toFixed(3)}`,
-    );
-    console.log(`sidecar p99 at ${rate} req/s: ${candidate.pacedP99.toFixed(2)} ms (target < 2 ms)`);
-    console.log(`sidecar RSS after the run: ${mib(reportedRss)} (bare server: ${mib(rssOf(bare.pid))})`);
-    console.log(`STS exchanges during the whole run: ${stsExchanges}`);
-    console.log(
-      `BENCH_JSON ${JSON.stringify({ connections: CONNECTIONS, seconds: SECONDS, rounds: ROUNDS, summary, ratio, sidecarRssBytes: reportedRss, stsExchanges })}`,
-    );
-  } finally {
+  row("requests per second", ratios.throughput, TARGETS.throughput, ">=");
+  row("CPU per request", ratios.cpuPerRequest, TARGETS.cpuPerRequest, "<=");
+  row(`p99 at ${summary.offeredRate} req/s offered`, ratios.p99, TARGETS.p99, "<=");
+  console.log(
+    `every response checked: a 200 carrying the token (${throughput.length + latency.length} runs per server)`,
+  );
+}
+
+main()
+  .catch((error) => {
+    console.error(`bench failed: ${error instanceof Error ? error.message : error}`);
+    process.exitCode = 1;
+  })
+  .finally(() => {
     for (const child of children) child.kill("SIGTERM");
-    await emulator.stop();
-  }
-}
-
-run().catch((error) => {
-  for (const child of children) child.kill("SIGKILL");
-  console.error(`bench failed: ${error instanceof Error ? error.message : error}`);
-  process.exit(1);
-});
+  });

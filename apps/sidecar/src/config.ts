@@ -5,8 +5,10 @@
  */
 import { isIP } from "node:net";
 import { parseArgs } from "node:util";
+import { BadRequestError, parseScopes } from "@wifkit/metadata-server";
 import type { LevelWithSilent } from "pino";
 import { DEFAULT_LOG_LEVEL, LOG_LEVELS } from "./logger.js";
+import { ALLOW_ORIGINS_ENV, parseAllowedOrigins } from "./origins.js";
 import {
   DEFAULT_ADMIN_PORT,
   DEFAULT_HOST,
@@ -15,12 +17,9 @@ import {
   DEFAULT_SHUTDOWN_TIMEOUT_MS,
   DEFAULT_SOCKET_MODE,
 } from "./sidecar.js";
-import { BadRequestError, parseScopes } from "./tokens.js";
+import { UsageError } from "./usage.js";
 
-/** A mistake in the command line or environment: printed without a stack trace, exit status 2. */
-export class UsageError extends Error {
-  override name = "UsageError";
-}
+export { UsageError };
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -162,8 +161,8 @@ export const OPTIONS: readonly OptionSpec[] = [
   },
   {
     flag: "allow-origin",
-    env: ["WIF_SIDECAR_ALLOW_ORIGINS"],
-    value: "URL",
+    env: ["WIF_SIDECAR_ALLOW_ORIGINS", ALLOW_ORIGINS_ENV],
+    value: "ORIGIN",
     multiple: true,
     help: "Extra origin the credential config may point at, e.g. a local emulator (repeat, or comma-separate).",
   },
@@ -231,7 +230,8 @@ function list(
     raw ?? (fromEnv === undefined ? undefined : { texts: [fromEnv.value!], source: fromEnv.name });
   if (chosen === undefined) return { items: [], source: `--${option.flag}` };
   const items = chosen.texts
-    .flatMap((text) => text.split(","))
+    // Flags take comma lists; variables also white space, as wif reads WIF_ALLOW_ORIGINS.
+    .flatMap((text) => text.split(chosen.source.startsWith("--") ? "," : /[\s,]+/))
     .map((item) => item.trim())
     .filter((item) => item.length > 0);
   return { items, source: chosen.source };
@@ -381,21 +381,7 @@ export function parseCommandLine(argv: readonly string[], env: Env): Command {
   }
 
   const origins = list(values, env, SPEC("allow-origin"));
-  const allowOrigins = origins.items.map((origin) => {
-    let url: URL;
-    try {
-      url = new URL(origin);
-    } catch {
-      throw new UsageError(`${origins.source}: "${origin}" is not a URL such as http://127.0.0.1:41234.`);
-    }
-    if (
-      (url.protocol !== "http:" && url.protocol !== "https:") ||
-      (url.pathname !== "/" && url.pathname !== "")
-    ) {
-      throw new UsageError(`${origins.source}: "${origin}" must be an http(s) origin without a path.`);
-    }
-    return url.origin;
-  });
+  const allowOrigins = parseAllowedOrigins(origins.items, origins.source);
 
   const levelPick = get("log-level");
   let logLevel = DEFAULT_LOG_LEVEL;

@@ -3,7 +3,7 @@
  * token to the logger, and these paths censor any field that could carry one if a future log call did.
  */
 import { type DestinationStream, type LevelWithSilent, type Logger, pino } from "pino";
-import { describeError } from "./tokens.js";
+import { describeError } from "./hooks.js";
 
 export const LOG_LEVELS: readonly LevelWithSilent[] = [
   "fatal",

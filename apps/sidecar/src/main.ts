@@ -17,6 +17,7 @@ import {
   UsageError,
 } from "./config.js";
 import { createLogger } from "./logger.js";
+import { withSidecarOptionNames } from "./origins.js";
 import { startSidecar } from "./sidecar.js";
 
 interface Output {
@@ -75,14 +76,14 @@ async function run(config: SidecarConfig, env: Env): Promise<number> {
   // Loaded here, not at the top: --probe (run by the kubelet every few seconds) and --help stay fast.
   const [
     { fromConfig },
-    { metadataValues },
+    { DEFAULT_MAX_TOKEN_KEYS, metadataValues },
     { createSidecarMetrics },
-    { DEFAULT_MAX_TOKEN_KEYS, tokenHooks },
+    { tokenHooks },
   ] = await Promise.all([
     import("@wifkit/credentials"),
-    import("./credential-source.js"),
+    import("@wifkit/metadata-server"),
     import("./metrics.js"),
-    import("./tokens.js"),
+    import("./hooks.js"),
   ]);
   const logger = createLogger({ level: config.logLevel });
   const bearerToken =
@@ -99,7 +100,9 @@ async function run(config: SidecarConfig, env: Env): Promise<number> {
       ...(config.allowOrigins.length > 0 ? { allow: { origins: config.allowOrigins } } : {}),
     });
   } catch (error) {
-    if (isWifError(error) && CONFIG_ERROR.test(error.code)) throw new UsageError(error.message);
+    if (isWifError(error) && CONFIG_ERROR.test(error.code)) {
+      throw new UsageError(withSidecarOptionNames(error.message));
+    }
     throw error;
   }
   for (const warning of credentials.warnings) logger.warn({ warning }, "credential configuration warning");

@@ -1,13 +1,9 @@
 /**
  * A small Prometheus registry and its text exposition format (version 0.0.4). The sidecar needs counters,
  * gauges computed at scrape time and one histogram; writing them here keeps the image free of a metrics
- * library and lets the hot path increment a plain number on an object it already holds.
+ * library, and its counter series are the plain `{ value }` objects the metadata server increments.
  */
-
-/** One labelled series of a counter: callers may keep it and do `series.value++` on a hot path. */
-export interface CounterSeries {
-  value: number;
-}
+import type { CounterSeries, MetadataServerMetrics, RouteLabel } from "@wifkit/metadata-server";
 
 type LabelValues = readonly string[];
 
@@ -167,20 +163,18 @@ export const UPSTREAM_LATENCY_BUCKETS: readonly number[] = [
   0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
 ];
 
-/** Route labels of `wif_sidecar_requests_total`: a fixed set so the series stay bounded. */
-export type RouteLabel = "token" | "identity" | "metadata" | "root" | "not_found" | "refused";
-
-/** Every metric the sidecar exports, created together so names and labels are defined in one place. */
-export interface SidecarMetrics {
+/**
+ * Every metric the sidecar exports, created together so names and labels are defined in one place; also
+ * the metadata server's metrics hooks.
+ */
+export interface SidecarMetrics extends MetadataServerMetrics {
   registry: Registry;
-  requests: Counter;
-  tokenRefreshes: Counter;
+  /** `wif_sidecar_token_refreshes_total` (`tokenRefreshes(kind)` is its series for the metadata server). */
+  refreshes: Counter;
   tokenRefreshFailures: Counter;
   upstreamLatency: Histogram;
   cacheHits: Counter;
   cacheMisses: Counter;
-  /** Counter series for one route and status, cached so the hot path does no string work. */
-  requestSeries(route: RouteLabel, status: number): CounterSeries;
   /** Adds the scrape-time gauges (expiry, readiness, memory). */
   addGauge(gauge: Gauge): void;
   /** Notes the expiry of the token the credential just cached for a key (from its `onRefresh` hook). */
@@ -197,13 +191,13 @@ export const MAX_EXPIRY_SERIES = 1024;
 /** Creates the sidecar's metrics on a fresh registry. */
 export function createSidecarMetrics(): SidecarMetrics {
   const registry = new Registry();
-  const requests = registry.register(
+  const requestCounter = registry.register(
     new Counter("wif_sidecar_requests_total", "Metadata requests answered, by route and HTTP status.", [
       "route",
       "status",
     ]),
   );
-  const tokenRefreshes = registry.register(
+  const refreshes = registry.register(
     new Counter(
       "wif_sidecar_token_refreshes_total",
       "Tokens obtained from upstream (STS / IAM Credentials), by token kind.",
@@ -243,13 +237,12 @@ export function createSidecarMetrics(): SidecarMetrics {
   const expiries = new Map<string, { kind: string; key: string; expiresAtMs: number }>();
   return {
     registry,
-    requests,
-    tokenRefreshes,
+    refreshes,
     tokenRefreshFailures,
     upstreamLatency,
     cacheHits,
     cacheMisses,
-    requestSeries(route, status) {
+    requests(route: RouteLabel, status: number) {
       let perStatus = byRoute.get(route);
       if (perStatus === undefined) {
         perStatus = [];
@@ -257,11 +250,13 @@ export function createSidecarMetrics(): SidecarMetrics {
       }
       let series = perStatus[status];
       if (series === undefined) {
-        series = requests.labels(route, String(status));
+        series = requestCounter.labels(route, String(status));
         perStatus[status] = series;
       }
       return series;
     },
+    tokenCache: (kind, outcome) => (outcome === "hit" ? cacheHits : cacheMisses).labels(kind),
+    tokenRefreshes: (kind) => refreshes.labels(kind),
     addGauge(gauge) {
       registry.register(gauge);
     },

@@ -128,7 +128,17 @@ describe("wif-sidecar binary", () => {
     const invalid = await runBin(["--credential-config", broken, "--port", "0", "--admin-port", "0"]);
     expect(invalid.code).toBe(2);
     expect(invalid.stderr).toContain("audience");
-    for (const result of [badFlag, missing, invalid]) expect(result.stderr).not.toMatch(/\n\s+at /);
+    // The emulator's endpoints without --allow-origin: the policy error names the flag and the variable.
+    const refused = await runBin(["--credential-config", configPath, "--port", "0", "--admin-port", "0"]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain("--allow-origin (or WIF_ALLOW_ORIGINS)");
+    expect(refused.stderr).not.toContain("allow.origins");
+    const malformed = await runBin(["--credential-config", configPath], { WIF_ALLOW_ORIGINS: "127.0.0.1:1" });
+    expect(malformed.code).toBe(2);
+    expect(malformed.stderr).toMatch(/^wif-sidecar: WIF_ALLOW_ORIGINS: "127\.0\.0\.1:1" /);
+    for (const result of [badFlag, missing, invalid, refused, malformed]) {
+      expect(result.stderr).not.toMatch(/\n\s+at /);
+    }
   });
 
   it("serves tokens from a credential config, reports readiness to --probe, and drains on SIGTERM", async () => {
@@ -164,9 +174,10 @@ describe("wif-sidecar binary", () => {
   it("is not ready while no token can be obtained, and stops on SIGINT", async () => {
     emulator.faults.inject("sts.token", { status: 503, forMs: 3600_000 });
     const adminPort = await freePort();
+    // wif's variable for extra origins works for the sidecar too.
     const env = {
       WIF_SIDECAR_ADMIN_PORT: String(adminPort),
-      WIF_SIDECAR_ALLOW_ORIGINS: emulator.allowOrigins.join(","),
+      WIF_ALLOW_ORIGINS: emulator.allowOrigins.join(" "),
     };
     const running = startBin(["--credential-config", configPath, "--port", "0"], env);
     children.push(running.child);

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { helpText, OPTIONS, parseCommandLine, type SidecarConfig, UsageError } from "../src/config.js";
 import { createSidecarMetrics } from "../src/metrics.js";
+import { withSidecarOptionNames } from "../src/origins.js";
 
 function run(argv: string[], env: Record<string, string> = {}): SidecarConfig {
   const command = parseCommandLine(argv, env);
@@ -98,6 +99,56 @@ describe("command line", () => {
     );
     expect(usage(["--nope"])).toMatch(/nope/);
     expect(usage(["positional"])).toMatch(/positional/);
+  });
+
+  it("takes extra origins as wif does: comma lists, WIF_ALLOW_ORIGINS below the sidecar's own variable", () => {
+    const flags = run([
+      "--credential-config",
+      "c",
+      "--allow-origin",
+      "http://127.0.0.1:1,https://emu.example:8443/",
+      "--allow-origin",
+      "http://[::1]:2",
+    ]);
+    expect(flags.allowOrigins).toEqual(["http://127.0.0.1:1", "https://emu.example:8443", "http://[::1]:2"]);
+    const cli = { WIF_ALLOW_ORIGINS: "http://127.0.0.1:3 http://127.0.0.1:4,http://127.0.0.1:5" };
+    expect(run(["--credential-config", "c"], cli).allowOrigins).toEqual([
+      "http://127.0.0.1:3",
+      "http://127.0.0.1:4",
+      "http://127.0.0.1:5",
+    ]);
+    expect(
+      run(["--credential-config", "c"], { ...cli, WIF_SIDECAR_ALLOW_ORIGINS: "http://127.0.0.1:6" })
+        .allowOrigins,
+    ).toEqual(["http://127.0.0.1:6"]);
+    expect(
+      run(["--credential-config", "c", "--allow-origin", "http://127.0.0.1:7"], cli).allowOrigins,
+    ).toEqual(["http://127.0.0.1:7"]);
+  });
+
+  it("refuses a malformed origin with a usage error naming where it came from", () => {
+    for (const origin of [
+      "127.0.0.1:1",
+      "ftp://h",
+      "http://h/path",
+      "http://h?q=1",
+      "http://u:p@h",
+      "http://h#x",
+    ]) {
+      const message = usage(["--credential-config", "c", "--allow-origin", `http://ok:1,${origin}`]);
+      expect(message.startsWith(`--allow-origin: "${origin}" `), message).toBe(true);
+    }
+    expect(usage(["--credential-config", "c"], { WIF_ALLOW_ORIGINS: "not-a-url" })).toMatch(
+      /^WIF_ALLOW_ORIGINS: "not-a-url" is not an origin/,
+    );
+  });
+
+  it("names the flag and variable, not the library option, in endpoint policy errors", () => {
+    const message = withSidecarOptionNames(
+      "token_url: http://127.0.0.1:9/ is not a Google STS endpoint. To use another endpoint, pass its origin in allow.origins.",
+    );
+    expect(message).toContain("pass its origin in --allow-origin (or WIF_ALLOW_ORIGINS).");
+    expect(message).not.toContain("allow.origins");
   });
 
   it("builds the probe target from the admin address, mapping a wildcard bind to loopback", () => {

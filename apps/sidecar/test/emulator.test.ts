@@ -1,35 +1,26 @@
 /**
- * The sidecar backed by the emulator through @wifkit/credentials: real Google client libraries, the herd,
- * and an STS outage.
+ * The sidecar backed by the emulator through @wifkit/credentials, wired as `main.ts` wires it: the herd, an
+ * STS outage, and a credential without a service account. (Google's client libraries against the metadata
+ * protocol are tested in @wifkit/metadata-server.)
  */
-import { execFile } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { promisify } from "node:util";
 import { fromConfig } from "@wifkit/credentials";
 import { type Emulator, startEmulator } from "@wifkit/emulator";
+import { metadataValues } from "@wifkit/metadata-server";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { metadataValues } from "../src/credential-source.js";
+import { tokenHooks } from "../src/hooks.js";
 import { createLogger } from "../src/logger.js";
 import { createSidecarMetrics } from "../src/metrics.js";
 import { type Sidecar, startSidecar } from "../src/sidecar.js";
-import { tokenHooks } from "../src/tokens.js";
 import { concurrentRequests, LogCapture, rawRequest, waitFor } from "./helpers.js";
 
-const run = promisify(execFile);
 const TOKEN = "/computeMetadata/v1/instance/service-accounts/default/token";
-const READER = "wifkit-reader@wifkit-demo.iam.gserviceaccount.com";
 
 let emulator: Emulator;
-let home: string;
 beforeAll(async () => {
   emulator = await startEmulator();
-  home = await mkdtemp(join(tmpdir(), "wif-sidecar-home-"));
 });
 afterAll(async () => {
   await emulator.stop();
-  await rm(home, { recursive: true, force: true });
 });
 
 let sidecar: Sidecar | undefined;
@@ -78,64 +69,8 @@ function tokenOf(body: string): string {
   return (JSON.parse(body) as { access_token: string }).access_token;
 }
 
-describe("real Google client libraries against the sidecar", () => {
-  it("google-auth-library and gcp-metadata, unmodified, get an access token, the project and an ID token", async () => {
-    const running = await startBackedSidecar();
-    await waitFor(() => running.ready);
-    const audience = "https://reports.example.run.app";
-    const env: Record<string, string> = {
-      PATH: process.env.PATH ?? "/usr/bin:/bin",
-      HOME: home,
-      CLOUDSDK_CONFIG: join(home, "gcloud"),
-      GCE_METADATA_HOST: running.metadataHost!,
-    };
-    const { stdout } = await run(
-      process.execPath,
-      [join(import.meta.dirname, "fixtures/google-client.mjs"), audience],
-      {
-        env,
-        cwd: join(import.meta.dirname, ".."),
-        timeout: 20_000,
-      },
-    );
-    const result = JSON.parse(stdout) as Record<string, unknown>;
-    expect(result).toMatchObject({
-      isAvailable: true,
-      projectIdFromMetadata: "wifkit-demo",
-      numericProjectId: "123456789012",
-      email: READER,
-      universe: "googleapis.com",
-      account: {
-        aliases: ["default"],
-        email: READER,
-        scopes: ["https://www.googleapis.com/auth/cloud-platform"],
-      },
-      clientType: "Compute",
-      projectId: "wifkit-demo",
-      universeDomain: "googleapis.com",
-    });
-
-    // The access token the library got is the impersonated service account's, and it reads the guarded object.
-    const object = await fetch(`${emulator.urls.storage}/storage/v1/b/wifkit-bucket/o/hello.txt?alt=media`, {
-      headers: { Authorization: `Bearer ${result.accessToken as string}` },
-    });
-    expect(object.status).toBe(200);
-    expect(await object.text()).toBe("hello from wifkit\n");
-
-    // The ID token (format=full through the Compute client) names the audience and carries the email.
-    const idToken = result.fetchedIdToken as string;
-    expect(result.idTokenHeader).toBe(`Bearer ${idToken}`);
-    const claims = JSON.parse(Buffer.from(idToken.split(".")[1]!, "base64url").toString()) as Record<
-      string,
-      unknown
-    >;
-    expect(claims).toMatchObject({ aud: audience, iss: "https://accounts.google.com", email: READER });
-    expect(emulator.counters.get("iam.generateIdToken")).toBe(1);
-    expect(logs.text).not.toContain(result.accessToken as string);
-    expect(logs.text).not.toContain(idToken);
-  });
-
-  it("without impersonation serves the federated token and the documented stand-in email", async () => {
+describe("a credential without a service account", () => {
+  it("serves the federated token and the documented stand-in email, and no identity route (404, not 503)", async () => {
     const credentials = await fromConfig(emulator.credentialConfig({ source: "url" }), {
       allow: { origins: emulator.allowOrigins },
     });
@@ -160,8 +95,10 @@ describe("real Google client libraries against the sidecar", () => {
       running.url,
       "/computeMetadata/v1/instance/service-accounts/default/identity?audience=x",
     );
-    expect(identity.status).toBe(503);
-    expect(identity.body).toContain("ERR_WIF_ID_TOKEN_NEEDS_IMPERSONATION");
+    // As GCE answers for an account the instance does not have: 404, which clients do not retry.
+    expect(identity.status).toBe(404);
+    expect(identity.headers["retry-after"]).toBeUndefined();
+    expect(emulator.counters.get("iam.generateIdToken")).toBe(0);
   });
 });
 

@@ -1,9 +1,22 @@
-import { mkdtemp, rm, stat } from "node:fs/promises";
-import { connect } from "node:net";
+/**
+ * The sidecar's request safety, end to end through `startSidecar` (the metadata protocol's own checks are
+ * tested in @wifkit/metadata-server): header-count padding, duplicate Host, the admin port's Host check, the
+ * Unix socket's mode under any umask, and upstream text quoted back in 503 bodies and logs.
+ */
+import { chmod, mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { rawRequest, startTestSidecar, type TestSidecar, waitFor } from "./helpers.js";
+import {
+  echoedSecretsError,
+  rawExchange,
+  rawRequest,
+  recordSocketExposures,
+  startTestSidecar,
+  type TestSidecar,
+  waitFor,
+  widerThan,
+} from "./helpers.js";
 
 const TOKEN = "/computeMetadata/v1/instance/service-accounts/default/token";
 
@@ -19,143 +32,112 @@ async function start(options: Parameters<typeof startTestSidecar>[0] = {}): Prom
   return running;
 }
 
-/** Sends raw bytes and returns what the server answered before closing. */
-function rawExchange(port: number, bytes: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host: "127.0.0.1", port }, () => socket.write(bytes));
-    let answer = "";
-    socket.on("data", (chunk) => {
-      answer += chunk.toString();
-    });
-    socket.on("end", () => resolve(answer));
-    socket.on("close", () => resolve(answer));
-    socket.on("error", reject);
-  });
+function get(path: string, lines: string[], host = "127.0.0.1"): string {
+  return `GET ${path} HTTP/1.1\r\nHost: ${host}\r\n${lines.map((line) => `${line}\r\n`).join("")}Connection: close\r\n\r\n`;
 }
 
-describe("request checks", () => {
-  it("refuses /computeMetadata requests without Metadata-Flavor: Google (403, header still on the response)", async () => {
+function port(url: string): number {
+  return Number(new URL(url).port);
+}
+
+describe("metadata port", () => {
+  it("refuses a request padded past the header limit instead of dropping the forwarding header at its end", async () => {
     const { sidecar } = await start();
-    for (const headers of [{}, { "Metadata-Flavor": "google" }, { "X-Google-Metadata-Request": "True" }]) {
-      const res = await rawRequest(sidecar.url, TOKEN, { flavor: false, headers });
-      expect(res.status).toBe(403);
-      expect(res.headers["metadata-flavor"]).toBe("Google");
-      expect(res.body).not.toContain("access-1");
+    const filler = Array.from({ length: 62 }, (_, index) => `X-Filler-${index}: ${index}`);
+    for (const last of ["X-Forwarded-For: 203.0.113.9", "Forwarded: for=203.0.113.9"]) {
+      const answer = await rawExchange(
+        sidecar.port!,
+        get(TOKEN, ["Metadata-Flavor: Google", ...filler, last]),
+      );
+      expect(answer).toMatch(/^HTTP\/1\.1 431 /);
+      expect(answer).not.toContain("access-1");
     }
   });
 
-  it("refuses requests carrying X-Forwarded-For or Forwarded", async () => {
+  it("answers 400 to two Host headers", async () => {
     const { sidecar } = await start();
-    for (const headers of [{ "X-Forwarded-For": "203.0.113.9" }, { Forwarded: "for=203.0.113.9" }]) {
-      const res = await rawRequest(sidecar.url, TOKEN, { headers });
-      expect(res.status).toBe(403);
-      expect(res.headers["metadata-flavor"]).toBe("Google");
-      expect(res.body).not.toContain("access-1");
-    }
-  });
-
-  it("checks Host against the allowlist (DNS rebinding), defaults and configured names with or without the port", async () => {
-    const { sidecar } = await start({ allowedHosts: ["node.internal"] });
-    const port = sidecar.port!;
-    const allowed = [
-      "127.0.0.1",
-      `127.0.0.1:${port}`,
-      `localhost:${port}`,
-      "LOCALHOST",
-      "metadata.google.internal",
-      "metadata.google.internal.",
-      "169.254.169.254",
-      `node.internal:${port}`,
-      "node.internal",
-    ];
-    for (const host of allowed) {
-      const res = await rawRequest(sidecar.url, TOKEN, { headers: { Host: host } });
-      expect({ host, status: res.status }).toEqual({ host, status: 200 });
-    }
-    for (const host of [
-      "attacker.example",
-      `attacker.example:${port}`,
-      "127.0.0.1:1",
-      "metadata.google.internal.evil",
-    ]) {
-      const res = await rawRequest(sidecar.url, TOKEN, { headers: { Host: host } });
-      expect({ host, status: res.status }).toEqual({ host, status: 403 });
-      expect(res.body).not.toContain("access-1");
-    }
-  });
-
-  it("serves only GET (405 with Allow)", async () => {
-    const { sidecar } = await start();
-    for (const method of ["POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH"]) {
-      const res = await rawRequest(sidecar.url, TOKEN, { method });
-      expect({ method, status: res.status }).toEqual({ method, status: 405 });
-      expect(res.headers.allow).toBe("GET");
-      expect(res.headers["metadata-flavor"]).toBe("Google");
-    }
-  });
-
-  it("refuses request bodies, oversized headers and oversized URLs", async () => {
-    const { sidecar } = await start();
-    const withBody = await rawRequest(sidecar.url, TOKEN, {
-      body: "x".repeat(10),
-      headers: { "Content-Length": "10" },
-    });
-    expect(withBody.status).toBe(413);
-    const chunked = await rawExchange(
+    const answer = await rawExchange(
       sidecar.port!,
-      `GET ${TOKEN} HTTP/1.1\r\nHost: 127.0.0.1\r\nMetadata-Flavor: Google\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\n0\r\n\r\n`,
+      get(TOKEN, ["Metadata-Flavor: Google", "Host: attacker.example"]),
     );
-    expect(chunked).toMatch(/^HTTP\/1\.1 413 /);
-    const bigHeader = await rawExchange(
-      sidecar.port!,
-      `GET ${TOKEN} HTTP/1.1\r\nHost: 127.0.0.1\r\nMetadata-Flavor: Google\r\nX-Padding: ${"a".repeat(20_000)}\r\n\r\n`,
-    );
-    expect(bigHeader).toMatch(/^HTTP\/1\.1 431 /);
-    expect(bigHeader).toContain("Metadata-Flavor: Google");
-    const longUrl = await rawRequest(sidecar.url, `${TOKEN}?scopes=${"a".repeat(5000)}`);
-    expect(longUrl.status).toBe(414);
-    const garbage = await rawExchange(sidecar.port!, "NOT HTTP AT ALL\r\n\r\n");
-    expect(garbage).toMatch(/^HTTP\/1\.1 400 /);
-    expect(garbage).toContain("Metadata-Flavor: Google");
+    expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+    expect(answer).not.toContain("access-1");
   });
 
-  it("requires the bearer token on every route when one is configured", async () => {
-    const { sidecar } = await start({ bearerToken: "s3cret-bearer" });
-    const missing = await rawRequest(sidecar.url, TOKEN);
-    expect(missing.status).toBe(401);
-    expect(missing.headers["www-authenticate"]).toBe("Bearer");
-    const wrong = await rawRequest(sidecar.url, TOKEN, { headers: { Authorization: "Bearer nope" } });
-    expect(wrong.status).toBe(401);
-    const root = await rawRequest(sidecar.url, "/", { headers: { Authorization: "Basic abc" } });
-    expect(root.status).toBe(401);
-    const ok = await rawRequest(sidecar.url, TOKEN, { headers: { Authorization: "Bearer s3cret-bearer" } });
-    expect(ok.status).toBe(200);
-  });
-
-  it("binds 127.0.0.1 by default", async () => {
+  it("binds 127.0.0.1 by default, the admin server too", async () => {
     const { sidecar } = await start();
     expect(sidecar.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(sidecar.adminUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
   });
+});
 
-  it("listens on a Unix socket with the configured file mode, replacing a stale socket file", async () => {
+describe("admin port", () => {
+  it("refuses /metrics to a Host name that is not allowed (DNS rebinding); IP literals and allowed names pass", async () => {
+    const { sidecar } = await start({ allowedHosts: ["node.internal"] });
+    const admin = port(sidecar.adminUrl!);
+    for (const host of ["attacker.example", `attacker.example:${admin}`, "metadata.google.internal.evil"]) {
+      const answer = await rawExchange(admin, get("/metrics", [], host));
+      expect({ host, answer: answer.slice(0, 12) }).toEqual({ host, answer: "HTTP/1.1 403" });
+      expect(answer).not.toContain("wif_sidecar_");
+    }
+    for (const host of [
+      "127.0.0.1",
+      `10.0.0.5:${admin}`,
+      `[::1]:${admin}`,
+      "localhost",
+      "node.internal",
+      `node.internal:${admin}`,
+    ]) {
+      const answer = await rawExchange(admin, get("/metrics", [], host));
+      expect({ host, answer: answer.slice(0, 12) }).toEqual({ host, answer: "HTTP/1.1 200" });
+    }
+    expect(await rawExchange(admin, get("/metrics", ["Host: attacker.example"]))).toMatch(/^HTTP\/1\.1 400 /);
+  });
+});
+
+describe("Unix socket", () => {
+  it("is never wider than --socket-mode, even for an instant under umask 000, and replaces a stale socket", async () => {
     const dir = await mkdtemp(join(tmpdir(), "wif-sidecar-"));
+    // A directory others may enter, like /run or /tmp: only the socket's own mode keeps them out.
+    await chmod(dir, 0o755);
     const socketPath = join(dir, "metadata.sock");
+    const recorder = recordSocketExposures();
+    const previous = process.umask(0);
     try {
       const first = await startTestSidecar({ socketPath, socketMode: 0o600, adminPort: null });
-      await waitFor(() => first.sidecar.ready);
+      expect(recorder.exposures.filter((exposure) => widerThan(exposure, 0o600))).toEqual([]);
       expect((await stat(socketPath)).mode & 0o777).toBe(0o600);
+      await waitFor(() => first.sidecar.ready);
       const res = await rawRequest({ socketPath }, TOKEN, { headers: { Host: "localhost" } });
       expect(JSON.parse(res.body).access_token).toBe("access-1");
       await expect(startTestSidecar({ socketPath, adminPort: null })).rejects.toThrow(/in use/);
       await first.sidecar.close();
       running = await startTestSidecar({ socketPath, adminPort: null });
-      await waitFor(() => running!.sidecar.ready);
       expect((await stat(socketPath)).mode & 0o777).toBe(0o660);
+      expect(recorder.exposures.filter((exposure) => widerThan(exposure, 0o660))).toEqual([]);
     } finally {
+      process.umask(previous);
+      recorder.restore();
       await running?.sidecar.close();
       running = undefined;
       await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("upstream text quoted back", () => {
+  it("never reaches a 503 body or a log line with the secrets upstream echoed, URL-encoded or not", async () => {
+    const { sidecar, source, logs } = await start({ keepWarmIntervalMs: 3600_000 });
+    const echoed = echoedSecretsError();
+    source.failWith = echoed.error;
+    const res = await rawRequest(sidecar.url, `${TOKEN}?scopes=s1`);
+    expect(res.status).toBe(503);
+    expect(res.body).toContain("ERR_WIF_STS_INVALID_SUBJECT_TOKEN");
+    expect(res.body).toContain(echoed.shown);
+    await waitFor(() => logs.text.includes("could not obtain a token"));
+    for (const secret of echoed.secrets) {
+      expect(res.body).not.toContain(secret);
+      expect(logs.text).not.toContain(secret);
     }
   });
 });

@@ -41,10 +41,10 @@ function metricValue(text: string, series: string): number {
   return line === undefined ? 0 : Number(line.slice(series.length + 1));
 }
 
-// The sidecar keeps no timing rules of its own: these tests check, through the server, that the credential's
-// caches (here the test source's, the same @wifkit/token-cache a credential uses) decide freshness, and that the
-// sidecar serves what they decide: one upstream call per refresh, the valid token through outages, never an
-// expired one.
+// The sidecar keeps no timing rules of its own: these tests check, through the server and its admin port, that
+// the credential's caches (here the test source's, the same @wifkit/token-cache a credential uses) decide
+// freshness, and that readiness and the metrics report what they did. (The herd and expiry rules of the token
+// route itself are tested in @wifkit/metadata-server.)
 describe("token behaviour through the server", () => {
   it("is ready only after the first token was obtained", async () => {
     const { sidecar, source } = await startTestSidecarHeld();
@@ -54,29 +54,6 @@ describe("token behaviour through the server", () => {
     source.release();
     await waitFor(() => sidecar.ready);
     expect((await fetch(`${sidecar.adminUrl}/readyz`)).status).toBe(200);
-  });
-
-  it("2,000 concurrent requests on a cold start share one upstream call and get the same token", async () => {
-    const held = await startTestSidecarHeld();
-    const { sidecar, source } = held;
-    const all = concurrentRequests(sidecar.url, TOKEN, 2000);
-    // Let the requests reach the server while the first upstream call is still held open.
-    await waitFor(
-      async () =>
-        metricValue(
-          await metrics(sidecar.adminUrl!),
-          'wif_sidecar_token_cache_misses_total{kind="access_token"}',
-        ) === 2000,
-      15_000,
-    );
-    source.release();
-    const responses = await all;
-    expect(source.count("access")).toBe(1);
-    expect(
-      new Set(
-        responses.map((response) => (JSON.parse(response.body) as { access_token: string }).access_token),
-      ),
-    ).toEqual(new Set(["access-1"]));
   });
 
   it("refreshes in the background ahead of expiry without making requests wait", async () => {
@@ -146,40 +123,19 @@ describe("token behaviour through the server", () => {
     expect(((await token(sidecar.url)).body as { access_token: string }).access_token).toBe("access-2");
   });
 
-  it("never serves a token past its expiry even when upstream is slow to answer", async () => {
-    const { sidecar, source, clock } = await start();
-    await waitFor(() => sidecar.ready);
-    source.hold();
-    clock.advance(3600_000);
-    const pending = token(sidecar.url);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    source.release();
-    const res = await pending;
-    expect(res.status).toBe(200);
-    expect((res.body as { access_token: string }).access_token).toBe("access-2");
-  });
-
-  it("answers 503 with the upstream error when no token can be obtained; waiting requests share the failed call", async () => {
-    // No keep-warm call after the start: the requests below are the only callers.
-    const held = await startTestSidecarHeld({ keepWarmIntervalMs: 3600_000 });
-    const { sidecar, source } = held;
+  it("counts failed fetches by error code and is not ready until a token arrives", async () => {
+    const { sidecar, source } = await startTestSidecarHeld({ keepWarmIntervalMs: 3600_000 });
     source.failWith = upstreamUnavailable();
-    const all = concurrentRequests(sidecar.url, TOKEN, 20);
-    await waitFor(() => sidecar.metrics.cacheMisses.get(["access_token"]) === 20);
     source.release();
-    const responses = await all;
-    expect(responses.map((res) => res.status)).toEqual(Array(20).fill(503));
-    expect(responses[0]?.body).toContain("ERR_WIF_STS_UNAVAILABLE");
-    expect(responses[0]?.headers["retry-after"]).toBe("1");
-    expect(responses[0]?.headers["metadata-flavor"]).toBe("Google");
-    expect(source.count("access")).toBe(1);
-    expect(sidecar.metrics.tokenRefreshFailures.get(["access_token", "ERR_WIF_STS_UNAVAILABLE"])).toBe(1);
-    expect(sidecar.ready).toBe(false);
-    // Upstream back: the next request gets a token, and the sidecar becomes ready.
+    const failed = await token(sidecar.url);
+    expect(failed.status).toBe(503);
+    expect(
+      sidecar.metrics.tokenRefreshFailures.get(["access_token", "ERR_WIF_STS_UNAVAILABLE"]),
+    ).toBeGreaterThan(0);
+    expect((await fetch(`${sidecar.adminUrl}/readyz`)).status).toBe(503);
     source.failWith = undefined;
-    const res = await token(sidecar.url);
-    expect(res.status).toBe(200);
-    expect(sidecar.ready).toBe(true);
+    expect((await token(sidecar.url)).status).toBe(200);
+    expect((await fetch(`${sidecar.adminUrl}/readyz`)).status).toBe(200);
   });
 
   it("does not refresh a scope set nobody asks for, and drops its expired token from the expiry gauge", async () => {

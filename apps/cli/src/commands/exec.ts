@@ -1,12 +1,14 @@
 /**
  * `wif exec -- COMMAND ARGS`: runs COMMAND with a Google access token in CLOUDSDK_AUTH_ACCESS_TOKEN and
  * GOOGLE_OAUTH_ACCESS_TOKEN, passes its exit code through and forwards the signals wif receives.
+ * `wif exec --metadata -- COMMAND` instead serves the GCE metadata protocol on a loopback port for the
+ * command's lifetime, so Google's client libraries in it get and refresh tokens by themselves.
  */
 import { spawn } from "node:child_process";
 import { constants } from "node:os";
-import { parseFlags, UsageError } from "../args.js";
+import { allowedOrigins, parseFlags, UsageError } from "../args.js";
 import type { CommandContext } from "../context.js";
-import { obtainTokenForFlags } from "../obtain.js";
+import { loadConfig, obtainTokenForFlags } from "../obtain.js";
 import { CACHE_FLAGS, GLOBAL_FLAGS, parseScopes } from "../specs.js";
 import { TOKEN_ENV_NAMES } from "../token-output.js";
 
@@ -15,7 +17,13 @@ const FLAGS = {
   ...CACHE_FLAGS,
   config: { type: "string" },
   scopes: { type: "string" },
+  metadata: { type: "boolean" },
 } as const;
+
+/** Variables that would make the command's Google libraries use something else than the metadata server. */
+const CREDENTIAL_ENV_NAMES = ["GOOGLE_APPLICATION_CREDENTIALS", ...TOKEN_ENV_NAMES];
+/** After the command exited, time the metadata server gives a request still in flight. */
+const METADATA_SHUTDOWN_TIMEOUT_MS = 1_000;
 
 const VALUE_FLAGS = new Set(
   Object.entries(FLAGS)
@@ -46,10 +54,52 @@ export async function run(args: readonly string[], context: CommandContext): Pro
     throw new UsageError("missing the command to run after --", "exec");
   const scopes = parseScopes(values.scopes);
   if (scopes.length === 0) throw new UsageError("--scopes needs at least one scope", "exec");
+  if (values.metadata === true) return runWithMetadataServer(values, scopes, program, programArgs, context);
   const token = await obtainTokenForFlags(values, { kind: "access_token", scopes }, context);
   const env = { ...context.env };
   for (const name of TOKEN_ENV_NAMES) env[name] = token.value;
   return runChild(program, programArgs, env, context);
+}
+
+/**
+ * Serves the metadata protocol (@wifkit/metadata-server) over the credential on 127.0.0.1, a free port, for
+ * as long as the command runs, and points the command's Google libraries at it: GCE_METADATA_HOST (Go, Java,
+ * Node, Python), GCE_METADATA_IP (Node, Python's detection) and GCE_METADATA_ROOT (gcloud). Credentials that
+ * would win over the metadata server (a credentials file, static tokens) are removed from its environment.
+ * The first token is fetched before the command starts: no token, no command (exit 1).
+ */
+async function runWithMetadataServer(
+  values: { config?: string | undefined; "allow-origin"?: string[] | undefined },
+  scopes: string[],
+  program: string,
+  programArgs: string[],
+  context: CommandContext,
+): Promise<number> {
+  const origins = await allowedOrigins(values["allow-origin"], context.env, "exec");
+  const loaded = await loadConfig(values.config, origins, context);
+  const [{ fromConfig }, { createMetadataServer, metadataEnv }] = await Promise.all([
+    import("@wifkit/credentials"),
+    import("@wifkit/metadata-server"),
+  ]);
+  const credentials = await fromConfig(loaded.config as Parameters<typeof fromConfig>[0], {
+    allow: { origins },
+    env: context.env,
+    scopes,
+  });
+  await credentials.getAccessToken({ scopes });
+  const server = createMetadataServer({
+    credentials,
+    scopes,
+    shutdownTimeoutMs: METADATA_SHUTDOWN_TIMEOUT_MS,
+  });
+  const address = await server.listen();
+  try {
+    const env: Record<string, string | undefined> = { ...context.env, ...metadataEnv(address) };
+    for (const name of CREDENTIAL_ENV_NAMES) delete env[name];
+    return await runChild(program, programArgs, env, context);
+  } finally {
+    await server.close();
+  }
 }
 
 function runChild(

@@ -1,21 +1,16 @@
 /**
- * The token side of the sidecar. Freshness is the credential's business: its caches (@wifkit/token-cache)
- * share one upstream call between callers, refresh ahead of expiry in the background, back off after
- * failures and never hand out an expired token. Every token request asks the credential, which answers from
- * memory while a valid token is cached. What stays here is the sidecar's own: the response rendered for the
- * token it was last given (per scope set, and per ID token audience and format), readiness, the keep-warm
- * timer of the default token, and metrics and logs fed by the credential's hooks.
+ * The token side of the server. Freshness is the credential's business: its caches share one upstream call
+ * between callers, refresh ahead of expiry, back off after failures and never hand out an expired token.
+ * What stays here: the response rendered for the token the credential last handed out (per scope set, and
+ * per ID token audience and format), readiness (the first default token), and the keep-warm timer.
  */
-import { createHash } from "node:crypto";
 import type { Clock, Token } from "@wifkit/core";
-import { isWifError, type WifError } from "@wifkit/core";
-import type { TokenRefreshErrorEvent, TokenRefreshEvent } from "@wifkit/credentials";
-import type { Logger } from "pino";
-import type { CounterSeries, SidecarMetrics } from "./metrics.js";
+import type { CounterSeries, MetadataServerMetrics, TokenKind } from "./metrics.js";
+import { etagOf, JSON_CONTENT_TYPE, TEXT_CONTENT_TYPE } from "./tree.js";
 
 /**
- * What the sidecar asks of a credential. A credential from @wifkit/credentials satisfies it as is; tests use
- * their own source built on @wifkit/token-cache. The source's cache decides when upstream is called.
+ * What the server asks of a credential. A credential from @wifkit/credentials satisfies it as is; its caches
+ * decide when upstream is called.
  */
 export interface TokenSource {
   /** An OAuth access token for these scopes. */
@@ -24,14 +19,6 @@ export interface TokenSource {
   getIdToken(request: { audience: string; includeEmail: boolean }): Promise<Token>;
 }
 
-/** The credential's `onRefresh` / `onError` options, as `tokenHooks` builds them. */
-export interface TokenHooks {
-  onRefresh(event: TokenRefreshEvent): void;
-  onError(event: TokenRefreshErrorEvent): void;
-}
-
-export type TokenKind = "access_token" | "id_token";
-
 /**
  * An access token is served only while `expires_in` can be at least 1: clients treat 0 as no expiry or as an
  * incomplete answer (golang.org/x/oauth2 refuses it). A wire format rule, not a cache rule.
@@ -39,25 +26,22 @@ export type TokenKind = "access_token" | "id_token";
 export const ACCESS_TOKEN_MIN_REMAINING_MS = 1_000;
 /** How often the keep-warm timer asks the credential for the default token. */
 export const DEFAULT_KEEP_WARM_INTERVAL_MS = 5_000;
-/**
- * Scope sets, and ID token audiences and formats, the sidecar keeps a rendered response for; the sidecar
- * passes the same bound to the credential's caches (`maxCachedTokens`).
- */
+/** Scope sets, and ID token audiences and formats, a rendered response is kept for. */
 export const DEFAULT_MAX_TOKEN_KEYS = 256;
 /** Limits on what a request may ask for. */
 export const MAX_SCOPES_PER_REQUEST = 64;
 export const MAX_SCOPE_LENGTH = 512;
 export const MAX_AUDIENCE_LENGTH = 2048;
 
-const TOKEN_HEADER_PREFIX = ["Metadata-Flavor", "Google", "Content-Type", "application/json"] as const;
-const ID_TOKEN_HEADER_PREFIX = ["Metadata-Flavor", "Google", "Content-Type", "application/text"] as const;
+const ACCESS_HEADER_PREFIX = ["Metadata-Flavor", "Google", "Content-Type", JSON_CONTENT_TYPE] as const;
+const ID_HEADER_PREFIX = ["Metadata-Flavor", "Google", "Content-Type", TEXT_CONTENT_TYPE] as const;
+/**
+ * Tokens are base64url, JWTs or `ya29.` strings. Anything else (controls, spaces, quotes, backslashes)
+ * would break the framing of a text answer or the JSON the value is written into as it is.
+ */
+const SERVABLE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
 
-/** ETag of a response body: 16 hex digits like the real server's. */
-export function etagOf(body: Buffer | string): string {
-  return createHash("sha256").update(body).digest("hex").slice(0, 16);
-}
-
-/** Thrown for a request the sidecar must answer with 400 (bad scopes or audience). */
+/** A request the server answers with 400 (bad scopes, audience or query). */
 export class BadRequestError extends Error {
   override name = "BadRequestError";
 }
@@ -77,85 +61,25 @@ export function parseScopes(text: string): string[] {
   return scopes;
 }
 
-/** The error code reported for a failure (metrics label, logs): stable `ERR_WIF_...` or a generic one. */
-export function errorCode(error: unknown): string {
-  if (isWifError(error)) return (error as { code: string }).code;
-  return "ERR_WIF_SIDECAR_UPSTREAM";
-}
-
-/** A log-safe summary of an error: WifError messages never carry tokens; other errors keep only type and code. */
-export function describeError(error: unknown): Record<string, unknown> {
-  if (isWifError(error)) {
-    const wif = error as WifError;
-    return {
-      code: wif.code,
-      message: wif.message,
-      ...(wif.status === undefined ? {} : { status: wif.status }),
-      ...(wif.upstreamError === undefined ? {} : { upstreamError: wif.upstreamError }),
-    };
-  }
-  if (error instanceof Error) return { code: errorCode(error), type: error.name };
-  return { code: errorCode(error), type: typeof error };
-}
-
-/**
- * The credential's `onRefresh` / `onError` hooks, feeding the sidecar's metrics and logs: refreshes,
- * failures, upstream latency and the expiry of each cached token. Build them before the credential and pass
- * the same `metrics` to `startSidecar`.
- *
- * @example
- * const metrics = createSidecarMetrics();
- * const credentials = await fromConfig(path, { ...tokenHooks(metrics, logger) });
- * const sidecar = await startSidecar({ source: credentials, metrics, logger, metadata });
- */
-export function tokenHooks(metrics: SidecarMetrics, logger: Logger): TokenHooks {
-  return {
-    onRefresh(event) {
-      const kind = event.tokenType;
-      const key = event.key ?? "";
-      metrics.tokenRefreshes.inc([kind]);
-      metrics.upstreamLatency.observe([kind, "success"], event.durationMs / 1000);
-      metrics.recordExpiry(kind, key, event.expiresAt.getTime());
-      logger.info(
-        {
-          kind,
-          key,
-          refresh: event.kind,
-          expiresAt: event.expiresAt.toISOString(),
-          refreshAt: event.refreshAt.toISOString(),
-        },
-        "obtained a token from upstream",
-      );
-    },
-    onError(event) {
-      const kind = event.tokenType;
-      metrics.tokenRefreshFailures.inc([kind, errorCode(event.error)]);
-      metrics.upstreamLatency.observe([kind, "failure"], event.durationMs / 1000);
-      logger.warn(
-        {
-          kind,
-          key: event.key ?? "",
-          refresh: event.kind,
-          failures: event.consecutiveFailures,
-          servingCachedToken: event.servingCachedToken,
-          err: event.error,
-        },
-        "could not obtain a token from upstream",
-      );
-    },
-  };
+/** True when `token` may be served at `now` with at least `minRemainingMs` left. */
+export function servable(token: Token, now: number, minRemainingMs: number): boolean {
+  return (
+    typeof token.value === "string" &&
+    SERVABLE_TOKEN.test(token.value) &&
+    token.expiresAt.getTime() - now >= minRemainingMs
+  );
 }
 
 /**
  * One scope set, or one ID token audience and format: how to ask the credential for its token, and the
- * response rendered for the token the credential last handed out. Fields are public because the request
- * handler reads them on the hot path.
+ * response rendered for the token it last handed out. Fields are public: the request handler reads them
+ * on the hot path.
  */
 export class TokenEntry {
   /** The token the response below was rendered for. */
   value: string | undefined;
   expiresAtMs = 0;
-  /** Response body and flat header list, served as they are while `current(now)` (see `accept`). */
+  /** Response body and flat header list, served as they are while `current(now)`. */
   body: Buffer = Buffer.alloc(0);
   headers: string[] = [];
   renderedUntilMs = -1;
@@ -165,11 +89,10 @@ export class TokenEntry {
   evicted = false;
   readonly hits: CounterSeries;
   readonly misses: CounterSeries;
-  /** Counts the tokens of this kind the credential fetched (through its onRefresh hook). */
   private readonly refreshes: CounterSeries;
   /** Asks the credential for this entry's token; built once so the hot path allocates no request object. */
   readonly fetch: () => Promise<Token>;
-  private readonly minRemainingMs: number;
+  readonly minRemainingMs: number;
 
   constructor(
     readonly kind: TokenKind,
@@ -177,13 +100,13 @@ export class TokenEntry {
     readonly key: string,
     source: TokenSource,
     request: { scopes: readonly string[] } | { audience: string; includeEmail: boolean },
-    metrics: SidecarMetrics,
+    metrics: MetadataServerMetrics,
     private readonly onFirstToken?: () => void,
   ) {
     this.minRemainingMs = kind === "access_token" ? ACCESS_TOKEN_MIN_REMAINING_MS : 1;
-    this.hits = metrics.cacheHits.labels(kind);
-    this.misses = metrics.cacheMisses.labels(kind);
-    this.refreshes = metrics.tokenRefreshes.labels(kind);
+    this.hits = metrics.tokenCache(kind, "hit");
+    this.misses = metrics.tokenCache(kind, "miss");
+    this.refreshes = metrics.tokenRefreshes(kind);
     if ("scopes" in request) {
       const accessRequest = { scopes: request.scopes };
       this.fetch = () => source.getAccessToken(accessRequest);
@@ -208,21 +131,18 @@ export class TokenEntry {
 
   /**
    * Takes the token the credential answered with and makes `body` and `headers` its response at `now`.
-   * Returns false when the token cannot be served (empty, or expired by the time it arrived).
+   * Returns false when the token cannot be served (malformed, or expired by the time it arrived).
    *
    * The response is kept until `renderedUntilMs`, the end of the current second of the token's remaining
    * lifetime (where `expires_in` changes; always before expiry), unless the credential reports a refresh
    * first: until then requests get these bytes without asking the credential, and the first request after
    * asks it again. So the credential sees every key in use at least once a second (its cache refreshes
-   * ahead of expiry on such calls), a token it fetched is served from the next request on, and the body is
-   * rendered at most once a second per token.
+   * ahead of expiry on such calls), and the body is rendered at most once a second per token.
    */
   accept(token: Token, now: number): boolean {
+    if (!servable(token, now, this.minRemainingMs)) return false;
     const value = token.value;
     const expiresAtMs = token.expiresAt.getTime();
-    if (typeof value !== "string" || value.length === 0 || !(expiresAtMs - now >= this.minRemainingMs)) {
-      return false;
-    }
     const seconds = Math.floor((expiresAtMs - now) / 1000);
     const until = Math.min(expiresAtMs - seconds * 1000, expiresAtMs - 1);
     this.renderedAtRefresh = this.refreshes.value;
@@ -240,10 +160,10 @@ export class TokenEntry {
     this.body = Buffer.from(
       this.kind === "id_token"
         ? value
-        : `{"access_token":${JSON.stringify(value)},"expires_in":${seconds},"token_type":"Bearer"}`,
+        : `{"access_token":"${value}","expires_in":${seconds},"token_type":"Bearer"}`,
     );
     this.headers = [
-      ...(this.kind === "id_token" ? ID_TOKEN_HEADER_PREFIX : TOKEN_HEADER_PREFIX),
+      ...(this.kind === "id_token" ? ID_HEADER_PREFIX : ACCESS_HEADER_PREFIX),
       "ETag",
       etagOf(this.body),
       "Content-Length",
@@ -254,33 +174,32 @@ export class TokenEntry {
   }
 }
 
-export interface SidecarTokensOptions {
+export interface TokenResponsesOptions {
   source: TokenSource;
-  /** Scopes of the `default` token (no `scopes` parameter). */
+  /** Scopes of the `default` token (no `scopes` parameter), already parsed. */
   defaultScopes: readonly string[];
-  metrics: SidecarMetrics;
-  logger: Logger;
+  metrics: MetadataServerMetrics;
   clock: Clock;
-  /** Bound on scope sets, and on ID token audiences and formats. Default `DEFAULT_MAX_TOKEN_KEYS`. */
-  maxKeys?: number;
+  /** Called once, when the first default-scope token arrives. */
+  onReady?: () => void;
+  /** Bound on scope sets, and on ID token audiences and formats. */
+  maxKeys: number;
 }
 
 /**
- * The sidecar's token entries, its readiness, and the keep-warm timer that asks the credential for the
- * default token so that its cache refreshes it ahead of expiry even when no request comes.
+ * The token entries, readiness, and the keep-warm timer that asks the credential for the default token so
+ * its cache refreshes it ahead of expiry even when no request comes.
  */
-export class SidecarTokens {
+export class TokenResponses {
   readonly defaultEntry: TokenEntry;
   private readonly accessEntries = new Map<string, TokenEntry>();
   private readonly idEntries = new Map<string, TokenEntry>();
-  private readonly maxKeys: number;
   private timer: ReturnType<typeof setInterval> | undefined;
   private warming = false;
   private firstTokenSeen = false;
 
-  constructor(private readonly options: SidecarTokensOptions) {
-    this.maxKeys = options.maxKeys ?? DEFAULT_MAX_TOKEN_KEYS;
-    const scopes = parseScopes(options.defaultScopes.join(" "));
+  constructor(private readonly options: TokenResponsesOptions) {
+    const scopes = options.defaultScopes;
     this.defaultEntry = new TokenEntry(
       "access_token",
       scopes.join(" "),
@@ -289,13 +208,13 @@ export class SidecarTokens {
       options.metrics,
       () => {
         this.firstTokenSeen = true;
-        options.logger.info("ready: the first token was obtained");
+        options.onReady?.();
       },
     );
     this.accessEntries.set(this.defaultEntry.key, this.defaultEntry);
   }
 
-  /** True once the first default-scope token was obtained (the sidecar's readiness). */
+  /** True once the first default-scope token was obtained. */
   get hasObtainedFirstToken(): boolean {
     return this.firstTokenSeen;
   }
@@ -331,7 +250,7 @@ export class SidecarTokens {
    * process alive). The credential's cache decides whether that is a memory read, a background refresh or,
    * with no valid token, an upstream call; one call at a time.
    */
-  startKeepWarm(intervalMs = DEFAULT_KEEP_WARM_INTERVAL_MS): void {
+  startKeepWarm(intervalMs: number): void {
     if (this.timer !== undefined) return;
     this.warm();
     this.timer = setInterval(() => this.warm(), intervalMs);
@@ -345,17 +264,14 @@ export class SidecarTokens {
   }
 
   private warm(): void {
-    const { clock, metrics } = this.options;
-    // Expired tokens of other keys leave the expiry gauge; the default one stays (at 0) for alerts.
-    metrics.forgetExpiredTokens(clock.now(), this.defaultEntry.key);
     if (this.warming) return;
     this.warming = true;
     const entry = this.defaultEntry;
     // Through an async function, so a source that throws instead of rejecting cannot escape the timer.
     (async () => entry.fetch())()
       .then(
-        (token) => entry.accept(token, clock.now()),
-        // Upstream failures reach the logs and metrics through the credential's onError hook.
+        (token) => entry.accept(token, this.options.clock.now()),
+        // Failures reach the embedder's logs and metrics through the credential's onError hook.
         () => undefined,
       )
       .finally(() => {
@@ -365,7 +281,7 @@ export class SidecarTokens {
 
   /** Adds an entry; beyond `maxKeys` the oldest one (never the default) is dropped. */
   private add(entries: Map<string, TokenEntry>, entry: TokenEntry): void {
-    if (entries.size >= this.maxKeys) {
+    if (entries.size >= this.options.maxKeys) {
       for (const [key, oldest] of entries) {
         if (oldest === this.defaultEntry) continue;
         entries.delete(key);

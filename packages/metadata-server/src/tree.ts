@@ -1,28 +1,11 @@
 /**
- * The metadata tree the sidecar serves under `/computeMetadata/v1/`, and how the real server renders it:
- * directory listings (names, `/` after directories, one per line), `?recursive=true` JSON with camelCase keys,
- * `?alt=json|text`, and an ETag per body. Everything here is fixed for the life of the process, so each
- * rendering is computed once and kept.
+ * The metadata tree under `/computeMetadata/v1/`, and how GCE renders it: directory listings (one name per
+ * line, `/` after directories), `?recursive=true` JSON whose schema keys are camelCase while user keys
+ * (service account emails, attribute names) stay verbatim, `?alt=json|text`, and an ETag per body.
+ * Everything here is fixed for the life of the server, so each rendering is computed once and kept.
  */
-import { etagOf } from "./tokens.js";
-
-/** The values the tree is built from (flags, environment, and what the credential config says). */
-export interface MetadataValues {
-  /** `project/project-id`; the route answers 404 when unknown. */
-  projectId?: string | undefined;
-  /** `project/numeric-project-id`; the route answers 404 when unknown. */
-  numericProjectId?: string | undefined;
-  /** `instance/service-accounts/default/email`. */
-  serviceAccountEmail: string;
-  /** `instance/service-accounts/default/scopes`: the scopes of the default token. */
-  scopes: readonly string[];
-  /** `universe/universe-domain`. */
-  universeDomain: string;
-  /** `instance/id`, `instance/name`, `instance/zone` (stand-ins: there is no GCE instance). */
-  instanceId: string;
-  instanceName: string;
-  zone: string;
-}
+import { createHash } from "node:crypto";
+import type { MetadataValues } from "./values.js";
 
 type Leaf =
   | { kind: "text"; value: string }
@@ -30,38 +13,46 @@ type Leaf =
   | { kind: "list"; value: readonly string[] };
 /** Token routes: listed in directories, answered by the request handler, left out of recursive output. */
 type Dynamic = { kind: "token" } | { kind: "identity" };
-interface Directory {
+export interface Directory {
   kind: "dir";
   children: ReadonlyMap<string, MetadataNode>;
+  /** Children named by users (emails, attribute keys): kept as they are in recursive JSON. */
+  verbatim: boolean;
 }
 export type MetadataNode = Leaf | Dynamic | Directory;
+export type StaticNode = Leaf | Directory;
 
-function dir(entries: Record<string, MetadataNode | undefined>): Directory {
+function dir(entries: Record<string, MetadataNode | undefined>, verbatim = false): Directory {
   const children = new Map<string, MetadataNode>();
   for (const name of Object.keys(entries).sort()) {
     const node = entries[name];
     if (node !== undefined) children.set(name, node);
   }
-  return { kind: "dir", children };
+  return { kind: "dir", children, verbatim };
 }
 
-/** Builds the tree. The service account appears as `default/` and under its email, as on GCE. */
-export function buildMetadataTree(values: MetadataValues): Directory {
+/**
+ * Builds the tree for `values`, serving `scopes` as the default account's scopes. The service account
+ * appears as `default/` and under its email, as on GCE.
+ */
+export function buildMetadataTree(values: MetadataValues, scopes: readonly string[]): Directory {
   const account = dir({
     aliases: { kind: "list", value: ["default"] },
     email: { kind: "text", value: values.serviceAccountEmail },
-    identity: { kind: "identity" },
-    scopes: { kind: "list", value: values.scopes },
+    identity: values.identity ? { kind: "identity" } : undefined,
+    scopes: { kind: "list", value: scopes },
     token: { kind: "token" },
   });
   const accounts: Record<string, MetadataNode> = { default: account };
   if (values.serviceAccountEmail !== "default") accounts[values.serviceAccountEmail] = account;
   return dir({
     instance: dir({
+      attributes: dir({}, true),
+      hostname: { kind: "text", value: values.hostname },
       id: { kind: "number", value: values.instanceId },
       name: { kind: "text", value: values.instanceName },
       zone: { kind: "text", value: values.zone },
-      "service-accounts": dir(accounts),
+      "service-accounts": dir(accounts, true),
     }),
     project: dir({
       "project-id": values.projectId === undefined ? undefined : { kind: "text", value: values.projectId },
@@ -69,13 +60,13 @@ export function buildMetadataTree(values: MetadataValues): Directory {
         values.numericProjectId === undefined
           ? undefined
           : { kind: "number", value: values.numericProjectId },
-      attributes: dir({}),
+      attributes: dir({}, true),
     }),
     universe: dir({ "universe-domain": { kind: "text", value: values.universeDomain } }),
   });
 }
 
-/** Finds the node at `segments` (path below `/computeMetadata/v1/`, split on `/`). */
+/** Finds the node at `segments` (the path below `/computeMetadata/v1/`, split on `/`). */
 export function lookup(root: Directory, segments: readonly string[]): MetadataNode | undefined {
   let node: MetadataNode = root;
   for (const segment of segments) {
@@ -87,17 +78,21 @@ export function lookup(root: Directory, segments: readonly string[]): MetadataNo
   return node;
 }
 
-/** A rendered static response. */
-export interface StaticResponse {
+/** A rendered response: body, ETag and the flat header list `writeHead` takes. */
+export interface RenderedResponse {
   body: Buffer;
-  contentType: string;
   etag: string;
-  /** Flat header list for `writeHead` (Metadata-Flavor, Content-Type, ETag, Content-Length). */
   headers: string[];
 }
 
+/** What GCE sends as the content type of text values and listings. */
 export const TEXT_CONTENT_TYPE = "application/text";
 export const JSON_CONTENT_TYPE = "application/json";
+
+/** ETag of a response body: 16 hex digits like the real server's. */
+export function etagOf(body: Buffer | string): string {
+  return createHash("sha256").update(body).digest("hex").slice(0, 16);
+}
 
 function camelCase(name: string): string {
   return name.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());
@@ -111,7 +106,7 @@ function jsonOf(node: MetadataNode): string {
   const parts: string[] = [];
   for (const [name, child] of node.children) {
     if (child.kind === "token" || child.kind === "identity") continue;
-    parts.push(`${JSON.stringify(camelCase(name))}:${jsonOf(child)}`);
+    parts.push(`${JSON.stringify(node.verbatim ? name : camelCase(name))}:${jsonOf(child)}`);
   }
   return `{${parts.join(",")}}`;
 }
@@ -136,13 +131,13 @@ function listing(node: Directory): string[] {
 }
 
 /**
- * Renders a directory or value the way the real server does. `recursive` only matters for directories;
- * `alt` defaults to JSON for recursive directories and to text otherwise.
+ * Renders a directory or value as GCE does. `recursive` only matters for directories; `alt` defaults to
+ * JSON for recursive directories and to text otherwise.
  */
 export function renderNode(
-  node: Leaf | Directory,
+  node: StaticNode,
   options: { recursive: boolean; alt: "json" | "text" | undefined },
-): StaticResponse {
+): RenderedResponse {
   let body: string;
   let json: boolean;
   if (node.kind === "dir") {
@@ -164,16 +159,15 @@ export function renderNode(
     json = options.alt === "json";
     body = json ? jsonOf(node) : leafText(node);
   }
-  return staticResponse(body, json ? JSON_CONTENT_TYPE : TEXT_CONTENT_TYPE);
+  return rendered(body, json ? JSON_CONTENT_TYPE : TEXT_CONTENT_TYPE);
 }
 
 /** Wraps a body with its content type, ETag and the headers every response carries. */
-export function staticResponse(text: string, contentType: string): StaticResponse {
+export function rendered(text: string, contentType: string): RenderedResponse {
   const body = Buffer.from(text);
   const etag = etagOf(body);
   return {
     body,
-    contentType,
     etag,
     headers: [
       "Metadata-Flavor",

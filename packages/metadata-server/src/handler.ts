@@ -1,32 +1,42 @@
 /**
- * The metadata HTTP server: request checks (method, forwarding headers, Host allowlist, body, optional
- * bearer token, Metadata-Flavor), the token and identity routes, the static tree, redirects and long polls.
+ * The request handler: request checks (method, header count, Host, forwarding headers, body, optional bearer
+ * token, Metadata-Flavor), the token and identity routes, the static tree, redirects and long polls.
  *
- * The cached-token path is kept short on purpose: a few lookups in the headers Node already parsed, a string
- * split of the URL, a map lookup of the raw query, and a write of a body and header list rendered at most
+ * The cached-token path is kept as short as a bare node:http handler's: one pass over the header lines
+ * Node already split, a string compare of the URL, and a write of a body and header list rendered at most
  * once per second. The credential (whose cache decides about freshness) is asked once that second is over,
- * or after it reported a refresh: calling it on every request cost about a quarter of the throughput.
+ * or after it reported a refresh.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { Socket } from "node:net";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Clock, Token } from "@wifkit/core";
-import { isWifError } from "@wifkit/core";
-import type { Logger } from "pino";
-import type { MetadataNode, MetadataValues, StaticResponse } from "./metadata.js";
-import { buildMetadataTree, lookup, renderNode, staticResponse, TEXT_CONTENT_TYPE } from "./metadata.js";
-import type { CounterSeries, RouteLabel, SidecarMetrics } from "./metrics.js";
-import type { SidecarTokens, TokenEntry, TokenKind } from "./tokens.js";
-import { ACCESS_TOKEN_MIN_REMAINING_MS, BadRequestError, parseScopes } from "./tokens.js";
+import { describeFailure } from "./errors.js";
+import { emptyRequestHead, readRequestHead } from "./head.js";
+import type { CounterSeries, MetadataServerMetrics, RouteLabel, TokenKind } from "./metrics.js";
+import {
+  ACCESS_TOKEN_MIN_REMAINING_MS,
+  BadRequestError,
+  parseScopes,
+  servable,
+  type TokenEntry,
+  type TokenResponses,
+} from "./tokens.js";
+import {
+  buildMetadataTree,
+  type Directory,
+  lookup,
+  type RenderedResponse,
+  rendered,
+  renderNode,
+  type StaticNode,
+  TEXT_CONTENT_TYPE,
+} from "./tree.js";
+import type { MetadataValues } from "./values.js";
 
-/** Largest request head (request line + headers) accepted, in bytes. */
-export const DEFAULT_MAX_HEADER_SIZE = 8 * 1024;
-/** Most header lines accepted per request. */
+/** Most header lines a request may have (431 beyond). */
 export const DEFAULT_MAX_HEADERS_COUNT = 64;
 /** Longest request target accepted (414 beyond). */
 export const MAX_URL_LENGTH = 4096;
-/** Time allowed to receive a request's headers. */
-export const DEFAULT_HEADERS_TIMEOUT_MS = 10_000;
 /** `wait_for_change` without `timeout_sec` waits this long; `timeout_sec` is capped at the maximum. */
 export const DEFAULT_WAIT_TIMEOUT_SEC = 60;
 export const MAX_WAIT_TIMEOUT_SEC = 3600;
@@ -42,24 +52,32 @@ export const DEFAULT_ALLOWED_HOSTS: readonly string[] = [
   "169.254.169.254",
 ];
 
+/** The log calls the server makes (a pino logger fits). */
+export interface MetadataServerLogger {
+  debug(fields: object, message: string): void;
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+  isLevelEnabled?(level: string): boolean;
+}
+
 const BASE = "/computeMetadata/v1/";
 const DEFAULT_TOKEN_PATH = `${BASE}instance/service-accounts/default/token`;
 const QUERY_CACHE_LIMIT = 256;
-const ROOT_RESPONSE = staticResponse("computeMetadata/\n", TEXT_CONTENT_TYPE);
-const VERSIONS_RESPONSE = staticResponse("v1/\n", TEXT_CONTENT_TYPE);
+const ROOT_RESPONSE = rendered("computeMetadata/\n", TEXT_CONTENT_TYPE);
+const VERSIONS_RESPONSE = rendered("v1/\n", TEXT_CONTENT_TYPE);
 const REFUSED: RouteLabel = "refused";
 
 export interface MetadataHandlerOptions {
-  tokens: SidecarTokens;
+  tokens: TokenResponses;
   values: MetadataValues;
-  metrics: SidecarMetrics;
-  logger: Logger;
+  scopes: readonly string[];
+  metrics: MetadataServerMetrics;
+  logger: MetadataServerLogger | undefined;
   clock: Clock;
-  /** Host names accepted in addition to `DEFAULT_ALLOWED_HOSTS` (each with or without the port). */
-  allowedHosts?: readonly string[];
-  /** When set, every request must carry `Authorization: Bearer <this>`. */
-  bearerToken?: string | undefined;
-  maxWaiters?: number;
+  allowedHosts: readonly string[];
+  bearerToken: string | undefined;
+  maxWaiters: number;
+  maxHeadersCount: number;
 }
 
 interface StaticParams {
@@ -87,36 +105,31 @@ function digest(value: string): Buffer {
   return createHash("sha256").update(value).digest();
 }
 
-/**
- * The request handler behind the metadata server. Separate from the `http.Server` so the sidecar can mount
- * it on a TCP port or a Unix socket, and so its port-dependent Host allowlist can be completed after listen.
- */
+/** The `request` listener of the metadata server, apart from the `http.Server` so it can be measured alone. */
 export class MetadataHandler {
-  private readonly tree;
+  private readonly tree: Directory;
   private readonly allowedNames: string[];
   private readonly allowedHosts = new Set<string>();
   private readonly bearerDigest: Buffer | undefined;
-  private readonly staticCache = new Map<string, StaticResponse>();
+  private readonly staticCache = new Map<string, RenderedResponse>();
   private readonly tokenQueries = new Map<string, TokenEntry>();
   private readonly identityQueries = new Map<string, TokenEntry>();
   private readonly waiters = new Set<Waiter>();
   private readonly tokenOk: CounterSeries;
   private readonly identityOk: CounterSeries;
   private readonly debug: boolean;
-  private readonly maxWaiters: number;
+  /** One head, reused: reading it is synchronous and finishes before the next request is handled. */
+  private readonly head = emptyRequestHead();
   private closing = false;
 
   constructor(private readonly options: MetadataHandlerOptions) {
-    this.tree = buildMetadataTree(options.values);
-    this.allowedNames = [...DEFAULT_ALLOWED_HOSTS, ...(options.allowedHosts ?? [])].map((name) =>
-      name.toLowerCase(),
-    );
+    this.tree = buildMetadataTree(options.values, options.scopes);
+    this.allowedNames = [...DEFAULT_ALLOWED_HOSTS, ...options.allowedHosts].map((name) => name.toLowerCase());
     for (const name of this.allowedNames) this.allowedHosts.add(name);
     this.bearerDigest = options.bearerToken === undefined ? undefined : digest(options.bearerToken);
-    this.tokenOk = options.metrics.requestSeries("token", 200);
-    this.identityOk = options.metrics.requestSeries("identity", 200);
-    this.debug = options.logger.isLevelEnabled("debug");
-    this.maxWaiters = options.maxWaiters ?? DEFAULT_MAX_WAITERS;
+    this.tokenOk = options.metrics.requests("token", 200);
+    this.identityOk = options.metrics.requests("identity", 200);
+    this.debug = options.logger?.isLevelEnabled?.("debug") ?? false;
   }
 
   /** Accept `NAME:port` for every allowed name once the listening port is known. */
@@ -141,39 +154,39 @@ export class MetadataHandler {
       this.fail(res, REFUSED, 405, "Only GET requests are served.", ["Allow", "GET"]);
       return;
     }
-    // Node has already built req.headers (it checks Host on every HTTP/1.1 request), so reading it is cheap.
-    const headers = req.headers;
-    const host = headers.host;
-    const forwarded = headers["x-forwarded-for"] !== undefined || headers.forwarded !== undefined;
-    const contentLength = headers["content-length"];
-    const hasBody =
-      (contentLength !== undefined && contentLength !== "0") || headers["transfer-encoding"] !== undefined;
-    if (forwarded) {
+    const head = readRequestHead(req.rawHeaders, this.head);
+    if (head.count > this.options.maxHeadersCount) {
+      res.shouldKeepAlive = false;
+      this.fail(res, REFUSED, 431, `Requests may carry at most ${this.options.maxHeadersCount} headers.`);
+      return;
+    }
+    if (head.hosts > 1) {
+      res.shouldKeepAlive = false;
+      this.fail(res, REFUSED, 400, "Bad request: more than one Host header.");
+      return;
+    }
+    if (head.forwarded) {
       this.fail(
         res,
         REFUSED,
         403,
-        "Requests with X-Forwarded-For or Forwarded are refused: the sidecar serves local clients only.",
+        "Requests with X-Forwarded-For or Forwarded are refused: the metadata server serves local clients only.",
       );
       return;
     }
+    const host = head.host;
     if (host === undefined || !(this.allowedHosts.has(host) || this.allowedHosts.has(host.toLowerCase()))) {
-      this.fail(
-        res,
-        REFUSED,
-        403,
-        "The Host header is not in the sidecar's allowlist (add the name with --allowed-host).",
-      );
+      this.fail(res, REFUSED, 403, "The Host header is not in the metadata server's allowlist.");
       return;
     }
-    if (hasBody) {
+    if (head.body) {
       // The unread body would be parsed as the next request: answer and close the connection.
       res.shouldKeepAlive = false;
       this.fail(res, REFUSED, 413, "Request bodies are not accepted.");
       return;
     }
-    if (this.bearerDigest !== undefined && !this.authorized(headers.authorization)) {
-      this.fail(res, REFUSED, 401, "This sidecar requires Authorization: Bearer <token>.", [
+    if (this.bearerDigest !== undefined && !this.authorized(head.authorization)) {
+      this.fail(res, REFUSED, 401, "This server requires Authorization: Bearer <token>.", [
         "WWW-Authenticate",
         "Bearer",
       ]);
@@ -188,7 +201,7 @@ export class MetadataHandler {
     const path = mark < 0 ? url : url.slice(0, mark);
     const query = mark < 0 ? "" : url.slice(mark + 1);
     if (path.startsWith("/computeMetadata")) {
-      if (headers["metadata-flavor"] !== "Google") {
+      if (head.flavor !== "Google") {
         this.fail(res, REFUSED, 403, "Missing required header: Metadata-Flavor: Google.");
         return;
       }
@@ -201,7 +214,7 @@ export class MetadataHandler {
     } else {
       this.fail(res, "not_found", 404, "Not found.");
     }
-    if (this.debug) this.options.logger.debug({ method: "GET", path }, "request");
+    if (this.debug) this.options.logger?.debug({ method: "GET", path }, "request");
   };
 
   private authorized(header: string | undefined): boolean {
@@ -216,7 +229,11 @@ export class MetadataHandler {
       let scopes: string[];
       try {
         params = new URLSearchParams(query);
-        this.checkTokenParams(params);
+        const alt = params.get("alt");
+        if (alt !== null && alt !== "json" && alt !== "text") {
+          throw new BadRequestError("alt must be json or text");
+        }
+        refuseWaitForChange(params);
         // Clients send `scopes=a,b`; a repeated parameter is taken as more scopes.
         scopes = parseScopes(params.getAll("scopes").join(","));
       } catch (error) {
@@ -232,14 +249,6 @@ export class MetadataHandler {
       if (this.tokenQueries.size < QUERY_CACHE_LIMIT) this.tokenQueries.set(query, entry);
     }
     this.serveToken(res, "token", entry, this.tokenOk);
-  }
-
-  private checkTokenParams(params: URLSearchParams): void {
-    const alt = params.get("alt");
-    if (alt !== null && alt !== "json" && alt !== "text") {
-      throw new BadRequestError("alt must be json or text");
-    }
-    refuseWaitForChange(params);
   }
 
   private identity(res: ServerResponse, query: string): void {
@@ -274,8 +283,7 @@ export class MetadataHandler {
   /**
    * Sends the entry's token. Within the second its response was rendered for (the hot path) the bytes are
    * written as they are; otherwise the credential is asked, which answers from its cache while it holds a
-   * valid token (refreshing ahead of expiry in the background), or makes the one upstream call everyone
-   * asking waits for.
+   * valid token, or makes the one upstream call everyone asking waits for.
    */
   private serveToken(res: ServerResponse, route: RouteLabel, entry: TokenEntry, ok: CounterSeries): void {
     const now = this.options.clock.now();
@@ -325,24 +333,26 @@ export class MetadataHandler {
       this.unavailable(res, "token", entry.kind, error);
       return;
     }
-    const seconds = Math.floor((token.expiresAt.getTime() - clock.now()) / 1000);
-    if (seconds * 1000 < ACCESS_TOKEN_MIN_REMAINING_MS || token.value.length === 0) {
+    const now = clock.now();
+    if (!servable(token, now, ACCESS_TOKEN_MIN_REMAINING_MS)) {
       this.unavailable(res, "token", entry.kind, undefined);
       return;
     }
+    const seconds = Math.floor((token.expiresAt.getTime() - now) / 1000);
     const text = `access_token ${token.value}\nexpires_in ${seconds}\ntoken_type Bearer\n`;
-    this.send(res, "token", 200, staticResponse(text, TEXT_CONTENT_TYPE));
+    this.send(res, "token", 200, rendered(text, TEXT_CONTENT_TYPE));
   }
 
   /** 503: the credential could not produce a valid token (upstream failing, or a token too close to expiry). */
   private unavailable(res: ServerResponse, route: RouteLabel, kind: TokenKind, error: unknown): void {
     if (this.closing) res.shouldKeepAlive = false;
-    // WifError messages are written to be shown (never a token); anything else is summarised by the log only.
-    const reason = isWifError(error)
-      ? ` (${error.code}: ${error.message})`
-      : error === undefined
-        ? " (the credential returned a token that is empty or about to expire)"
-        : "";
+    const failure = describeFailure(error);
+    const reason =
+      failure !== undefined
+        ? ` (${failure.code}: ${failure.message})`
+        : error === undefined
+          ? " (the credential returned a token that is malformed or about to expire)"
+          : "";
     this.fail(
       res,
       route,
@@ -435,11 +445,7 @@ export class MetadataHandler {
     };
   }
 
-  private rendered(
-    segments: readonly string[],
-    node: Exclude<MetadataNode, { kind: "token" } | { kind: "identity" }>,
-    params: { recursive: boolean; alt: "json" | "text" | undefined },
-  ): StaticResponse {
+  private rendered(segments: readonly string[], node: StaticNode, params: StaticParams): RenderedResponse {
     const key = `${segments.join("/")}\n${params.recursive}\n${params.alt}`;
     let response = this.staticCache.get(key);
     if (response === undefined) {
@@ -450,15 +456,15 @@ export class MetadataHandler {
   }
 
   /**
-   * The values served never change while the process runs, so a long poll is answered with the same value
-   * when its timeout passes, as the real server does for a value that did not change.
+   * The values served never change while the server runs, so a long poll is answered with the same value
+   * when its timeout passes, as GCE does for a value that did not change.
    */
-  private waitForChange(res: ServerResponse, response: StaticResponse, timeoutSec: number): void {
+  private waitForChange(res: ServerResponse, response: RenderedResponse, timeoutSec: number): void {
     if (this.closing || timeoutSec === 0) {
       this.send(res, "metadata", 200, response);
       return;
     }
-    if (this.waiters.size >= this.maxWaiters) {
+    if (this.waiters.size >= this.options.maxWaiters) {
       this.fail(res, "metadata", 429, "Too many wait_for_change requests are waiting.", ["Retry-After", "1"]);
       return;
     }
@@ -490,13 +496,13 @@ export class MetadataHandler {
       "0",
     ]);
     res.end();
-    this.options.metrics.requestSeries("metadata", 301).value++;
+    this.options.metrics.requests("metadata", 301).value++;
   }
 
-  private send(res: ServerResponse, route: RouteLabel, status: number, response: StaticResponse): void {
+  private send(res: ServerResponse, route: RouteLabel, status: number, response: RenderedResponse): void {
     res.writeHead(status, response.headers);
     res.end(response.body);
-    this.options.metrics.requestSeries(route, status).value++;
+    this.options.metrics.requests(route, status).value++;
   }
 
   private badRequest(res: ServerResponse, route: RouteLabel, error: unknown): void {
@@ -523,41 +529,6 @@ export class MetadataHandler {
       ...extra,
     ]);
     res.end(body);
-    this.options.metrics.requestSeries(route, status).value++;
+    this.options.metrics.requests(route, status).value++;
   }
-}
-
-const CLIENT_ERROR_STATUS: Record<string, [number, string]> = {
-  HPE_HEADER_OVERFLOW: [431, "Request Header Fields Too Large"],
-  ERR_HTTP_REQUEST_TIMEOUT: [408, "Request Timeout"],
-  HPE_HEADERS_TIMEOUT: [408, "Request Timeout"],
-};
-
-/**
- * Creates the HTTP server with the sidecar's limits. Malformed or oversized requests that never reach the
- * handler still get an answer with `Metadata-Flavor: Google`, then the connection is closed.
- */
-export function createMetadataServer(handler: MetadataHandler, metrics: SidecarMetrics): Server {
-  const server = createServer(
-    {
-      maxHeaderSize: DEFAULT_MAX_HEADER_SIZE,
-      headersTimeout: DEFAULT_HEADERS_TIMEOUT_MS,
-      requestTimeout: DEFAULT_HEADERS_TIMEOUT_MS * 3,
-      keepAliveTimeout: 5_000,
-    },
-    handler.handle,
-  );
-  server.maxHeadersCount = DEFAULT_MAX_HEADERS_COUNT;
-  server.on("clientError", (error: Error & { code?: string }, socket: Socket) => {
-    const [status, text] = CLIENT_ERROR_STATUS[error.code ?? ""] ?? [400, "Bad Request"];
-    metrics.requestSeries(REFUSED, status).value++;
-    if (socket.writable) {
-      socket.end(
-        `HTTP/1.1 ${status} ${text}\r\nMetadata-Flavor: Google\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`,
-      );
-    } else {
-      socket.destroy();
-    }
-  });
-  return server;
 }

@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { instanceIdFor, metadataValues, projectOfServiceAccount } from "../src/credential-source.js";
+import { instanceIdFor, metadataValues, projectOfServiceAccount } from "../src/index.js";
 
 const WORKLOAD =
   "//iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/p/providers/x";
 const WORKFORCE = "//iam.googleapis.com/locations/global/workforcePools/wf/providers/x";
 
-describe("metadata values derived from the credential", () => {
+describe("metadataValues", () => {
   it("takes the project from the impersonated service account and the number from the workload pool", () => {
     const values = metadataValues(
       {
@@ -25,9 +25,11 @@ describe("metadata values derived from the credential", () => {
       projectId: "my-project",
       numericProjectId: "123456789012",
       serviceAccountEmail: "app@my-project.iam.gserviceaccount.com",
+      identity: true,
       universeDomain: "googleapis.com",
       instanceId: instanceIdFor("build-host-1"),
       instanceName: "build-host-1",
+      hostname: "build-host-1",
       zone: "projects/123456789012/zones/unknown",
     });
   });
@@ -42,6 +44,7 @@ describe("metadata values derived from the credential", () => {
       projectId: "billing-project",
       numericProjectId: undefined,
       serviceAccountEmail: "billing-project.svc.id.goog",
+      identity: false,
       universeDomain: "example-universe.com",
       zone: "projects/0/zones/unknown",
     });
@@ -54,6 +57,7 @@ describe("metadata values derived from the credential", () => {
           serviceAccountEmail: "x@y",
           instanceName: "n",
           instanceId: "7",
+          hostname: "n.internal",
           zone: "eu-a",
         },
         "h",
@@ -64,11 +68,21 @@ describe("metadata values derived from the credential", () => {
       serviceAccountEmail: "x@y",
       instanceName: "n",
       instanceId: "7",
+      hostname: "n.internal",
       zone: "projects/42/zones/eu-a",
     });
     expect(metadataValues({ ...federated, quotaProjectId: undefined }, {}, "h").serviceAccountEmail).toBe(
       "default",
     );
+  });
+
+  it("serves a source that says nothing about itself with defaults, identity left to the source", () => {
+    expect(metadataValues({}, {}, "h")).toMatchObject({
+      serviceAccountEmail: "default",
+      identity: true,
+      universeDomain: "googleapis.com",
+      hostname: "h",
+    });
   });
 
   it("recognises user-managed service account emails only", () => {
