@@ -8,7 +8,7 @@ import { parseArgs } from "node:util";
 import { BadRequestError, parseScopes } from "@wifkit/metadata-server";
 import type { LevelWithSilent } from "pino";
 import { DEFAULT_LOG_LEVEL, LOG_LEVELS } from "./logger.js";
-import { ALLOW_ORIGINS_ENV, parseAllowedOrigins } from "./origins.js";
+import { ALLOW_ORIGINS_ENV, allowedOrigins, SIDECAR_ALLOW_ORIGINS_ENV } from "./origins.js";
 import {
   DEFAULT_ADMIN_PORT,
   DEFAULT_HOST,
@@ -161,7 +161,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   },
   {
     flag: "allow-origin",
-    env: ["WIF_SIDECAR_ALLOW_ORIGINS", ALLOW_ORIGINS_ENV],
+    env: [SIDECAR_ALLOW_ORIGINS_ENV, ALLOW_ORIGINS_ENV],
     value: "ORIGIN",
     multiple: true,
     help: "Extra origin the credential config may point at, e.g. a local emulator (repeat, or comma-separate).",
@@ -380,8 +380,7 @@ export function parseCommandLine(argv: readonly string[], env: Env): Command {
     throw new UsageError(`${zone.source} must be a zone name such as us-central1-a, got "${zone.value}".`);
   }
 
-  const origins = list(values, env, SPEC("allow-origin"));
-  const allowOrigins = parseAllowedOrigins(origins.items, origins.source);
+  const allowOrigins = allowedOrigins(values["allow-origin"], env);
 
   const levelPick = get("log-level");
   let logLevel = DEFAULT_LOG_LEVEL;

@@ -135,7 +135,7 @@ describe("wif-sidecar binary", () => {
     expect(refused.stderr).not.toContain("allow.origins");
     const malformed = await runBin(["--credential-config", configPath], { WIF_ALLOW_ORIGINS: "127.0.0.1:1" });
     expect(malformed.code).toBe(2);
-    expect(malformed.stderr).toMatch(/^wif-sidecar: WIF_ALLOW_ORIGINS: "127\.0\.0\.1:1" /);
+    expect(malformed.stderr).toMatch(/^wif-sidecar: WIF_ALLOW_ORIGINS: '127\.0\.0\.1:1' is not an origin/);
     for (const result of [badFlag, missing, invalid, refused, malformed]) {
       expect(result.stderr).not.toMatch(/\n\s+at /);
     }

@@ -88,7 +88,9 @@ describe("command line", () => {
     );
     expect(usage(["--credential-config", "c", "--project-number", "12a"])).toMatch(/--project-number/);
     expect(usage(["--credential-config", "c", "--allowed-host", "a b"])).toMatch(/--allowed-host/);
-    expect(usage(["--credential-config", "c", "--allow-origin", "http://x/path"])).toMatch(/without a path/);
+    expect(usage(["--credential-config", "c", "--allow-origin", "http://x/path"])).toMatch(
+      /is not an origin; give scheme, host and port only/,
+    );
     expect(usage(["--credential-config", "c", "--socket-mode", "999"])).toMatch(/octal/);
     expect(usage(["--credential-config", "c", "--scopes", ","])).toMatch(/at least one scope/);
     expect(usage(["--credential-config", "c", "--host", "not a host"])).toMatch(

@@ -109,7 +109,7 @@ describe("token route", () => {
 
 describe("failures", () => {
   it("answers 503 with Retry-After and the error code when no token can be had; waiting requests share the call", async () => {
-    const { url, server, source, metrics } = await start({
+    const { url, server, source, metrics, clock } = await start({
       holdFirstToken: true,
       keepWarmIntervalMs: 3600_000,
     });
@@ -125,6 +125,10 @@ describe("failures", () => {
     expect(source.count("access")).toBe(1);
     expect(server.ready).toBe(false);
     source.failWith = undefined;
+    // Within the cache's failure backoff the same error is answered without another upstream call.
+    expect((await rawRequest(url, TOKEN)).status).toBe(503);
+    expect(source.count("access")).toBe(1);
+    clock.advance(1_000);
     expect((await rawRequest(url, TOKEN)).status).toBe(200);
     expect(server.ready).toBe(true);
   });
