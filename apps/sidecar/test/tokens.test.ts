@@ -117,14 +117,15 @@ describe("token behaviour through the server", () => {
     expect(expired.body).toContain("ERR_WIF_STS_UNAVAILABLE");
     expect(expired.body).not.toContain("access-1");
     expect(expired.headers["retry-after"]).toBe("1");
-    // Upstream back: the next attempt gets a fresh token.
+    // Upstream back: the next attempt after the failure backoff gets a fresh token.
     source.failWith = undefined;
+    clock.advance(1_000);
     await waitFor(async () => (await token(sidecar.url)).status === 200);
     expect(((await token(sidecar.url)).body as { access_token: string }).access_token).toBe("access-2");
   });
 
   it("counts failed fetches by error code and is not ready until a token arrives", async () => {
-    const { sidecar, source } = await startTestSidecarHeld({ keepWarmIntervalMs: 3600_000 });
+    const { sidecar, source, clock } = await startTestSidecarHeld({ keepWarmIntervalMs: 3600_000 });
     source.failWith = upstreamUnavailable();
     source.release();
     const failed = await token(sidecar.url);
@@ -134,6 +135,7 @@ describe("token behaviour through the server", () => {
     ).toBeGreaterThan(0);
     expect((await fetch(`${sidecar.adminUrl}/readyz`)).status).toBe(503);
     source.failWith = undefined;
+    clock.advance(1_000); // past the failure backoff
     expect((await token(sidecar.url)).status).toBe(200);
     expect((await fetch(`${sidecar.adminUrl}/readyz`)).status).toBe(200);
   });
