@@ -23,6 +23,15 @@ export type { DecodedJwt } from "./jwt.js";
 export { decodeJwt } from "./jwt.js";
 export type { Clock, Provider, ProviderOptions } from "./provider.js";
 export { chain, systemClock } from "./provider.js";
+export {
+  DEFAULT_READ_FILE_MAX_BYTES,
+  DEFAULT_READ_FILE_TIMEOUT_MS,
+  READ_FILE_ERROR_CODES,
+  type ReadFileBoundedOptions,
+  type ReadFileError,
+  readFileBounded,
+  readFileBoundedSync,
+} from "./read-file.js";
 export type { RedactOptions } from "./redact.js";
 export { redactSecrets } from "./redact.js";
 export type { SubjectToken, SubjectTokenSupplier, SubjectTokenType, Token } from "./tokens.js";
