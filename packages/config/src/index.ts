@@ -21,14 +21,14 @@ export {
   buildCredentialConfig,
   DEFAULT_SUBJECT_TOKEN_TYPE,
 } from "./build.js";
-export type { ConfigIssue } from "./errors.js";
-export { ConfigError } from "./errors.js";
+export type { ConfigErrorCode, ConfigIssue } from "./errors.js";
+export { CONFIG_ERROR_CODES, ConfigError } from "./errors.js";
 export type { LoadCredentialConfigOptions, LoadedCredentialConfig } from "./load.js";
-export { loadCredentialConfig, MAX_CONFIG_BYTES } from "./load.js";
+export { DEFAULT_CONFIG_READ_TIMEOUT_MS, loadCredentialConfig, MAX_CONFIG_BYTES } from "./load.js";
 export type { ParsedCredentialConfig, ParseOptions } from "./parse.js";
 export { EXECUTABLE_TIMEOUT_RANGE, parseCredentialConfig, TOKEN_LIFETIME_RANGE } from "./parse.js";
 export type { AllowOptions } from "./policy.js";
-export { isLoopbackHost } from "./policy.js";
+export { isLoopbackHost, UNIVERSE_DOMAIN_ENV } from "./policy.js";
 export type {
   AuthorizedUserConfig,
   AwsCredentialSource,
@@ -44,3 +44,5 @@ export type {
   SubjectTokenFormat,
   UrlCredentialSource,
 } from "./types.js";
+export type { ValidatedCredentialConfig } from "./validated.js";
+export { validatedCredentialConfig } from "./validated.js";

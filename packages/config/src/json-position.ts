@@ -1,11 +1,16 @@
+/** Deeper nesting is no credential configuration; the scanner stops there instead of exhausting the stack. */
+export const MAX_JSON_DEPTH = 64;
+
 /**
  * Finds where a JSON text stops being valid, so a syntax error can name its line and column on every Node
  * version (V8's messages differ between releases, and some quote the text, which may hold a secret).
  * Returns the offset of the first offending character, the text's length when the input ends too early,
- * or -1 when the text is valid JSON.
+ * or -1 when the text is valid JSON. Callers refuse text nested deeper than `MAX_JSON_DEPTH` first
+ * (`exceedsJsonDepth`); the scanner stops there too rather than exhaust the stack.
  */
 export function findJsonErrorOffset(text: string): number {
   let i = 0;
+  let depth = 0;
   class Stop {}
   const fail = (at = i): never => {
     i = at;
@@ -38,16 +43,21 @@ export function findJsonErrorOffset(text: string): number {
     }
     i++;
   };
+  const number = /-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/y;
   const readNumber = () => {
-    const match = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i));
+    number.lastIndex = i;
+    const match = number.exec(text);
     if (!match) fail();
     i += (match as RegExpExecArray)[0].length;
   };
   const readMembers = (close: string, readMember: () => void) => {
+    depth += 1;
+    if (depth > MAX_JSON_DEPTH) fail();
     i++;
     skipSpace();
     if (text.charAt(i) === close) {
       i++;
+      depth -= 1;
       return;
     }
     for (;;) {
@@ -55,6 +65,7 @@ export function findJsonErrorOffset(text: string): number {
       skipSpace();
       if (text.charAt(i) === close) {
         i++;
+        depth -= 1;
         return;
       }
       expect(",");
@@ -94,4 +105,26 @@ export function findJsonErrorOffset(text: string): number {
     if (!(error instanceof Stop)) throw error;
     return Math.min(i, text.length);
   }
+}
+
+/** Whether brackets outside strings nest deeper than `max` in `text` (valid JSON or not): one linear pass. */
+export function exceedsJsonDepth(text: string, max: number = MAX_JSON_DEPTH): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (inString) {
+      if (code === 0x5c)
+        i++; // backslash: skip the escaped character
+      else if (code === 0x22) inString = false;
+    } else if (code === 0x22) {
+      inString = true;
+    } else if (code === 0x5b || code === 0x7b) {
+      depth += 1;
+      if (depth > max) return true;
+    } else if (code === 0x5d || code === 0x7d) {
+      depth -= 1;
+    }
+  }
+  return false;
 }

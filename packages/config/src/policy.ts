@@ -13,6 +13,25 @@ export interface AllowOptions {
    * accepted only for loopback origins.
    */
   origins?: readonly string[] | undefined;
+  /**
+   * Universe domains besides `googleapis.com` a configuration may name in `universe_domain` (a sovereign
+   * cloud's). The file cannot approve its own universe: the endpoint policy trusts every Google host of
+   * the universe, so a file that chose it could send credentials anywhere. Default: the
+   * `WIF_UNIVERSE_DOMAIN` environment variable (comma-separated) when the loader is given an environment.
+   */
+  universeDomains?: readonly string[] | undefined;
+}
+
+/** Environment variable approving universe domains (comma-separated) when `allow.universeDomains` is unset. */
+export const UNIVERSE_DOMAIN_ENV = "WIF_UNIVERSE_DOMAIN";
+
+/** The universes `allow` approves, else those `env` approves; lower case, without blanks. */
+export function approvedUniverseDomains(
+  allow: AllowOptions | undefined,
+  env: Readonly<Record<string, string | undefined>> | undefined,
+): string[] {
+  const given = allow?.universeDomains ?? (env?.[UNIVERSE_DOMAIN_ENV] ?? "").split(",");
+  return given.map((domain) => domain.trim().toLowerCase()).filter((domain) => domain !== "");
 }
 
 export type GoogleService = "sts" | "iamcredentials";
