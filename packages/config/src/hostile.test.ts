@@ -185,7 +185,7 @@ describe("a validated configuration", () => {
     const loaded = await loadCredentialConfig({ path, env: {} });
     expect(validatedCredentialConfig(loaded)).toBe(loaded);
     expect(validatedCredentialConfig(loaded.config)).toBe(loaded);
-    expect(Object.isFrozen(loaded.config.credential_source)).toBe(true);
+    expect(Object.isFrozen((loaded.config as { credential_source: object }).credential_source)).toBe(true);
     const lookalike = JSON.parse(JSON.stringify({ config: valid, warnings: [], path }));
     expect(validatedCredentialConfig(lookalike)).toBeUndefined();
     expect(validatedCredentialConfig(lookalike.config)).toBeUndefined();
