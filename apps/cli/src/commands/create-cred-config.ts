@@ -291,12 +291,14 @@ export async function run(args: readonly string[], { io, env }: CommandContext):
   };
   const config = buildCredentialConfig(options);
 
-  // A file wif would refuse to use is not worth writing; endpoints given on this command line are trusted.
+  // A file wif would refuse to use is not worth writing; endpoints and the universe given on this command
+  // line are trusted (those who use the file approve the universe again: --universe-domain, WIF_UNIVERSE_DOMAIN).
   const origins = [
     ...allowedOrigins(values["allow-origin"], env),
     ...[values["sts-url"], values["iam-credentials-url"], metadataUrl].flatMap((url) => originOfUrl(url)),
   ];
-  const { warnings } = parseCredentialConfig(config, { allow: { origins } });
+  const universeDomains = values["universe-domain"] ? [values["universe-domain"]] : [];
+  const { warnings } = parseCredentialConfig(config, { allow: { origins, universeDomains } });
   for (const warning of warnings) io.err(`${io.styles.yellow("warning")}: ${warning}\n`);
 
   const path = resolve(outputFile);
