@@ -251,3 +251,61 @@ describe("loadCredentialConfig reads within bounds", () => {
     }
   });
 });
+
+describe("duplicate keys", () => {
+  it("are refused with their path, whichever order they come in", async () => {
+    const google = '"token_url": "https://sts.googleapis.com/v1/token"';
+    const evil = '"token_url": "https://evil.example/v1/token"';
+    for (const pair of [`${google}, ${evil}`, `${evil}, ${google}`]) {
+      const text = `{"type": "external_account", ${pair}, "audience": "${AUDIENCE}", "subject_token_type": "urn:ietf:params:oauth:token-type:jwt", "credential_source": {"file": "/t"}}`;
+      const error = await loadError({ path: "/dup.json", env: {}, readFile: async () => text });
+      expect((error as ConfigError).issues).toEqual([
+        { path: "token_url", message: "appears more than once; keep one" },
+      ]);
+    }
+    const nested = JSON.stringify(valid).replace(
+      '"file":"/var/run/token"',
+      '"file":"/a","format":{"type":"text"},"file":"/b"',
+    );
+    const error = await loadError({ path: "/dup.json", env: {}, readFile: async () => nested });
+    expect((error as ConfigError).issues[0]?.path).toBe("credential_source.file");
+  });
+
+  it("are told apart from equal keys in different objects and equal values", async () => {
+    const text = JSON.stringify({
+      ...valid,
+      credential_source: { file: "/t", format: { type: "text" } },
+      x: { type: "a" },
+    });
+    await expect(
+      loadCredentialConfig({ path: "/ok.json", env: {}, readFile: async () => text }),
+    ).resolves.toBeDefined();
+  });
+});
+
+describe("a URL source on a metadata server", () => {
+  it.each([
+    "http://169.254.169.254/latest/meta-data/iam/security-credentials/role",
+    "http://169.254.169.254/computeMetadata/v1/instance/service-accounts/default/token",
+    "http://169.254.169.254/metadata/identity/oauth2/token/../../../latest/meta-data/",
+    "http://2852039166/latest/meta-data/",
+    "http://169.254.170.2/v2/credentials/task",
+    "http://[fd00:ec2::254]/latest/api/token",
+    "https://169.254.169.254/latest/meta-data/",
+  ])("must be Azure's identity token path, not %s", (url) => {
+    const issues = issuesOf(() => parseCredentialConfig({ ...valid, credential_source: { url } }));
+    expect(issues).toEqual([
+      expect.stringMatching(/^credential_source.url: .* is a metadata path that serves credentials/),
+    ]);
+  });
+
+  it("accepts Azure's identity token path (what gcloud --azure writes)", () => {
+    const url =
+      "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=api://app";
+    expect(
+      issuesOf(() =>
+        parseCredentialConfig({ ...valid, credential_source: { url, headers: { Metadata: "True" } } }),
+      ),
+    ).toEqual([]);
+  });
+});

@@ -107,24 +107,49 @@ export function findJsonErrorOffset(text: string): number {
   }
 }
 
-/** Whether brackets outside strings nest deeper than `max` in `text` (valid JSON or not): one linear pass. */
-export function exceedsJsonDepth(text: string, max: number = MAX_JSON_DEPTH): boolean {
-  let depth = 0;
-  let inString = false;
+/**
+ * What JSON.parse lets through but a configuration must not have, found in one linear pass over the text
+ * (valid JSON or not): nesting deeper than `MAX_JSON_DEPTH`, or a key given twice in one object (parsers
+ * disagree on which one counts, so a reviewer may read one and wifkit use the other). Returns the problem
+ * with its JSON path, or undefined.
+ */
+export function findJsonStructureProblem(text: string): { path: string; message: string } | undefined {
+  // One frame per open object or array: its keys so far, and the key whose value is being read.
+  const frames: { keys: Set<string> | undefined; key: string | undefined; expectKey: boolean }[] = [];
+  const pathTo = (key: string) =>
+    [...frames.slice(0, -1).map((frame) => frame.key ?? ""), key].filter(Boolean).join(".");
   for (let i = 0; i < text.length; i++) {
     const code = text.charCodeAt(i);
-    if (inString) {
-      if (code === 0x5c)
-        i++; // backslash: skip the escaped character
-      else if (code === 0x22) inString = false;
-    } else if (code === 0x22) {
-      inString = true;
-    } else if (code === 0x5b || code === 0x7b) {
-      depth += 1;
-      if (depth > max) return true;
-    } else if (code === 0x5d || code === 0x7d) {
-      depth -= 1;
+    if (code === 0x22) {
+      const start = i;
+      for (i++; i < text.length && text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c) i++;
+      const top = frames.at(-1);
+      if (top?.keys && top.expectKey) {
+        let key: string;
+        try {
+          key = JSON.parse(text.slice(start, i + 1)) as string;
+        } catch {
+          return undefined; // not JSON: the parser reports where
+        }
+        if (top.keys.has(key)) return { path: pathTo(key), message: "appears more than once; keep one" };
+        top.keys.add(key);
+        top.key = key;
+        top.expectKey = false;
+      }
+    } else if (code === 0x7b || code === 0x5b) {
+      if (frames.length >= MAX_JSON_DEPTH) {
+        return {
+          path: "",
+          message: `nested deeper than ${MAX_JSON_DEPTH} levels, so not a credential configuration`,
+        };
+      }
+      frames.push({ keys: code === 0x7b ? new Set() : undefined, key: undefined, expectKey: code === 0x7b });
+    } else if (code === 0x7d || code === 0x5d) {
+      frames.pop();
+    } else if (code === 0x2c) {
+      const top = frames.at(-1);
+      if (top?.keys) top.expectKey = true;
     }
   }
-  return false;
+  return undefined;
 }

@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
 import { READ_FILE_ERROR_CODES, type ReadFileError, readFileBounded, WifError } from "@wifkit/core";
 import { CONFIG_ERROR_CODES, ConfigError } from "./errors.js";
-import { exceedsJsonDepth, findJsonErrorOffset, MAX_JSON_DEPTH } from "./json-position.js";
+import { findJsonErrorOffset, findJsonStructureProblem } from "./json-position.js";
 import { type ParsedCredentialConfig, parseCredentialConfig } from "./parse.js";
 import type { AllowOptions } from "./policy.js";
 import { markValidated } from "./validated.js";
@@ -73,9 +73,9 @@ export async function loadCredentialConfig(
   const text = await readText(options.readFile ?? readConfigFile, path, origin, options.signal);
   const problem = (message: string) => new ConfigError([{ path: "", message }], { source: origin });
   if (text.trim() === "") throw problem("the file is empty");
-  // JSON.parse copes with any depth, but nothing after it should have to: a configuration is 4 levels deep.
-  if (exceedsJsonDepth(text))
-    throw problem(`nested deeper than ${MAX_JSON_DEPTH} levels, so not a credential configuration`);
+  // JSON.parse copes with any depth and takes the last of duplicate keys; neither is a configuration's.
+  const structure = findJsonStructureProblem(text);
+  if (structure) throw new ConfigError([structure], { source: origin });
   let json: unknown;
   try {
     json = JSON.parse(text);

@@ -134,7 +134,14 @@ export function checkAwsMetadataUrl(
   }
 }
 
-/** Checks the URL of a URL credential source: https anywhere; plain http only on this machine or link-local metadata. */
+/** The one path of a link-local metadata server that answers a subject token: Azure IMDS's managed identity. */
+const METADATA_TOKEN_PATH = "/metadata/identity/oauth2/token";
+
+/**
+ * Checks the URL of a URL credential source: https anywhere; plain http only on this machine or link-local
+ * metadata, and on a metadata server only Azure's identity token path (elsewhere it answers AWS keys, or
+ * another cloud's tokens, which would go to STS as the "subject token").
+ */
 export function checkSubjectTokenUrl(
   path: string,
   value: string,
@@ -142,7 +149,18 @@ export function checkSubjectTokenUrl(
   issues: ConfigIssue[],
 ): void {
   const url = urlToCheck(path, value, allow, issues);
-  if (!url || url.protocol === "https:") return;
+  if (!url) return;
+  if (
+    LINK_LOCAL_METADATA_HOSTS.has(url.hostname) &&
+    url.pathname.replace(/\/+$/, "") !== METADATA_TOKEN_PATH
+  ) {
+    issues.push({
+      path,
+      message: `${url.host}${url.pathname} is a metadata path that serves credentials, not a subject token; on a metadata server only Azure's ${METADATA_TOKEN_PATH} is a URL source`,
+    });
+    return;
+  }
+  if (url.protocol === "https:") return;
   if (url.protocol !== "http:") {
     issues.push({ path, message: `must be an http or https URL, not ${url.protocol}` });
   } else if (!LINK_LOCAL_METADATA_HOSTS.has(url.hostname) && !isLoopbackHost(url.hostname)) {
