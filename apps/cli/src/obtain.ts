@@ -80,16 +80,16 @@ export interface LoadedConfig extends LoadedCredentialConfig {
 
 /**
  * A `ReadFile` that serves what was read already (by the entry, or earlier on this path) and reads anything
- * else once, bounded (pipes allowed: `--config <(...)`), remembering it in `files`. A file is served from
- * memory once: a later refresh of a subject token file reads it afresh.
+ * else, bounded, remembering it in `seen`. A file is served from memory once: a later refresh of a subject
+ * token file reads it afresh. Pipes only for the configuration (`--config <(...)`): a token file is a file.
  */
-function readOnce(files: Map<string, Buffer>, seen: Map<string, Buffer>) {
+function readOnce(files: Map<string, Buffer>, seen: Map<string, Buffer>, allowPipes: boolean) {
   return async (path: string, options?: { signal?: AbortSignal | undefined }): Promise<Buffer> => {
     const known = files.get(path);
     files.delete(path);
     const bytes =
       known ??
-      (await readFileBounded(path, { maxBytes: MAX_FILE_BYTES, allowPipes: true, signal: options?.signal }));
+      (await readFileBounded(path, { maxBytes: MAX_FILE_BYTES, allowPipes, signal: options?.signal }));
     seen.set(path, bytes);
     return bytes;
   };
@@ -107,7 +107,7 @@ export async function loadConfig(
 ): Promise<LoadedConfig> {
   const { loadCredentialConfig } = await import("@wifkit/config");
   const seen = new Map<string, Buffer>();
-  const read = readOnce(files, seen);
+  const read = readOnce(files, seen, true);
   let path: string | undefined;
   const loaded = await loadCredentialConfig({
     path: configPath,
@@ -187,7 +187,7 @@ async function obtainToken(options: ObtainOptions, context: CommandContext): Pro
     const seen = new Map<string, Buffer>();
     const { supplier, source } = await subjectTokenSupplierFromConfig(loaded.config, {
       env,
-      readFile: readOnce(files, seen),
+      readFile: readOnce(files, seen, false),
     });
     const subject = await supplier();
     const fileBytes = binding.kind === "file" ? seen.get(binding.path) : undefined;
