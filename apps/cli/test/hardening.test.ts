@@ -36,7 +36,10 @@ beforeEach((context) => {
 
 /** A Kubernetes service account token for `serviceAccount`, as the emulator's OIDC provider accepts it. */
 function mint(serviceAccount: string): string {
-  return emulator.mintKubernetesToken({ serviceAccount, audience: emulator.providerAudience("oidc-provider") });
+  return emulator.mintKubernetesToken({
+    serviceAccount,
+    audience: emulator.providerAudience("oidc-provider"),
+  });
 }
 
 async function subjectOf(accessToken: string): Promise<unknown> {
