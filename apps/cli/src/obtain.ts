@@ -21,6 +21,12 @@ import {
 import type { CommandContext } from "./context.js";
 import type { CachedToken, TokenPrincipal } from "./token-output.js";
 
+/**
+ * Bound on obtaining the subject token before the cache is looked up (URL, executable and certificate
+ * sources): an executable may take up to 120 s (its `timeout_millis`), a URL 30 s with its retries.
+ */
+export const SUBJECT_TOKEN_TIMEOUT_MS = 125_000;
+
 export interface ObtainOptions {
   /** `--config`; default `GOOGLE_APPLICATION_CREDENTIALS`. */
   configPath: string | undefined;
@@ -189,7 +195,7 @@ async function obtainToken(options: ObtainOptions, context: CommandContext): Pro
       env,
       readFile: readOnce(files, seen, false),
     });
-    const subject = await supplier();
+    const subject = await supplier({ signal: AbortSignal.timeout(SUBJECT_TOKEN_TIMEOUT_MS) });
     const fileBytes = binding.kind === "file" ? seen.get(binding.path) : undefined;
     key = tokenCacheKey(loaded.bytes, options.request, env, subjectDigest(fileBytes ?? subject.token));
     replacement = { supplier: replayFirst(subject, supplier), sourceKind: source };
