@@ -2,7 +2,7 @@
  * `wif` against the findings of the hardening review: a universe the caller did not approve, a cache entry
  * served to another subject token, reads without bound, and cache directories that are not directories.
  */
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { closeSync, constants, openSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Emulator, startEmulator } from "@wifkit/emulator";
@@ -211,18 +211,11 @@ describe("the cache directory", () => {
   ])("fails fast %s, before any request", async (_what, cacheDir) => {
     const tokenPath = write("cache-dir-token", mint("tenant-a"));
     const config = write("cache-dir.json", emulator.credentialConfig({ source: "file", file: tokenPath }));
-    const child = spawn(process.execPath, [WIF, "token", "--config", config, "--cache-dir", cacheDir], {
-      env: { ...process.env, ...env },
+    const result = await runWif(["token", "--config", config, "--cache-dir", cacheDir], {
+      env,
+      timeoutMs: 10_000,
     });
-    let stderr = "";
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
-      stderr += chunk;
-    });
-    const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
-    const [code] = (await new Promise((resolve) => child.once("close", (...args) => resolve(args)))) as [
-      number,
-    ];
-    clearTimeout(timer);
+    const { code, stderr } = result;
     expect(code).toBe(1);
     expect(stderr).toMatch(
       /^error \[ERR_WIF_CACHE_DIR_UNUSABLE\]: The token cache directory .* cannot be used: /,

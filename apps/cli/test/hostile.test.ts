@@ -81,7 +81,7 @@ describe("the hostile corpus", () => {
       })
         .then((credentials) => credentials.getAccessToken())
         .then(
-          () => new Error(`${entry.name} was not refused`),
+          (): Error & { code?: string } => new Error(`${entry.name} was not refused`),
           (e: unknown) => e as Error & { code?: string },
         );
       expect(error.code, `${entry.name}: ${error.message}`).toMatch(/^ERR_WIF_/);
