@@ -13,6 +13,7 @@ import { createHash } from "node:crypto";
 import { mkdirSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
+import { isAzureImdsTokenUrl } from "@wifkit/config";
 import { readFileBoundedSync, WifError } from "@wifkit/core";
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -81,22 +82,6 @@ export type TokenRequest =
  */
 export type SubjectBinding = { kind: "environment" } | { kind: "file"; path: string } | { kind: "obtained" };
 
-// What @wifkit/credentials hands to @wifkit/azure-supplier (see its looksLikeAzureImds): the VM's identity.
-const AZURE_IMDS_TOKEN_PATH = "/metadata/identity/oauth2/token";
-
-function isAzureImdsUrl(url: unknown): boolean {
-  if (typeof url !== "string") return false;
-  try {
-    const parsed = new URL(url);
-    return (
-      parsed.pathname.replace(/\/+$/, "").endsWith(AZURE_IMDS_TOKEN_PATH) &&
-      parsed.searchParams.has("resource")
-    );
-  } catch {
-    return false;
-  }
-}
-
 /**
  * The binding of a configuration's `credential_source`, read from its JSON without validating it: only a
  * validated configuration ever produced a cache entry, and its bytes are part of the key.
@@ -106,7 +91,7 @@ export function subjectBindingOf(json: unknown): SubjectBinding {
   if (source === null || typeof source !== "object") return { kind: "environment" };
   if (typeof source.file === "string") return { kind: "file", path: source.file };
   if (source.environment_id !== undefined) return { kind: "environment" };
-  if (source.url !== undefined && isAzureImdsUrl(source.url)) return { kind: "environment" };
+  if (typeof source.url === "string" && isAzureImdsTokenUrl(source.url)) return { kind: "environment" };
   if (source.url !== undefined || source.executable !== undefined || source.certificate !== undefined) {
     return { kind: "obtained" };
   }

@@ -3,14 +3,13 @@
  * as Google), read kernel files as subject tokens, or make the loader read without bound. The shared corpus
  * in tooling/hostile runs these through every surface; these are the loader's and parser's own cases.
  */
-import { mkdtemp, rm, symlink, truncate, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { symlink, truncate } from "node:fs/promises";
 import type { WifError } from "@wifkit/core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ConfigError } from "./errors.js";
 import { loadCredentialConfig } from "./load.js";
 import { parseCredentialConfig } from "./parse.js";
+import { scratchDirectory } from "./test-helpers.js";
 import { validatedCredentialConfig } from "./validated.js";
 
 const AUDIENCE =
@@ -44,19 +43,8 @@ function issuesOf(run: () => unknown): string[] {
   return [];
 }
 
-let dir: string;
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "wifkit-config-hostile-"));
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
-
-async function file(name: string, content: string | Buffer): Promise<string> {
-  const path = join(dir, name);
-  await writeFile(path, content);
-  return path;
-}
+const scratch = scratchDirectory("wifkit-config-hostile-");
+const { file } = scratch;
 
 async function loadError(options: Parameters<typeof loadCredentialConfig>[0]): Promise<WifError> {
   return loadCredentialConfig(options).then(
@@ -206,10 +194,10 @@ describe("loadCredentialConfig reads within bounds", () => {
   });
 
   it("refuses a symlink to a device, a symlink loop and a huge sparse file", async () => {
-    const zero = join(dir, "zero.json");
+    const zero = scratch.path("zero.json");
     await symlink("/dev/zero", zero);
     expect((await loadError({ path: zero })).code).toBe("ERR_WIF_CONFIG_UNREADABLE");
-    const loop = join(dir, "loop.json");
+    const loop = scratch.path("loop.json");
     await symlink(loop, loop);
     expect((await loadError({ path: loop })).message).toContain("symbolic link loop");
     const sparse = await file("sparse.json", "");

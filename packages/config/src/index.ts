@@ -28,7 +28,7 @@ export { DEFAULT_CONFIG_READ_TIMEOUT_MS, loadCredentialConfig, MAX_CONFIG_BYTES 
 export type { ParsedCredentialConfig, ParseOptions } from "./parse.js";
 export { EXECUTABLE_TIMEOUT_RANGE, parseCredentialConfig, TOKEN_LIFETIME_RANGE } from "./parse.js";
 export type { AllowOptions } from "./policy.js";
-export { isLoopbackHost, UNIVERSE_DOMAIN_ENV } from "./policy.js";
+export { AZURE_IMDS_TOKEN_PATH, isAzureImdsTokenUrl, isLoopbackHost, UNIVERSE_DOMAIN_ENV } from "./policy.js";
 export type {
   AuthorizedUserConfig,
   AwsCredentialSource,

@@ -135,7 +135,19 @@ export function checkAwsMetadataUrl(
 }
 
 /** The one path of a link-local metadata server that answers a subject token: Azure IMDS's managed identity. */
-const METADATA_TOKEN_PATH = "/metadata/identity/oauth2/token";
+export const AZURE_IMDS_TOKEN_PATH = "/metadata/identity/oauth2/token";
+
+/**
+ * Whether a URL source's `url` asks Azure's instance metadata for a managed identity token (what
+ * `gcloud ... create-cred-config --azure` writes): its path and a `resource`, on any host (the emulator's too).
+ */
+export function isAzureImdsTokenUrl(url: string): boolean {
+  const parsed = originOf(url);
+  if (!parsed) return false;
+  return (
+    parsed.pathname.replace(/\/+$/, "").endsWith(AZURE_IMDS_TOKEN_PATH) && parsed.searchParams.has("resource")
+  );
+}
 
 /**
  * Checks the URL of a URL credential source: https anywhere; plain http only on this machine or link-local
@@ -152,11 +164,11 @@ export function checkSubjectTokenUrl(
   if (!url) return;
   if (
     LINK_LOCAL_METADATA_HOSTS.has(url.hostname) &&
-    url.pathname.replace(/\/+$/, "") !== METADATA_TOKEN_PATH
+    url.pathname.replace(/\/+$/, "") !== AZURE_IMDS_TOKEN_PATH
   ) {
     issues.push({
       path,
-      message: `${url.host}${url.pathname} is a metadata path that serves credentials, not a subject token; on a metadata server only Azure's ${METADATA_TOKEN_PATH} is a URL source`,
+      message: `${url.host}${url.pathname} is a metadata path that serves credentials, not a subject token; on a metadata server only Azure's ${AZURE_IMDS_TOKEN_PATH} is a URL source`,
     });
     return;
   }

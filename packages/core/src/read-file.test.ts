@@ -35,6 +35,17 @@ function heldWriter(name: string): number {
   return openSync(name, constants.O_RDWR | constants.O_NONBLOCK);
 }
 
+/** A FIFO with a writer that never closes while `use` runs (closed afterwards). */
+async function withHeldFifo(use: (name: string, writer: number) => Promise<void>): Promise<void> {
+  const name = fifo();
+  const writer = heldWriter(name);
+  try {
+    await use(name, writer);
+  } finally {
+    closeSync(writer);
+  }
+}
+
 /** A clock that only moves when the reader sleeps: timeouts without waiting on real time. */
 function virtualTime() {
   let now = 0;
@@ -119,37 +130,25 @@ describe("readFileBounded", () => {
     expect((await reading).toString()).toBe('{"type":"external_account"}');
   });
 
-  it("gives up on a pipe whose writer stays open (virtual time)", async () => {
-    const name = fifo();
-    const writer = heldWriter(name);
-    try {
+  it("gives up on a pipe whose writer stays open (virtual time)", () =>
+    withHeldFifo(async (name, writer) => {
       writeSync(writer, "{");
       await expect(
         readFileBounded(name, { allowPipes: true, timeoutMs: 5_000, ...virtualTime() }),
       ).rejects.toMatchObject({ code: "ETIMEDOUT" });
-    } finally {
-      closeSync(writer);
-    }
-  });
+    }));
 
-  it("stops reading a pipe at the cap", async () => {
-    const name = fifo();
-    const writer = heldWriter(name);
-    try {
+  it("stops reading a pipe at the cap", () =>
+    withHeldFifo(async (name, writer) => {
       writeSync(writer, Buffer.alloc(4096, "a"));
       await expect(
         readFileBounded(name, { allowPipes: true, maxBytes: 1000, ...virtualTime() }),
       ).rejects.toMatchObject({ code: "EFBIG" });
-    } finally {
-      closeSync(writer);
-    }
-  });
+    }));
 
-  it("stops when the caller aborts", async () => {
-    const name = fifo();
-    const writer = heldWriter(name);
-    const controller = new AbortController();
-    try {
+  it("stops when the caller aborts", () =>
+    withHeldFifo(async (name) => {
+      const controller = new AbortController();
       const time = virtualTime();
       const reading = readFileBounded(name, {
         allowPipes: true,
@@ -161,22 +160,14 @@ describe("readFileBounded", () => {
         },
       });
       await expect(reading).rejects.toMatchObject({ code: "ABORT_ERR" });
-    } finally {
-      closeSync(writer);
-    }
-  });
+    }));
 
-  it("times out on real time too (smoke test of the default sleep)", async () => {
-    const name = fifo();
-    const writer = heldWriter(name);
-    try {
+  it("times out on real time too (smoke test of the default sleep)", () =>
+    withHeldFifo(async (name) => {
       await expect(readFileBounded(name, { allowPipes: true, timeoutMs: 50 })).rejects.toMatchObject({
         code: "ETIMEDOUT",
       });
-    } finally {
-      closeSync(writer);
-    }
-  });
+    }));
 
   it("rejects nonsense bounds", async () => {
     await expect(readFileBounded("/etc/hostname", { maxBytes: -1 })).rejects.toThrow(RangeError);

@@ -4,6 +4,7 @@ import {
   type SubjectTokenFormat as ConfigFormat,
   type CredentialConfig,
   type ExternalAccountConfig,
+  isAzureImdsTokenUrl,
   loadCredentialConfig,
   parseCredentialConfig,
   type ValidatedCredentialConfig,
@@ -34,7 +35,7 @@ import { fromUrl } from "./suppliers/url.js";
 export type OptionalPackage = "@wifkit/aws-supplier" | "@wifkit/azure-supplier";
 
 /** The path Azure's instance metadata service answers managed identity tokens on. */
-export const AZURE_IMDS_TOKEN_PATH = "/metadata/identity/oauth2/token";
+export { AZURE_IMDS_TOKEN_PATH } from "@wifkit/config";
 
 /** AWS credentials in the AWS SDK v3 shape (structural: this package does not depend on the AWS supplier). */
 export interface AwsCredentialsLike {
@@ -254,7 +255,7 @@ async function supplierFor(
   }
   if ("url" in source && !("environment_id" in source)) {
     // A gcloud --azure config names the VM's IMDS; the Azure supplier also serves AKS, App Service and Arc.
-    if (looksLikeAzureImds(source.url)) {
+    if (isAzureImdsTokenUrl(source.url)) {
       const module = (await importOptional(importPackage, "@wifkit/azure-supplier", undefined)) as
         | typeof import("@wifkit/azure-supplier")
         | undefined;
@@ -331,18 +332,6 @@ async function supplierFor(
   throw new WifError("The credential config's credential_source is of no kind this version knows.", {
     code: "ERR_WIF_CONFIG_INVALID",
   });
-}
-
-function looksLikeAzureImds(url: string): boolean {
-  try {
-    const parsed = new URL(url);
-    return (
-      parsed.pathname.replace(/\/+$/, "").endsWith(AZURE_IMDS_TOKEN_PATH) &&
-      parsed.searchParams.has("resource")
-    );
-  } catch {
-    return false;
-  }
 }
 
 const defaultImport = (name: OptionalPackage): Promise<unknown> =>
