@@ -3,7 +3,7 @@
  * served to another subject token, reads without bound, and cache directories that are not directories.
  */
 import { execFileSync } from "node:child_process";
-import { closeSync, constants, openSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, constants, openSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Emulator, startEmulator } from "@wifkit/emulator";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -110,6 +110,32 @@ describe("the token cache is bound to the subject token", () => {
     } finally {
       tokenServer.close();
     }
+  });
+
+  it("binds an executable source's entry to the subject token the program printed", async () => {
+    const tokenPath = join(dir.dir, "executable-token");
+    const script = write(
+      "print-token.sh",
+      `#!/bin/sh\nprintf '{"version":1,"success":true,"token_type":"urn:ietf:params:oauth:token-type:jwt","id_token":"%s","expiration_time":%s}' "$(cat ${tokenPath})" $(( $(date +%s) + 3600 ))\n`,
+    );
+    chmodSync(script, 0o755);
+    const config = write("executable.json", {
+      ...emulator.credentialConfig({ source: "file", file: tokenPath }),
+      credential_source: { executable: { command: script, timeout_millis: 5000 } },
+    });
+    const token = () =>
+      runWif(["token", "--config", config], {
+        env: { ...env, GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES: "1" },
+      });
+    writeFileSync(tokenPath, mint("tenant-a"));
+    const a = await token();
+    expect(a).toMatchObject({ code: 0, stderr: "" });
+    expect((await token()).stdout).toBe(a.stdout);
+    expect(emulator.counters.get("sts.token")).toBe(1);
+    writeFileSync(tokenPath, mint("tenant-b"));
+    const b = await token();
+    expect(await subjectOf(b.stdout.trim())).toBe("system:serviceaccount:default:tenant-b");
+    expect(emulator.counters.get("sts.token")).toBe(2);
   });
 
   it("reads a configuration given as a pipe once (--config <(cat config))", async () => {
