@@ -4,8 +4,8 @@
  * leaves it running and answering 503 with the reason. Either way no request reaches the emulator, and no
  * stack trace is printed. apps/cli/test/hostile.test.ts runs the same corpus through `wif` and `fromConfig`.
  */
-import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -23,6 +23,9 @@ let corpus: ReturnType<typeof materializeCorpus>;
 let directory: string;
 
 beforeAll(async () => {
+  // The binary is what ships; turbo builds it (and the packages it imports) before the tests.
+  if (!existsSync(bin))
+    execFileSync("pnpm", ["run", "build"], { cwd: join(bin, "..", ".."), stdio: "ignore" });
   emulator = await startEmulator();
   directory = mkdtempSync(join(tmpdir(), "wif-sidecar-hostile-"));
   corpus = materializeCorpus({
@@ -30,7 +33,7 @@ beforeAll(async () => {
     sts: emulator.urls.sts,
     audience: emulator.providerAudience("oidc-provider"),
   });
-});
+}, 180_000);
 afterAll(async () => {
   corpus.close();
   await emulator.stop();
