@@ -59,7 +59,7 @@ describe("the hostile corpus", () => {
     expect(corpus.cases.length).toBeGreaterThanOrEqual(40);
   });
 
-  it("is refused by wif validate and wif token, with no request", { timeout: 300_000 }, async () => {
+  it("is refused by wif validate and wif token, with no request", { timeout: 600_000 }, async () => {
     await eachLimited(corpus.cases, 3, async (entry) => {
       const validate = await runWif(["validate", "--config", entry.configPath], { env, timeoutMs: 30_000 });
       expect(validate.code, `${entry.name}: validate exit`).toBe(1);
