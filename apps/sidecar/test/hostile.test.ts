@@ -85,7 +85,7 @@ function runSidecar(entry: HostileCase): Promise<Outcome> {
 }
 
 it("refuses every entry of the hostile corpus, with the reason and no request", {
-  timeout: 300_000,
+  timeout: 600_000,
 }, async () => {
   expect(corpus.cases.length).toBeGreaterThanOrEqual(40);
   const queue = [...corpus.cases];
