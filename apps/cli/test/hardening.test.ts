@@ -3,7 +3,16 @@
  * served to another subject token, reads without bound, and cache directories that are not directories.
  */
 import { execFileSync } from "node:child_process";
-import { chmodSync, closeSync, constants, openSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  closeSync,
+  constants,
+  openSync,
+  readdirSync,
+  readFileSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { type Emulator, startEmulator } from "@wifkit/emulator";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -57,25 +66,30 @@ describe("the token cache is bound to the subject token", () => {
     const config = write("file.json", emulator.credentialConfig({ source: "file", file: tokenPath }));
     const token = () => runWif(["token", "--config", config], { env });
 
-    writeFileSync(tokenPath, mint("tenant-a"));
+    const subjectA = mint("tenant-a");
+    writeFileSync(tokenPath, subjectA);
     const a = await token();
     expect(a).toMatchObject({ code: 0, stderr: "" });
     expect(await subjectOf(a.stdout.trim())).toBe("system:serviceaccount:default:tenant-a");
     expect((await token()).stdout).toBe(a.stdout); // warm: the same subject token, the same Google token
     expect(emulator.counters.get("sts.token")).toBe(1);
 
-    writeFileSync(tokenPath, mint("tenant-b"));
+    const subjectB = mint("tenant-b");
+    writeFileSync(tokenPath, subjectB);
     const b = await token();
     expect(b).toMatchObject({ code: 0, stderr: "" });
     expect(b.stdout).not.toBe(a.stdout);
     expect(await subjectOf(b.stdout.trim())).toBe("system:serviceaccount:default:tenant-b");
     expect(emulator.counters.get("sts.token")).toBe(2);
-    // Neither subject token is kept anywhere in the cache.
+    // Both Google tokens are cached; neither subject token is kept anywhere in the cache.
     const cacheDir = env.WIF_CACHE_DIR as string;
-    for (const name of readdirSync(cacheDir)) {
-      const stored = execFileSync("cat", [join(cacheDir, name)], { encoding: "utf8" });
-      expect(stored).not.toContain("eyJ");
-      expect(stored).toContain(name.endsWith(".json") ? "expiresAt" : "");
+    const stored = readdirSync(cacheDir).map((name) => readFileSync(join(cacheDir, name), "utf8"));
+    expect(stored).toHaveLength(2);
+    for (const text of stored) {
+      for (const subject of [subjectA, subjectB]) {
+        expect(text).not.toContain(subject);
+        expect(text).not.toContain(subject.split(".")[1]);
+      }
     }
   });
 
