@@ -4,7 +4,7 @@
  * leaves it running and answering 503 with the reason. Either way no request reaches the emulator, and no
  * stack trace is printed. apps/cli/test/hostile.test.ts runs the same corpus through `wif` and `fromConfig`.
  */
-import { execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -34,7 +34,11 @@ beforeAll(async () => {
     audience: emulator.providerAudience("oidc-provider"),
   });
 }, 180_000);
+/** Sidecars still running: stopped after the test whatever happened to it. */
+const running = new Set<ChildProcess>();
+
 afterAll(async () => {
+  for (const child of running) child.kill("SIGKILL");
   corpus.close();
   await emulator.stop();
   rmSync(directory, { recursive: true, force: true });
@@ -62,6 +66,7 @@ function runSidecar(entry: HostileCase): Promise<Outcome> {
       stdio: ["ignore", "pipe", "pipe"],
     },
   );
+  running.add(child);
   let stderr = "";
   child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
     stderr += chunk;
@@ -78,6 +83,7 @@ function runSidecar(entry: HostileCase): Promise<Outcome> {
       });
     });
     child.once("close", (code) => {
+      running.delete(child);
       clearTimeout(killer);
       resolve({ code: token ? null : code, stderr, ...(token ? { token } : {}) });
     });
