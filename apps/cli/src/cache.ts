@@ -1,18 +1,34 @@
 /**
  * Where `wif` keeps tokens between runs, and under which key. The key is a hash of the credential
- * configuration's exact bytes, the request (scopes, or audience and email flag) and the environment
- * variables that choose which workload identity the subject credential belongs to: a hit means this exact
- * configuration, in this environment, already passed validation and produced the stored token, so the entry
- * can answer without loading the schema, the HTTP layer or any supplier.
+ * configuration's exact bytes, the request (scopes, or audience and email flag), the environment variables
+ * that choose which workload identity the subject credential belongs to, and the subject credential itself:
+ * the bytes of a subject token file, or the subject token a URL, a program or a certificate gave (its hash;
+ * the token is never stored). So a hit means this exact configuration, in this environment, with this
+ * subject credential, already passed validation and produced the stored token; and when another job writes
+ * its token where this one's was, the key changes with it.
+ *
+ * This module is part of the entry's fast path: node builtins and @wifkit/core's bounded reader only.
  */
 import { createHash } from "node:crypto";
+import { mkdirSync, statSync } from "node:fs";
 import { homedir } from "node:os";
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
+import { isAzureImdsTokenUrl } from "@wifkit/config";
+import { readFileBoundedSync, WifError } from "@wifkit/core";
 
 type Env = Readonly<Record<string, string | undefined>>;
 
 /** Environment variable overriding the cache directory (below `--cache-dir`). */
 export const CACHE_DIR_ENV = "WIF_CACHE_DIR";
+
+/** Bigger files are neither credential configurations nor subject tokens (@wifkit/config's cap). */
+export const MAX_FILE_BYTES = 1024 * 1024;
+
+/** The codes of the cache's own errors. */
+export const CACHE_ERROR_CODES = Object.freeze({
+  /** `--cache-dir` / `WIF_CACHE_DIR` names something that is not, and cannot become, a directory. */
+  directoryUnusable: "ERR_WIF_CACHE_DIR_UNUSABLE",
+} as const);
 
 /**
  * Variables that decide whose subject credential the suppliers find (AWS keys and roles, Azure identities,
@@ -59,10 +75,46 @@ export type TokenRequest =
   | { kind: "access_token"; scopes: readonly string[] }
   | { kind: "id_token"; audience: string; includeEmail: boolean };
 
-/** The token store key for `request` made with the configuration whose file holds `configBytes`. */
-export function tokenCacheKey(configBytes: Uint8Array, request: TokenRequest, env: Env): string {
+/**
+ * What the subject credential of a configuration is, for the key: `environment` (AWS, Azure: the identity
+ * comes from the machine and IDENTITY_ENV), `file` (the token file's bytes), or `obtained` (a URL, program
+ * or certificate: the subject token has to be fetched before the key is known).
+ */
+export type SubjectBinding = { kind: "environment" } | { kind: "file"; path: string } | { kind: "obtained" };
+
+/**
+ * The binding of a configuration's `credential_source`, read from its JSON without validating it: only a
+ * validated configuration ever produced a cache entry, and its bytes are part of the key.
+ */
+export function subjectBindingOf(json: unknown): SubjectBinding {
+  const source = (json as { credential_source?: Record<string, unknown> } | null)?.credential_source;
+  if (source === null || typeof source !== "object") return { kind: "environment" };
+  if (typeof source.file === "string") return { kind: "file", path: source.file };
+  if (source.environment_id !== undefined) return { kind: "environment" };
+  if (typeof source.url === "string" && isAzureImdsTokenUrl(source.url)) return { kind: "environment" };
+  if (source.url !== undefined || source.executable !== undefined || source.certificate !== undefined) {
+    return { kind: "obtained" };
+  }
+  return { kind: "environment" };
+}
+
+/** The hash of a subject credential for the key. */
+export function subjectDigest(content: Uint8Array | string): string {
+  return createHash("sha256").update(content).digest("hex");
+}
+
+/**
+ * The token store key for `request` made with the configuration whose file holds `configBytes`, and the
+ * subject credential whose `subjectDigest` is given (none for an environment-bound one).
+ */
+export function tokenCacheKey(
+  configBytes: Uint8Array,
+  request: TokenRequest,
+  env: Env,
+  subject: string | undefined,
+): string {
   const hash = createHash("sha256");
-  hash.update("wif-token-cache-v1\0");
+  hash.update("wif-token-cache-v2\0");
   hash.update(configBytes);
   hash.update("\0");
   hash.update(
@@ -71,5 +123,88 @@ export function tokenCacheKey(configBytes: Uint8Array, request: TokenRequest, en
       : `id_token\0${request.audience}\0${request.includeEmail ? "email" : "no-email"}`,
   );
   for (const name of IDENTITY_ENV) hash.update(`\0${name}=${env[name] ?? ""}`);
+  hash.update(`\0subject=${subject ?? ""}`);
   return hash.digest("hex");
+}
+
+/**
+ * The key for a configuration without any network call, as the entry's fast path computes it: for an
+ * environment-bound source at once, for a file source after reading the token file (bounded, a regular file
+ * only; its bytes are added to `files` so the full path does not read it again). Undefined when the subject
+ * token must be obtained first, or anything is unusual (the full path then decides and reports).
+ */
+export function quickCacheKey(
+  configBytes: Buffer,
+  request: TokenRequest,
+  env: Env,
+  files: Map<string, Buffer>,
+): string | undefined {
+  let json: unknown;
+  try {
+    json = JSON.parse(configBytes.toString("utf8").replace(/^\uFEFF/, ""));
+  } catch {
+    return undefined;
+  }
+  const binding = subjectBindingOf(json);
+  if (binding.kind === "obtained") return undefined;
+  if (binding.kind === "environment") return tokenCacheKey(configBytes, request, env, undefined);
+  try {
+    const bytes = files.get(binding.path) ?? readFileBoundedSync(binding.path, { maxBytes: MAX_FILE_BYTES });
+    files.set(binding.path, bytes);
+    return tokenCacheKey(configBytes, request, env, subjectDigest(bytes));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Makes sure `directory` is a directory, creating what is missing one level at a time (mode 0700), and
+ * returns its absolute path. A recursive mkdir on Node 20 loops for ever under /proc; one level at a time,
+ * the first level that cannot be created is reported instead.
+ */
+export function ensureCacheDirectory(directory: string): string {
+  const absolute = resolve(directory);
+  const unusable = (detail: string, cause?: unknown) =>
+    new WifError(
+      `The token cache directory ${absolute} cannot be used: ${detail}. Point --cache-dir or ${CACHE_DIR_ENV} at a directory you own, or pass --no-cache.`,
+      { code: CACHE_ERROR_CODES.directoryUnusable, cause },
+    );
+  const missing: string[] = [];
+  for (let current = absolute; ; current = dirname(current)) {
+    try {
+      if (!statSync(current).isDirectory()) throw unusable(`${current} is not a directory`);
+      break;
+    } catch (error) {
+      if (error instanceof WifError) throw error;
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== "ENOENT" || dirname(current) === current)
+        throw unusable(`${current}: ${code ?? "error"}`, error);
+      missing.unshift(current);
+    }
+  }
+  for (const level of missing) {
+    try {
+      mkdirSync(level, { mode: 0o700 });
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== "EEXIST" || !statSync(level).isDirectory()) {
+        throw unusable(`${level} cannot be created (${code ?? "error"})`, error);
+      }
+    }
+  }
+  return absolute;
+}
+
+/**
+ * What the entry's fast path learned before handing a `token` or `id-token` run over to the full command,
+ * so that the command parses, reads and looks up nothing twice.
+ */
+export interface WarmStart {
+  command: "token" | "id-token";
+  /** The command's flags, parsed by the entry with the command's own specs (specs.ts). */
+  values: Record<string, unknown>;
+  /** Files read so far (bounded), by the path they were read by: the configuration, a subject token file. */
+  files: Map<string, Buffer>;
+  /** The cache key the entry looked up and missed. */
+  checkedKey?: string | undefined;
 }

@@ -4,6 +4,7 @@
  * never loads the HTTP layer and `wif token` never loads the CEL engine.
  */
 import { UsageError, wantsHelp } from "./args.js";
+import type { WarmStart } from "./cache.js";
 import type { CommandContext, CommandRun } from "./context.js";
 import { COMMANDS, commandHelp, mainHelp, usageOf } from "./help.js";
 import { createIo, type Io } from "./io.js";
@@ -57,10 +58,13 @@ function commandOf(argv: readonly string[]): { name: string | undefined; args: s
  * Runs `wif ARGV` and returns the exit code: 0 success, 1 failure, 2 usage error (or the child's code for
  * `exec`). Never throws; prints stack traces only with `--debug`.
  */
-export async function run(argv: readonly string[], context: { version: string }): Promise<number> {
+export async function run(
+  argv: readonly string[],
+  context: { version: string; warm?: WarmStart | undefined },
+): Promise<number> {
   const io = createIo();
   const debug = argv.includes("--debug") && !argv.slice(0, argv.indexOf("--debug")).includes("--");
-  const ctx: CommandContext = { io, env: process.env, version: context.version };
+  const ctx: CommandContext = { io, env: process.env, version: context.version, warm: context.warm };
   try {
     const { name, args } = commandOf(argv);
     if (name === undefined) {

@@ -1,3 +1,4 @@
+import type { WarmStart } from "./cache.js";
 import type { Io } from "./io.js";
 
 /** What every command gets. */
@@ -5,6 +6,8 @@ export interface CommandContext {
   readonly io: Io;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly version: string;
+  /** What the entry's fast path already parsed and read for this `token` or `id-token` run. */
+  readonly warm?: WarmStart | undefined;
 }
 
 /** A command: parses its own flags (`args` has the command name removed) and returns the exit code. */

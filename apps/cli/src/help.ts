@@ -17,6 +17,10 @@ const ALLOW_ORIGIN_FLAG: [string, string] = [
   "--allow-origin ORIGIN",
   "also accept this endpoint origin (scheme://host:port) in the configuration, e.g. an emulator's http://127.0.0.1:PORT (repeatable or comma separated; default: $WIF_ALLOW_ORIGINS, same syntax)",
 ];
+const UNIVERSE_DOMAIN_FLAG: [string, string] = [
+  "--universe-domain DOMAIN",
+  "accept this universe_domain (not googleapis.com) in the configuration; the file cannot approve its own (default: $WIF_UNIVERSE_DOMAIN)",
+];
 const CACHE_FLAGS: [string, string][] = [
   ["--no-cache", "neither read nor write the token cache"],
   [
@@ -45,6 +49,7 @@ export const COMMANDS: Record<string, CommandHelp> = {
       ],
       ...CACHE_FLAGS,
       ALLOW_ORIGIN_FLAG,
+      UNIVERSE_DOMAIN_FLAG,
       ...COMMON_FLAGS,
     ],
     examples: [
@@ -65,6 +70,7 @@ export const COMMANDS: Record<string, CommandHelp> = {
       ["--format FORMAT", "text (the token) or json ({id_token, expires_at, principal})"],
       ...CACHE_FLAGS,
       ALLOW_ORIGIN_FLAG,
+      UNIVERSE_DOMAIN_FLAG,
       ...COMMON_FLAGS,
     ],
     examples: [
@@ -85,6 +91,7 @@ export const COMMANDS: Record<string, CommandHelp> = {
       ],
       ...CACHE_FLAGS,
       ALLOW_ORIGIN_FLAG,
+      UNIVERSE_DOMAIN_FLAG,
       ...COMMON_FLAGS,
     ],
     examples: [
@@ -206,6 +213,7 @@ export const COMMANDS: Record<string, CommandHelp> = {
       CONFIG_FLAG,
       ["--offline", "only the schema and endpoint policy, no doctor"],
       ALLOW_ORIGIN_FLAG,
+      UNIVERSE_DOMAIN_FLAG,
       ...COMMON_FLAGS,
     ],
     examples: ["wif validate --config ./wif-config.json"],
@@ -219,6 +227,7 @@ export const COMMANDS: Record<string, CommandHelp> = {
       ["--show-token", "also print the raw subject token (to stdout)"],
       ["--format FORMAT", "text (a report on stderr) or json (on stdout)"],
       ALLOW_ORIGIN_FLAG,
+      UNIVERSE_DOMAIN_FLAG,
       ...COMMON_FLAGS,
     ],
     examples: ["wif inspect --config ./wif-config.json"],
@@ -251,6 +260,7 @@ export const COMMANDS: Record<string, CommandHelp> = {
       ["--pool P", "the workload identity pool id"],
       ["--format FORMAT", "text (a report on stderr) or json (on stdout)"],
       ALLOW_ORIGIN_FLAG,
+      UNIVERSE_DOMAIN_FLAG,
       ...COMMON_FLAGS,
     ],
     examples: [

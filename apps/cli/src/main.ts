@@ -6,13 +6,14 @@
  * token store, and write with `writeSync` (process.stdout on a pipe loads the net and stream modules): see
  * tsup.config.ts for why it is bundled apart from the rest, as CommonJS.
  */
-import { readFileSync, writeSync } from "node:fs";
+import { writeSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
+import { readFileBoundedSync } from "@wifkit/core";
 import { createFileTokenStore } from "@wifkit/token-cache";
 import packageJson from "../package.json" with { type: "json" };
-import { cacheDirectory, type TokenRequest, tokenCacheKey } from "./cache.js";
+import { cacheDirectory, MAX_FILE_BYTES, quickCacheKey, type TokenRequest, type WarmStart } from "./cache.js";
 import {
   ID_TOKEN_FLAGS,
   ID_TOKEN_FORMATS,
@@ -23,23 +24,25 @@ import {
 } from "./specs.js";
 import { type CachedToken, formatToken } from "./token-output.js";
 
-/** Bigger than any credential configuration (@wifkit/config caps them at 1 MiB): leave it to the full path. */
-const MAX_FAST_CONFIG_BYTES = 1024 * 1024;
-
 interface CommandsModule {
-  run(argv: readonly string[], context: { version: string }): Promise<number>;
+  run(argv: readonly string[], context: { version: string; warm?: WarmStart | undefined }): Promise<number>;
 }
 
 /**
- * The token for a `token` or `id-token` invocation from the file cache, printed; `false` when the full
- * command has to run (a miss, `--no-cache`, `--help`, anything unusual: the full parser reports errors).
+ * The token for a `token` or `id-token` invocation from the file cache, printed (`true`); otherwise what
+ * was learned on the way (flags, files read, the key that missed) for the full command, or undefined for
+ * any other command. Anything unusual is left to the full path, which reports errors.
  */
-async function answerFromCache(argv: readonly string[]): Promise<boolean> {
+async function answerFromCache(argv: readonly string[]): Promise<true | WarmStart | undefined> {
   const command = argv[0];
-  if (command !== "token" && command !== "id-token") return false;
-  let request: TokenRequest;
+  if (command !== "token" && command !== "id-token") return undefined;
+  let request: TokenRequest | undefined;
   let format: TokenFormat;
-  let values: { config?: string | undefined; "cache-dir"?: string | undefined };
+  let values: {
+    config?: string | undefined;
+    "cache-dir"?: string | undefined;
+    "no-cache"?: boolean | undefined;
+  };
   try {
     if (command === "token") {
       const parsed = parseArgs({
@@ -48,13 +51,11 @@ async function answerFromCache(argv: readonly string[]): Promise<boolean> {
         strict: true,
         allowPositionals: false,
       });
-      if (parsed.values.help || parsed.values["no-cache"]) return false;
-      const scopes = parseScopes(parsed.values.scopes);
-      if (scopes.length === 0) return false;
-      request = { kind: "access_token", scopes };
-      format = (parsed.values.format ?? "text") as TokenFormat;
-      if (!TOKEN_FORMATS.includes(format)) return false;
       values = parsed.values;
+      const scopes = parseScopes(parsed.values.scopes);
+      if (scopes.length > 0) request = { kind: "access_token", scopes };
+      format = (parsed.values.format ?? "text") as TokenFormat;
+      if (!TOKEN_FORMATS.includes(format)) request = undefined;
     } else {
       const parsed = parseArgs({
         args: argv.slice(1),
@@ -62,39 +63,42 @@ async function answerFromCache(argv: readonly string[]): Promise<boolean> {
         strict: true,
         allowPositionals: false,
       });
-      if (parsed.values.help || parsed.values["no-cache"] || !parsed.values.audience) return false;
-      request = {
-        kind: "id_token",
-        audience: parsed.values.audience,
-        includeEmail: parsed.values["include-email"] === true,
-      };
-      format = (parsed.values.format ?? "text") as TokenFormat;
-      if (!(ID_TOKEN_FORMATS as readonly string[]).includes(format)) return false;
       values = parsed.values;
+      const audience = parsed.values.audience?.trim();
+      if (audience) {
+        request = { kind: "id_token", audience, includeEmail: parsed.values["include-email"] === true };
+      }
+      format = (parsed.values.format ?? "text") as TokenFormat;
+      if (!(ID_TOKEN_FORMATS as readonly string[]).includes(format)) request = undefined;
     }
   } catch {
-    return false;
+    return undefined;
   }
+  const warm: WarmStart = { command, values, files: new Map() };
   const configPath = values.config ?? process.env.GOOGLE_APPLICATION_CREDENTIALS;
-  if (!configPath) return false;
+  if (!request || values["no-cache"] || (values as { help?: boolean }).help || !configPath) return warm;
   let configBytes: Buffer;
   try {
-    configBytes = readFileSync(configPath);
+    // A regular file only: a pipe (`--config <(...)`) is read by the full path, with its timeout.
+    configBytes = readFileBoundedSync(configPath, { maxBytes: MAX_FILE_BYTES });
   } catch {
-    return false;
+    return warm;
   }
-  if (configBytes.length === 0 || configBytes.length > MAX_FAST_CONFIG_BYTES) return false;
+  warm.files.set(configPath, configBytes);
+  const key = quickCacheKey(configBytes, request, process.env, warm.files);
+  if (key === undefined) return warm;
   try {
     const store = createFileTokenStore<CachedToken>({
       directory: cacheDirectory(values["cache-dir"], process.env),
     });
-    const token = await store.read(tokenCacheKey(configBytes, request, process.env));
-    if (!token || token.type !== request.kind || typeof token.value !== "string") return false;
+    const token = await store.read(key);
+    warm.checkedKey = key;
+    if (!token || token.type !== request.kind || typeof token.value !== "string") return warm;
     writeStdout(formatToken(token, format));
     return true;
   } catch {
     // An unreadable cache is the full path's business (it reports it and fetches a token).
-    return false;
+    return warm;
   }
 }
 
@@ -116,11 +120,12 @@ async function main(): Promise<void> {
     writeStdout(`${packageJson.version}\n`);
     return;
   }
-  if (await answerFromCache(argv)) return;
+  const warm = await answerFromCache(argv);
+  if (warm === true) return;
   // A computed specifier keeps the bundler from inlining the commands into this file.
   const commandsUrl = pathToFileURL(join(__dirname, "lib", "commands.js")).href;
   const commands = (await import(commandsUrl)) as CommandsModule;
-  process.exitCode = await commands.run(argv, { version: packageJson.version });
+  process.exitCode = await commands.run(argv, { version: packageJson.version, warm });
 }
 
 main().catch((error: unknown) => {

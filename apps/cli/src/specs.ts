@@ -8,6 +8,7 @@ export const GLOBAL_FLAGS = {
   help: { type: "boolean", short: "h" },
   debug: { type: "boolean" },
   "allow-origin": { type: "string", multiple: true },
+  "universe-domain": { type: "string" },
 } as const;
 
 /** Flags of the commands that use the token cache. */

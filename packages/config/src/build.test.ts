@@ -308,7 +308,11 @@ describe("buildCredentialConfig writes what gcloud writes", () => {
 
   it.each(cases)("%s passes the schema and every rule (round trip)", (_flags, options) => {
     const built = buildCredentialConfig(options);
-    expect(parseCredentialConfig(JSON.parse(JSON.stringify(built)))).toEqual({ config: built, warnings: [] });
+    const allow = { universeDomains: ["example-universe.com"] };
+    expect(parseCredentialConfig(JSON.parse(JSON.stringify(built)), { allow })).toEqual({
+      config: built,
+      warnings: [],
+    });
   });
 
   it("writes the certificate configuration a certificate source reads", () => {

@@ -1,5 +1,21 @@
 import { WifError } from "@wifkit/core";
 
+/** Every code @wifkit/config throws. */
+export const CONFIG_ERROR_CODES = Object.freeze({
+  /** No path given, or no such file. */
+  notFound: "ERR_WIF_CONFIG_NOT_FOUND",
+  /** A directory, a device, a pipe that never ends, no permission. */
+  unreadable: "ERR_WIF_CONFIG_UNREADABLE",
+  /** Over `MAX_CONFIG_BYTES`. */
+  tooLarge: "ERR_WIF_CONFIG_TOO_LARGE",
+  /** A `ConfigError`: empty, not JSON, or failing the schema, a rule or the endpoint policy. */
+  invalid: "ERR_WIF_CONFIG_INVALID",
+  /** The caller's signal aborted the load. */
+  aborted: "ERR_WIF_ABORTED",
+} as const);
+
+export type ConfigErrorCode = (typeof CONFIG_ERROR_CODES)[keyof typeof CONFIG_ERROR_CODES];
+
 /** One problem in a credential configuration, located by its JSON path (`credential_source.format.type`). */
 export interface ConfigIssue {
   path: string;
@@ -21,7 +37,9 @@ export class ConfigError extends WifError {
       : "The credential configuration";
     const lines = issues.map((issue) => `  - ${issue.path ? `${issue.path}: ` : ""}${issue.message}`);
     const count = issues.length === 1 ? "a problem" : `${issues.length} problems`;
-    super(`${where} has ${count}:\n${lines.join("\n")}`, { code: options.code ?? "ERR_WIF_CONFIG_INVALID" });
+    super(`${where} has ${count}:\n${lines.join("\n")}`, {
+      code: options.code ?? CONFIG_ERROR_CODES.invalid,
+    });
     this.issues = issues;
     this.source = options.source;
   }

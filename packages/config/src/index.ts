@@ -25,10 +25,10 @@ export {
   EXECUTABLE_INTERACTIVE_TIMEOUT_RANGE,
   GLOBAL_STS_LOCATION,
 } from "./build.js";
-export type { ConfigIssue } from "./errors.js";
-export { ConfigError } from "./errors.js";
+export type { ConfigErrorCode, ConfigIssue } from "./errors.js";
+export { CONFIG_ERROR_CODES, ConfigError } from "./errors.js";
 export type { LoadCredentialConfigOptions, LoadedCredentialConfig } from "./load.js";
-export { loadCredentialConfig, MAX_CONFIG_BYTES } from "./load.js";
+export { DEFAULT_CONFIG_READ_TIMEOUT_MS, loadCredentialConfig, MAX_CONFIG_BYTES } from "./load.js";
 export type { ParseAllowedOriginsOptions } from "./origins.js";
 export {
   ALLOW_ORIGIN_FLAG,
@@ -39,7 +39,7 @@ export {
 export type { ParsedCredentialConfig, ParseOptions } from "./parse.js";
 export { EXECUTABLE_TIMEOUT_RANGE, parseCredentialConfig, TOKEN_LIFETIME_RANGE } from "./parse.js";
 export type { AllowOptions } from "./policy.js";
-export { isLoopbackHost } from "./policy.js";
+export { AZURE_IMDS_TOKEN_PATH, isAzureImdsTokenUrl, isLoopbackHost, UNIVERSE_DOMAIN_ENV } from "./policy.js";
 export type {
   AuthorizedUserConfig,
   AwsCredentialSource,
@@ -55,3 +55,5 @@ export type {
   SubjectTokenFormat,
   UrlCredentialSource,
 } from "./types.js";
+export type { ValidatedCredentialConfig } from "./validated.js";
+export { validatedCredentialConfig } from "./validated.js";

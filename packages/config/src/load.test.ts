@@ -1,10 +1,9 @@
-import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { chmod } from "node:fs/promises";
 import type { WifError } from "@wifkit/core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ConfigError } from "./errors.js";
 import { loadCredentialConfig, MAX_CONFIG_BYTES } from "./load.js";
+import { scratchDirectory } from "./test-helpers.js";
 
 const valid = {
   type: "external_account",
@@ -15,19 +14,8 @@ const valid = {
   credential_source: { file: "/var/run/token" },
 };
 
-let dir: string;
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "wifkit-config-"));
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
-
-async function file(name: string, content: string | Buffer): Promise<string> {
-  const path = join(dir, name);
-  await writeFile(path, content);
-  return path;
-}
+const scratch = scratchDirectory("wifkit-config-");
+const { file } = scratch;
 
 async function failure(options: Parameters<typeof loadCredentialConfig>[0]): Promise<WifError> {
   const error = await loadCredentialConfig(options).then(
@@ -48,7 +36,7 @@ describe("loadCredentialConfig", () => {
   it("falls back to GOOGLE_APPLICATION_CREDENTIALS, and the explicit path wins over it", async () => {
     const path = await file("from-env.json", JSON.stringify(valid));
     expect((await loadCredentialConfig({ env: { GOOGLE_APPLICATION_CREDENTIALS: path } })).path).toBe(path);
-    const missing = join(dir, "missing.json");
+    const missing = scratch.path("missing.json");
     const error = await failure({ path: missing, env: { GOOGLE_APPLICATION_CREDENTIALS: path } });
     expect(error.code).toBe("ERR_WIF_CONFIG_NOT_FOUND");
   });
@@ -60,7 +48,7 @@ describe("loadCredentialConfig", () => {
   });
 
   it("reports a missing file, naming the variable it came from", async () => {
-    const path = join(dir, "nope.json");
+    const path = scratch.path("nope.json");
     const error = await failure({ env: { GOOGLE_APPLICATION_CREDENTIALS: path } });
     expect(error.code).toBe("ERR_WIF_CONFIG_NOT_FOUND");
     expect(error.message).toBe(
@@ -69,7 +57,7 @@ describe("loadCredentialConfig", () => {
   });
 
   it("refuses a directory", async () => {
-    const error = await failure({ path: dir });
+    const error = await failure({ path: scratch.dir });
     expect(error.code).toBe("ERR_WIF_CONFIG_UNREADABLE");
     expect(error.message).toContain("is a directory; point at the JSON file");
   });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError } from "./errors.js";
 import { parseCredentialConfig } from "./parse.js";
+import type { AllowOptions } from "./policy.js";
 
 const AUDIENCE =
   "//iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/my-pool/providers/my-provider";
@@ -26,7 +27,7 @@ const awsSource = {
 };
 
 /** The issues a config raises, as "path: message" lines. */
-function problems(input: unknown, allow?: { origins: string[] }): string[] {
+function problems(input: unknown, allow?: AllowOptions): string[] {
   try {
     parseCredentialConfig(input, allow ? { allow } : {});
   } catch (error) {
@@ -172,7 +173,9 @@ describe("every variant of the credential configuration is accepted", () => {
     ],
   ];
   it.each(accepted)("%s", (_name, input) => {
-    const { config, warnings } = parseCredentialConfig(input);
+    const { config, warnings } = parseCredentialConfig(input, {
+      allow: { universeDomains: ["example-universe.com"] },
+    });
     expect(config).toEqual(input);
     expect(warnings).toEqual([]);
   });
@@ -458,7 +461,10 @@ describe("endpoint policy", () => {
 
   it("ties Google endpoints to the configured universe", () => {
     expect(
-      problems({ ...base, universe_domain: "example-universe.com", credential_source: { file: "/t" } })[0],
+      problems(
+        { ...base, universe_domain: "example-universe.com", credential_source: { file: "/t" } },
+        { universeDomains: ["example-universe.com"] },
+      )[0],
     ).toMatch(
       /^token_url: https:\/\/sts.googleapis.com is not a Google STS endpoint of universe example-universe.com/,
     );

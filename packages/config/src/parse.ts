@@ -3,11 +3,13 @@
  * to each other, then the endpoint policy, collecting every problem with its JSON path so one run tells the
  * user everything to fix. Unknown fields are warnings, not errors: newer gcloud versions add fields.
  */
+import { posix } from "node:path";
 import type * as z from "zod/mini";
 import { DEFAULT_UNIVERSE_DOMAIN, isServiceAccountEmail, parseAudience } from "./audience.js";
 import { ConfigError, type ConfigIssue } from "./errors.js";
 import {
   type AllowOptions,
+  approvedUniverseDomains,
   checkAwsMetadataUrl,
   checkAwsVerificationUrl,
   checkGoogleEndpoint,
@@ -21,12 +23,18 @@ import type {
   ExternalAccountConfig,
   UrlCredentialSource,
 } from "./types.js";
+import { markValidated } from "./validated.js";
 
 export interface ParseOptions {
   /** Extra origins the endpoint policy accepts (emulators, test servers). */
   allow?: AllowOptions | undefined;
   /** Names the configuration in error messages, e.g. its file path. */
   source?: string | undefined;
+  /**
+   * Environment to read `WIF_UNIVERSE_DOMAIN` from when `allow.universeDomains` is unset. Default: none
+   * (parsing reads no environment unless given one; `loadCredentialConfig` passes `process.env`).
+   */
+  env?: Readonly<Record<string, string | undefined>> | undefined;
 }
 
 export interface ParsedCredentialConfig<T extends CredentialConfig = CredentialConfig> {
@@ -44,8 +52,9 @@ const isObject = (value: unknown): value is Json =>
 
 /**
  * Validates a parsed credential configuration (`external_account` or `external_account_authorized_user`)
- * and returns it typed, with warnings. Throws `ConfigError` (`ERR_WIF_CONFIG_INVALID`) listing every problem
- * with its JSON path.
+ * and returns it typed (and frozen), with warnings. Throws `ConfigError` (`ERR_WIF_CONFIG_INVALID`) listing
+ * every problem with its JSON path. `fromConfig` (@wifkit/credentials) takes the result, or its `config`,
+ * as it is, without validating it again.
  *
  * @example
  * const { config, warnings } = parseCredentialConfig(JSON.parse(text), { allow: { origins: [emulatorUrl] } });
@@ -57,10 +66,14 @@ export function parseCredentialConfig(input: unknown, options: ParseOptions = {}
     throw new ConfigError([{ path: "", message: "must be a JSON object" }], { source: options.source });
   }
   let config: CredentialConfig | undefined;
+  const policy: Policy = {
+    allow: options.allow,
+    universes: approvedUniverseDomains(options.allow, options.env),
+  };
   if (input.type === "external_account") {
-    config = parseExternalAccount(input, options.allow, issues, warnings);
+    config = parseExternalAccount(input, policy, issues, warnings);
   } else if (input.type === "external_account_authorized_user") {
-    config = parseAuthorizedUser(input, options.allow, issues, warnings);
+    config = parseAuthorizedUser(input, policy, issues, warnings);
   } else if (input.type === "service_account" || input.type === "authorized_user") {
     issues.push({
       path: "type",
@@ -76,15 +89,16 @@ export function parseCredentialConfig(input: unknown, options: ParseOptions = {}
     });
   }
   if (issues.length > 0 || !config) throw new ConfigError(issues, { source: options.source });
-  return { config, warnings };
+  return markValidated({ config, warnings });
 }
 
-function parseExternalAccount(
-  input: Json,
-  allow: AllowOptions | undefined,
-  issues: ConfigIssue[],
-  warnings: string[],
-) {
+/** What the endpoint policy accepts beyond Google's own: the caller's origins and approved universes. */
+interface Policy {
+  allow: AllowOptions | undefined;
+  universes: readonly string[];
+}
+
+function parseExternalAccount(input: Json, policy: Policy, issues: ConfigIssue[], warnings: string[]) {
   warnUnknownKeys(input, Object.keys(externalAccountSchema.shape), "", warnings);
   const { credential_source: rawSource, ...top } = input;
   const topSchema = externalAccountSchema.shape;
@@ -93,27 +107,22 @@ function parseExternalAccount(
   const source = selectSource(rawSource, issues, warnings);
   if (!topResult || !source) return undefined;
   const config = { ...topResult, credential_source: source.value } as ExternalAccountConfig;
-  checkExternalAccountRules(config, source.kind, issues, warnings);
+  checkExternalAccountRules(config, source.kind, policy, issues, warnings);
   // Endpoints are judged against the universe domain, so only once that is known to be usable.
   if (!issues.some((issue) => issue.path === "universe_domain")) {
-    checkExternalAccountEndpoints(config, source.kind, allow, issues);
+    checkExternalAccountEndpoints(config, source.kind, policy.allow, issues);
   }
   return config;
 }
 
-function parseAuthorizedUser(
-  input: Json,
-  allow: AllowOptions | undefined,
-  issues: ConfigIssue[],
-  warnings: string[],
-) {
+function parseAuthorizedUser(input: Json, policy: Policy, issues: ConfigIssue[], warnings: string[]) {
   warnUnknownKeys(input, Object.keys(authorizedUserSchema.shape), "", warnings);
   const config = checkShape(input, authorizedUserSchema.shape, "", issues) as
     | AuthorizedUserConfig
     | undefined;
   if (!config) return undefined;
   const universe = config.universe_domain ?? DEFAULT_UNIVERSE_DOMAIN;
-  checkUniverseDomain(config.universe_domain, issues);
+  checkUniverseDomain(config.universe_domain, policy, issues);
   if (config.audience !== undefined && parseAudience(config.audience)?.kind !== "workforce") {
     issues.push({
       path: "audience",
@@ -124,7 +133,7 @@ function parseAuthorizedUser(
   for (const field of ["token_url", "token_info_url", "revoke_url"] as const) {
     const value = config[field];
     if (value !== undefined && !issues.some((issue) => issue.path === "universe_domain"))
-      checkGoogleEndpoint(field, value, "sts", universe, allow, issues);
+      checkGoogleEndpoint(field, value, "sts", universe, policy.allow, issues);
   }
   return config;
 }
@@ -291,12 +300,30 @@ function checkAudience(audience: string, issues: ConfigIssue[]): void {
   }
 }
 
-function checkUniverseDomain(universe: string | undefined, issues: ConfigIssue[]): void {
-  if (
-    universe !== undefined &&
-    !/^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/.test(universe)
-  ) {
+function checkUniverseDomain(universe: string | undefined, policy: Policy, issues: ConfigIssue[]): void {
+  if (universe === undefined || universe === DEFAULT_UNIVERSE_DOMAIN) return;
+  if (!/^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/.test(universe)) {
     issues.push({ path: "universe_domain", message: "must be a domain name such as googleapis.com" });
+  } else if (!policy.universes.includes(universe)) {
+    // The endpoint policy trusts every Google host of the universe: the file must not pick it.
+    issues.push({
+      path: "universe_domain",
+      message: `"${universe}" is not an approved universe (a configuration cannot choose its own, since its endpoints are trusted by it); if it is your Google Cloud universe, approve it with --universe-domain ${universe} (wif), WIF_UNIVERSE_DOMAIN=${universe} (environment) or allow.universeDomains (library)`,
+    });
+  }
+}
+
+// Kernel pseudo-files: /proc/self/environ would send this process's secrets to STS as a "token".
+const PSEUDO_FILE_ROOTS = ["/proc/", "/sys/", "/dev/"];
+
+function checkSubjectTokenPath(path: string, issues: ConfigIssue[]): void {
+  if (!path.startsWith("/")) return;
+  const normalized = posix.normalize(path);
+  if (PSEUDO_FILE_ROOTS.some((root) => normalized.startsWith(root))) {
+    issues.push({
+      path: "credential_source.file",
+      message: `${normalized} is a device or kernel file, not a token file; point at the file your platform writes the subject token to`,
+    });
   }
 }
 
@@ -325,11 +352,12 @@ const SOURCE_TOKEN_TYPES: Record<SourceKind, readonly string[]> = {
 function checkExternalAccountRules(
   config: ExternalAccountConfig,
   kind: SourceKind,
+  policy: Policy,
   issues: ConfigIssue[],
   warnings: string[],
 ): void {
   checkAudience(config.audience, issues);
-  checkUniverseDomain(config.universe_domain, issues);
+  checkUniverseDomain(config.universe_domain, policy, issues);
 
   const allowed = SOURCE_TOKEN_TYPES[kind];
   if (!allowed.includes(config.subject_token_type)) {
@@ -397,6 +425,7 @@ function checkExternalAccountRules(
   }
 
   const source = config.credential_source;
+  if ("file" in source) checkSubjectTokenPath(source.file, issues);
   if ("environment_id" in source) {
     const version = /^aws(\d+)$/.exec(source.environment_id)?.[1];
     if (version === undefined) {

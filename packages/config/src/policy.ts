@@ -13,6 +13,25 @@ export interface AllowOptions {
    * accepted only for loopback origins.
    */
   origins?: readonly string[] | undefined;
+  /**
+   * Universe domains besides `googleapis.com` a configuration may name in `universe_domain` (a sovereign
+   * cloud's). The file cannot approve its own universe: the endpoint policy trusts every Google host of
+   * the universe, so a file that chose it could send credentials anywhere. Default: the
+   * `WIF_UNIVERSE_DOMAIN` environment variable (comma-separated) when the loader is given an environment.
+   */
+  universeDomains?: readonly string[] | undefined;
+}
+
+/** Environment variable approving universe domains (comma-separated) when `allow.universeDomains` is unset. */
+export const UNIVERSE_DOMAIN_ENV = "WIF_UNIVERSE_DOMAIN";
+
+/** The universes `allow` approves, else those `env` approves; lower case, without blanks. */
+export function approvedUniverseDomains(
+  allow: AllowOptions | undefined,
+  env: Readonly<Record<string, string | undefined>> | undefined,
+): string[] {
+  const given = allow?.universeDomains ?? (env?.[UNIVERSE_DOMAIN_ENV] ?? "").split(",");
+  return given.map((domain) => domain.trim().toLowerCase()).filter((domain) => domain !== "");
 }
 
 export type GoogleService = "sts" | "iamcredentials";
@@ -115,7 +134,26 @@ export function checkAwsMetadataUrl(
   }
 }
 
-/** Checks the URL of a URL credential source: https anywhere; plain http only on this machine or link-local metadata. */
+/** The one path of a link-local metadata server that answers a subject token: Azure IMDS's managed identity. */
+export const AZURE_IMDS_TOKEN_PATH = "/metadata/identity/oauth2/token";
+
+/**
+ * Whether a URL source's `url` asks Azure's instance metadata for a managed identity token (what
+ * `gcloud ... create-cred-config --azure` writes): its path and a `resource`, on any host (the emulator's too).
+ */
+export function isAzureImdsTokenUrl(url: string): boolean {
+  const parsed = originOf(url);
+  if (!parsed) return false;
+  return (
+    parsed.pathname.replace(/\/+$/, "").endsWith(AZURE_IMDS_TOKEN_PATH) && parsed.searchParams.has("resource")
+  );
+}
+
+/**
+ * Checks the URL of a URL credential source: https anywhere; plain http only on this machine or link-local
+ * metadata, and on a metadata server only Azure's identity token path (elsewhere it answers AWS keys, or
+ * another cloud's tokens, which would go to STS as the "subject token").
+ */
 export function checkSubjectTokenUrl(
   path: string,
   value: string,
@@ -123,7 +161,18 @@ export function checkSubjectTokenUrl(
   issues: ConfigIssue[],
 ): void {
   const url = urlToCheck(path, value, allow, issues);
-  if (!url || url.protocol === "https:") return;
+  if (!url) return;
+  if (
+    LINK_LOCAL_METADATA_HOSTS.has(url.hostname) &&
+    url.pathname.replace(/\/+$/, "") !== AZURE_IMDS_TOKEN_PATH
+  ) {
+    issues.push({
+      path,
+      message: `${url.host}${url.pathname} is a metadata path that serves credentials, not a subject token; on a metadata server only Azure's ${AZURE_IMDS_TOKEN_PATH} is a URL source`,
+    });
+    return;
+  }
+  if (url.protocol === "https:") return;
   if (url.protocol !== "http:") {
     issues.push({ path, message: `must be an http or https URL, not ${url.protocol}` });
   } else if (!LINK_LOCAL_METADATA_HOSTS.has(url.hostname) && !isLoopbackHost(url.hostname)) {

@@ -26,6 +26,15 @@ export {
 } from "./memoize.js";
 export type { Provider, ProviderOptions } from "./provider.js";
 export { chain } from "./provider.js";
+export {
+  DEFAULT_READ_FILE_MAX_BYTES,
+  DEFAULT_READ_FILE_TIMEOUT_MS,
+  READ_FILE_ERROR_CODES,
+  type ReadFileBoundedOptions,
+  type ReadFileError,
+  readFileBounded,
+  readFileBoundedSync,
+} from "./read-file.js";
 export type { RedactOptions } from "./redact.js";
 export { redactSecrets } from "./redact.js";
 export type { Clock, Env, ReadFile, Sleep } from "./seams.js";

@@ -4,9 +4,11 @@ import {
   type SubjectTokenFormat as ConfigFormat,
   type CredentialConfig,
   type ExternalAccountConfig,
+  isAzureImdsTokenUrl,
   loadCredentialConfig,
-  type ParsedCredentialConfig,
   parseCredentialConfig,
+  type ValidatedCredentialConfig,
+  validatedCredentialConfig,
 } from "@wifkit/config";
 import { type SubjectTokenSupplier, type SubjectTokenType, WifError } from "@wifkit/core";
 import { parseImpersonationUrl } from "@wifkit/impersonation";
@@ -22,7 +24,7 @@ import {
   type ExternalAccountCredentials,
   QUOTA_PROJECT_ENV,
 } from "./credentials.js";
-import { asText, fileErrorCode, type ReadFile } from "./io.js";
+import type { ReadFile } from "./io.js";
 import { fromCertificate } from "./suppliers/certificate.js";
 import { fromExecutable } from "./suppliers/executable.js";
 import { fromFile } from "./suppliers/file.js";
@@ -33,7 +35,7 @@ import { fromUrl } from "./suppliers/url.js";
 export type OptionalPackage = "@wifkit/aws-supplier" | "@wifkit/azure-supplier";
 
 /** The path Azure's instance metadata service answers managed identity tokens on. */
-export const AZURE_IMDS_TOKEN_PATH = "/metadata/identity/oauth2/token";
+export { AZURE_IMDS_TOKEN_PATH } from "@wifkit/config";
 
 /** AWS credentials in the AWS SDK v3 shape (structural: this package does not depend on the AWS supplier). */
 export interface AwsCredentialsLike {
@@ -69,10 +71,18 @@ export interface FromConfigOptions extends CredentialsOptions, AuthorizedUserOpt
   aws?: AwsSourceOptions | undefined;
   /** For Azure IMDS URL sources (when @wifkit/azure-supplier is installed). */
   azure?: AzureSourceOptions | undefined;
-  /** Extra origins the config's URLs may use (an emulator: `emulator.allowOrigins`). */
+  /**
+   * Extra origins the config's URLs may use (an emulator: `emulator.allowOrigins`), and universe domains
+   * besides googleapis.com it may name (default: the `WIF_UNIVERSE_DOMAIN` environment variable).
+   */
   allow?: AllowOptions | undefined;
   /** Use this supplier instead of the one the config's `credential_source` describes. */
   supplier?: SubjectTokenSupplier | undefined;
+  /**
+   * With `supplier`: the kind of source it stands for, for Google's metrics header (e.g. the config's own
+   * supplier from `subjectTokenSupplierFromConfig`, wrapped). Default `programmatic`.
+   */
+  sourceKind?: ConfigSourceKind | undefined;
   /** File read seam for the config file, file sources, certificates and executable output files. */
   readFile?: ReadFile | undefined;
   /** Home directory for the default certificate config. Default `os.homedir()`. */
@@ -93,7 +103,9 @@ export type ConfiguredCredentials = (ExternalAccountCredentials | AuthorizedUser
 
 /**
  * Builds the credential a Workload Identity Federation config describes: a path (default
- * `GOOGLE_APPLICATION_CREDENTIALS`) or a config object, validated by @wifkit/config. For `external_account`
+ * `GOOGLE_APPLICATION_CREDENTIALS`) or a config object, validated by @wifkit/config; what
+ * `loadCredentialConfig` or `parseCredentialConfig` returned (or its `config`) is taken as it is, without
+ * reading or validating it again. For `external_account`
  * it composes the subject token supplier of `credential_source` (file, URL, executable, certificate, or AWS
  * and Azure through their optional packages), the STS exchange, impersonation when
  * `service_account_impersonation_url` is set, and the token cache; for `external_account_authorized_user`
@@ -106,7 +118,7 @@ export type ConfiguredCredentials = (ExternalAccountCredentials | AuthorizedUser
  * const idToken = await credentials.getIdToken({ audience: "https://my-service-abc123.a.run.app" });
  */
 export async function fromConfig(
-  configOrPath?: string | CredentialConfig | Readonly<Record<string, unknown>>,
+  configOrPath?: string | CredentialConfig | ValidatedCredentialConfig | Readonly<Record<string, unknown>>,
   options: FromConfigOptions = {},
 ): Promise<ConfiguredCredentials> {
   const { config, warnings, path } = await resolveConfig(configOrPath, options);
@@ -125,7 +137,11 @@ export async function fromConfig(
  * const credentials = await fromAuthorizedUserConfig("~/.config/gcloud/application_default_credentials.json");
  */
 export async function fromAuthorizedUserConfig(
-  configOrPath?: string | AuthorizedUserConfig | Readonly<Record<string, unknown>>,
+  configOrPath?:
+    | string
+    | AuthorizedUserConfig
+    | ValidatedCredentialConfig<AuthorizedUserConfig>
+    | Readonly<Record<string, unknown>>,
   options: FromConfigOptions = {},
 ): Promise<AuthorizedUserCredentials & ConfigDetails> {
   const { config, warnings, path } = await resolveConfig(configOrPath, options);
@@ -139,46 +155,18 @@ export async function fromAuthorizedUserConfig(
   return Object.assign(createAuthorizedUserCredentials(config, options), { configPath: path, warnings });
 }
 
+/** The validated config `configOrPath` is, names or holds: read and validated once, here or by the caller. */
 async function resolveConfig(
-  configOrPath: string | CredentialConfig | Readonly<Record<string, unknown>> | undefined,
+  configOrPath: string | object | undefined,
   options: FromConfigOptions,
-): Promise<ParsedCredentialConfig & { path: string | undefined }> {
-  if (configOrPath !== undefined && typeof configOrPath === "object") {
-    return { ...parseCredentialConfig(configOrPath, { allow: options.allow }), path: undefined };
-  }
-  if (options.readFile === undefined) {
-    return loadCredentialConfig({ path: configOrPath, env: options.env, allow: options.allow });
-  }
+): Promise<ValidatedCredentialConfig> {
+  const validated = validatedCredentialConfig(configOrPath);
+  if (validated) return validated;
   const env = options.env ?? process.env;
-  const path = configOrPath ?? env.GOOGLE_APPLICATION_CREDENTIALS;
-  if (!path) {
-    throw new WifError(
-      "No credential configuration given: pass its path or set GOOGLE_APPLICATION_CREDENTIALS.",
-      { code: "ERR_WIF_CONFIG_NOT_FOUND" },
-    );
+  if (configOrPath !== undefined && typeof configOrPath === "object") {
+    return parseCredentialConfig(configOrPath, { allow: options.allow, env });
   }
-  let text: string;
-  try {
-    text = asText(await options.readFile(path));
-  } catch (cause) {
-    const code = fileErrorCode(cause);
-    const missing = code === "ENOENT" || code === "ENOTDIR";
-    throw new WifError(
-      missing
-        ? `Credential configuration ${path} does not exist.`
-        : `Credential configuration ${path} cannot be read (${code ?? "error"}); check its permissions.`,
-      { code: missing ? "ERR_WIF_CONFIG_NOT_FOUND" : "ERR_WIF_CONFIG_UNREADABLE", cause },
-    );
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    throw new WifError(`Credential configuration ${path} is not valid JSON.`, {
-      code: "ERR_WIF_CONFIG_INVALID",
-    });
-  }
-  return { ...parseCredentialConfig(json, { allow: options.allow, source: path }), path };
+  return loadCredentialConfig({ path: configOrPath, env, allow: options.allow, readFile: options.readFile });
 }
 
 async function createFromExternalAccount(
@@ -190,7 +178,7 @@ async function createFromExternalAccount(
     ? parseImpersonationUrl(config.service_account_impersonation_url)
     : undefined;
   const { supplier, kind } = options.supplier
-    ? { supplier: options.supplier, kind: "programmatic" as const }
+    ? { supplier: options.supplier, kind: options.sourceKind ?? ("programmatic" as const) }
     : await supplierFor(config, target?.serviceAccount, options);
   const quotaProjectId =
     options.quotaProjectId ?? nonEmpty(env[QUOTA_PROJECT_ENV]) ?? nonEmpty(config.quota_project_id);
@@ -267,7 +255,7 @@ async function supplierFor(
   }
   if ("url" in source && !("environment_id" in source)) {
     // A gcloud --azure config names the VM's IMDS; the Azure supplier also serves AKS, App Service and Arc.
-    if (looksLikeAzureImds(source.url)) {
+    if (isAzureImdsTokenUrl(source.url)) {
       const module = (await importOptional(importPackage, "@wifkit/azure-supplier", undefined)) as
         | typeof import("@wifkit/azure-supplier")
         | undefined;
@@ -344,18 +332,6 @@ async function supplierFor(
   throw new WifError("The credential config's credential_source is of no kind this version knows.", {
     code: "ERR_WIF_CONFIG_INVALID",
   });
-}
-
-function looksLikeAzureImds(url: string): boolean {
-  try {
-    const parsed = new URL(url);
-    return (
-      parsed.pathname.replace(/\/+$/, "").endsWith(AZURE_IMDS_TOKEN_PATH) &&
-      parsed.searchParams.has("resource")
-    );
-  } catch {
-    return false;
-  }
 }
 
 const defaultImport = (name: OptionalPackage): Promise<unknown> =>

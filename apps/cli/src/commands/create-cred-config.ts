@@ -402,11 +402,13 @@ export async function run(args: readonly string[], { io, env }: CommandContext):
     ...(Object.keys(endpoints).length > 0 ? { endpoints } : {}),
   });
 
-  // A file wif would refuse to use is not worth writing.
+  // A file wif would refuse to use is not worth writing; endpoints and the universe given on this command
+  // line are trusted (those who use the file approve the universe again: --universe-domain, WIF_UNIVERSE_DOMAIN).
   const origins = [...(await allowedOrigins(values["allow-origin"], env, COMMAND)), ...trusted];
+  const universeDomains = values["universe-domain"] ? [values["universe-domain"]] : [];
   let warnings: readonly string[];
   try {
-    ({ warnings } = parseCredentialConfig(config, { allow: { origins } }));
+    ({ warnings } = parseCredentialConfig(config, { allow: { origins, universeDomains } }));
   } catch (error) {
     throw withOriginFlagHint(error);
   }

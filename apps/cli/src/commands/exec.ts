@@ -6,9 +6,9 @@
  */
 import { spawn } from "node:child_process";
 import { constants } from "node:os";
-import { allowedOrigins, parseFlags, UsageError } from "../args.js";
+import { parseFlags, UsageError } from "../args.js";
 import type { CommandContext } from "../context.js";
-import { loadConfig, obtainTokenForFlags } from "../obtain.js";
+import { allowFor, type ConfigFlagValues, loadConfig, obtainTokenForFlags } from "../obtain.js";
 import { CACHE_FLAGS, GLOBAL_FLAGS, parseScopes } from "../specs.js";
 import { TOKEN_ENV_NAMES } from "../token-output.js";
 
@@ -69,20 +69,20 @@ export async function run(args: readonly string[], context: CommandContext): Pro
  * The first token is fetched before the command starts: no token, no command (exit 1).
  */
 async function runWithMetadataServer(
-  values: { config?: string | undefined; "allow-origin"?: string[] | undefined },
+  values: ConfigFlagValues,
   scopes: string[],
   program: string,
   programArgs: string[],
   context: CommandContext,
 ): Promise<number> {
-  const origins = await allowedOrigins(values["allow-origin"], context.env, "exec");
-  const loaded = await loadConfig(values.config, origins, context);
+  const allow = await allowFor(values, context.env, "exec");
+  const loaded = await loadConfig(values.config, allow, context);
   const [{ fromConfig }, { createMetadataServer, metadataEnv }] = await Promise.all([
     import("@wifkit/credentials"),
     import("@wifkit/metadata-server"),
   ]);
-  const credentials = await fromConfig(loaded.config as Parameters<typeof fromConfig>[0], {
-    allow: { origins },
+  const credentials = await fromConfig(loaded.config, {
+    allow,
     env: context.env,
     scopes,
   });

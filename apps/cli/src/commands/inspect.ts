@@ -5,11 +5,11 @@
 
 import { WifError } from "@wifkit/core";
 import { subjectTokenSupplierFromConfig } from "@wifkit/credentials";
-import { allowedOrigins, oneOf, parseFlags } from "../args.js";
+import { oneOf, parseFlags } from "../args.js";
 import { accessKeyIdOf, decodeAwsSubjectToken, elideAwsSecrets, expectedArnForm } from "../aws-token.js";
 import type { CommandContext } from "../context.js";
 import { readJwt, relativeTime } from "../jwt.js";
-import { loadConfig } from "../obtain.js";
+import { allowFor, loadConfig } from "../obtain.js";
 import { GLOBAL_FLAGS } from "../specs.js";
 
 const FLAGS = {
@@ -25,11 +25,7 @@ export async function run(args: readonly string[], context: CommandContext): Pro
   const { io, env } = context;
   const { values } = parseFlags("inspect", args, FLAGS);
   const format = oneOf("inspect", "format", values.format, ["text", "json"] as const, "text");
-  const { config } = await loadConfig(
-    values.config,
-    await allowedOrigins(values["allow-origin"], env, "inspect"),
-    context,
-  );
+  const { config } = await loadConfig(values.config, await allowFor(values, env, "inspect"), context);
   if (config.type !== "external_account") {
     throw new WifError("An external_account_authorized_user configuration has no subject token to inspect.", {
       code: "ERR_WIF_NOTHING_TO_INSPECT",

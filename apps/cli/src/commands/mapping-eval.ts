@@ -3,12 +3,13 @@
  * condition: google.subject, groups, attributes, the verdict, and the principal identifiers to bind.
  */
 import { readFile } from "node:fs/promises";
+import type { AllowOptions } from "@wifkit/config";
 import { WifError } from "@wifkit/core";
-import { allowedOrigins, oneOf, parseFlags, UsageError } from "../args.js";
+import { oneOf, parseFlags, UsageError } from "../args.js";
 import { callerIdentity, decodeAwsSubjectToken } from "../aws-token.js";
 import type { CommandContext } from "../context.js";
 import { readJwt } from "../jwt.js";
-import { loadConfig } from "../obtain.js";
+import { allowFor, loadConfig } from "../obtain.js";
 import { GLOBAL_FLAGS } from "../specs.js";
 
 const COMMAND = "mapping eval";
@@ -76,10 +77,10 @@ async function readAssertion(source: string): Promise<Assertion> {
 /** The assertion the configuration's subject token produces in this environment, and its pool. */
 async function assertionFromConfig(
   configPath: string,
-  origins: string[],
+  allow: AllowOptions,
   context: CommandContext,
 ): Promise<{ assertion: Assertion; aws: boolean; projectNumber?: string; poolId?: string }> {
-  const { config } = await loadConfig(configPath, origins, context);
+  const { config } = await loadConfig(configPath, allow, context);
   if (config.type !== "external_account") {
     throw new WifError("An external_account_authorized_user configuration has no assertion to map.", {
       code: "ERR_WIF_NOTHING_TO_INSPECT",
@@ -144,11 +145,7 @@ export async function run(args: readonly string[], context: CommandContext): Pro
 
   const live =
     values.config !== undefined
-      ? await assertionFromConfig(
-          values.config,
-          await allowedOrigins(values["allow-origin"], env, COMMAND),
-          context,
-        )
+      ? await assertionFromConfig(values.config, await allowFor(values, env, COMMAND), context)
       : undefined;
   const assertion = live?.assertion ?? (await readAssertion(values.assertion as string));
   const projectNumber = values["project-number"] ?? live?.projectNumber;

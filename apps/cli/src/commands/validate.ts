@@ -6,11 +6,11 @@
 import { access, constants, stat } from "node:fs/promises";
 import type { ExternalAccountConfig } from "@wifkit/config";
 import type { ConfigSourceKind } from "@wifkit/credentials";
-import { allowedOrigins, parseFlags } from "../args.js";
+import { parseFlags } from "../args.js";
 import type { CommandContext } from "../context.js";
 import type { Io } from "../io.js";
 import { readJwt, relativeTime } from "../jwt.js";
-import { loadConfig } from "../obtain.js";
+import { allowFor, loadConfig } from "../obtain.js";
 import { GLOBAL_FLAGS } from "../specs.js";
 
 const FLAGS = { ...GLOBAL_FLAGS, config: { type: "string" }, offline: { type: "boolean" } } as const;
@@ -169,11 +169,7 @@ export async function run(args: readonly string[], context: CommandContext): Pro
   const doctor: Doctor = { io, env, failures: 0 };
   let loaded: Awaited<ReturnType<typeof loadConfig>>;
   try {
-    loaded = await loadConfig(
-      values.config,
-      await allowedOrigins(values["allow-origin"], env, "validate"),
-      context,
-    );
+    loaded = await loadConfig(values.config, await allowFor(values, env, "validate"), context);
   } catch (error) {
     const issues = (error as { issues?: { path: string; message: string }[] }).issues;
     const code = (error as { code?: string }).code;

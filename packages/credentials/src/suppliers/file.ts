@@ -1,4 +1,7 @@
+import { realpath } from "node:fs/promises";
 import {
+  READ_FILE_ERROR_CODES,
+  type ReadFileError,
   SourceUnavailableError,
   SUBJECT_TOKEN_TYPES,
   type SubjectToken,
@@ -12,6 +15,10 @@ import { DEFAULT_SUBJECT_TOKEN_FORMAT, extractSubjectToken, type SubjectTokenFor
 /** Files larger than this are not subject tokens; refusing them keeps a wrong path from filling memory. */
 export const DEFAULT_MAX_SUBJECT_TOKEN_FILE_BYTES = 1024 * 1024;
 
+// A token file that resolves into these is a kernel or device file (say /proc/self/environ, whose content
+// would go to STS as the "token"), however the configuration spelled the path.
+const KERNEL_FILE_ROOTS = ["/proc/", "/sys/", "/dev/"];
+
 export interface FromFileInit {
   /** Path of the file holding the token (`credential_source.file`). */
   path: string;
@@ -19,7 +26,7 @@ export interface FromFileInit {
   format?: SubjectTokenFormat | undefined;
   /** The token type to report; default `urn:ietf:params:oauth:token-type:jwt`. */
   type?: SubjectTokenType | undefined;
-  /** File read seam; default `fs.promises.readFile`. */
+  /** File read seam; default a bounded read of a regular file (`readFileBounded` from @wifkit/core). */
   readFile?: ReadFile | undefined;
 }
 
@@ -42,8 +49,10 @@ export function fromFile(init: FromFileInit): SubjectTokenSupplier {
     options?.signal?.throwIfAborted();
     let content: Buffer | string;
     try {
+      await refuseKernelFile(init.path);
       content = await readFile(init.path, { signal: options?.signal });
     } catch (error) {
+      if (error instanceof WifError) throw error;
       const code = fileErrorCode(error);
       if (code === "ENOENT") {
         throw new SourceUnavailableError(
@@ -58,20 +67,48 @@ export function fromFile(init: FromFileInit): SubjectTokenSupplier {
           cause: error,
         });
       }
+      if (code === READ_FILE_ERROR_CODES.tooLarge) throw tooLarge(init.path);
       throw new WifError(
-        `Could not read the subject token file ${init.path}: ${code ?? "read failed"}. ` +
-          `Check that the process may read it.`,
+        `Could not read the subject token file ${init.path}: ${unreadableReason(error as ReadFileError)}. ` +
+          `Check credential_source.file, and that the process may read it.`,
         { code: "ERR_WIF_SUBJECT_TOKEN_FILE_UNREADABLE", cause: error },
       );
     }
     const size = typeof content === "string" ? Buffer.byteLength(content) : content.length;
-    if (size > DEFAULT_MAX_SUBJECT_TOKEN_FILE_BYTES) {
-      throw new WifError(
-        `The subject token file ${init.path} holds ${size} bytes, more than a token can be. ` +
-          `Check credential_source.file.`,
-        { code: "ERR_WIF_SUBJECT_TOKEN_TOO_LARGE" },
-      );
-    }
+    if (size > DEFAULT_MAX_SUBJECT_TOKEN_FILE_BYTES) throw tooLarge(init.path);
     return { token: extractSubjectToken(asText(content), format, where), type };
   };
+}
+
+function tooLarge(path: string): WifError {
+  return new WifError(
+    `The subject token file ${path} holds more than ${DEFAULT_MAX_SUBJECT_TOKEN_FILE_BYTES} bytes, more than a ` +
+      `token can be. Check credential_source.file.`,
+    { code: "ERR_WIF_SUBJECT_TOKEN_TOO_LARGE" },
+  );
+}
+
+function unreadableReason(error: ReadFileError): string {
+  switch (error?.code) {
+    case READ_FILE_ERROR_CODES.notAFile:
+      return `it is ${error.fileType ?? "not a regular file"}, not a file`;
+    case "EISDIR":
+      return "it is a directory (EISDIR)";
+    case "ELOOP":
+      return "it is a symbolic link loop";
+    default:
+      return fileErrorCode(error) ?? "read failed";
+  }
+}
+
+/** Refuses a path that resolves to a kernel or device file; anything else is left to the read to report. */
+async function refuseKernelFile(path: string): Promise<void> {
+  const real = await realpath(path).catch(() => undefined);
+  if (real !== undefined && KERNEL_FILE_ROOTS.some((root) => real.startsWith(root))) {
+    throw new WifError(
+      `The subject token file ${path} resolves to ${real}, a kernel or device file, not a token. ` +
+        `Check credential_source.file.`,
+      { code: "ERR_WIF_SUBJECT_TOKEN_FILE_UNREADABLE" },
+    );
+  }
 }

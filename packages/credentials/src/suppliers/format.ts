@@ -25,7 +25,7 @@ export function extractSubjectToken(raw: string, format: SubjectTokenFormat, whe
         code: "ERR_WIF_SUBJECT_TOKEN_EMPTY",
       });
     }
-    return token;
+    return checkCharacters(token, where);
   }
   const field = format.subjectTokenFieldName;
   if (!field) {
@@ -41,7 +41,7 @@ export function extractSubjectToken(raw: string, format: SubjectTokenFormat, whe
   }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(raw);
+    parsed = JSON.parse(raw.replace(/^\uFEFF/, ""));
   } catch {
     // The parser's message can quote the input, so it is not kept as the cause.
     throw new WifError(
@@ -70,5 +70,20 @@ export function extractSubjectToken(raw: string, format: SubjectTokenFormat, whe
       code: "ERR_WIF_SUBJECT_TOKEN_EMPTY",
     });
   }
-  return value.trim();
+  return checkCharacters(value.trim(), where);
+}
+
+// Tokens (JWT, SAML in base64, opaque access tokens) are printable; line breaks may wrap base64.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this finds
+const CONTROL_CHARACTERS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
+
+/** Refuses a token with control characters: it is not a token, and would be sent to STS and printed as is. */
+function checkCharacters(token: string, where: string): string {
+  if (CONTROL_CHARACTERS.test(token)) {
+    throw new WifError(
+      `The subject token from ${where} holds control characters, which no token has. Check what writes it.`,
+      { code: "ERR_WIF_SUBJECT_TOKEN_FORMAT_INVALID" },
+    );
+  }
+  return token;
 }
