@@ -55,7 +55,7 @@ export async function run(args: readonly string[], context: CommandContext): Pro
   const scopes = parseScopes(values.scopes);
   if (scopes.length === 0) throw new UsageError("--scopes needs at least one scope", "exec");
   if (values.metadata === true) return runWithMetadataServer(values, scopes, program, programArgs, context);
-  const token = await obtainTokenForFlags(values, { kind: "access_token", scopes }, context);
+  const token = await obtainTokenForFlags(values, { kind: "access_token", scopes }, context, "exec");
   const env = { ...context.env };
   for (const name of TOKEN_ENV_NAMES) env[name] = token.value;
   return runChild(program, programArgs, env, context);

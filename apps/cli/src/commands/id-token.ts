@@ -18,6 +18,7 @@ export async function run(args: readonly string[], context: CommandContext): Pro
     values,
     { kind: "id_token", audience, includeEmail: values["include-email"] === true },
     context,
+    "id-token",
   );
   context.io.out(formatToken(token, format));
   return 0;

@@ -14,7 +14,7 @@ export async function run(args: readonly string[], context: CommandContext): Pro
   const format = oneOf("token", "format", values.format, TOKEN_FORMATS, "text");
   const scopes = parseScopes(values.scopes);
   if (scopes.length === 0) throw new UsageError("--scopes needs at least one scope", "token");
-  const token = await obtainTokenForFlags(values, { kind: "access_token", scopes }, context);
+  const token = await obtainTokenForFlags(values, { kind: "access_token", scopes }, context, "token");
   context.io.out(formatToken(token, format));
   return 0;
 }
