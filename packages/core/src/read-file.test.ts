@@ -170,6 +170,9 @@ describe("readFileBounded", () => {
     }));
 
   it("rejects nonsense bounds", async () => {
-    await expect(readFileBounded("/etc/hostname", { maxBytes: -1 })).rejects.toMatchObject({ code: "ERR_WIF_INVALID_OPTION", field: "maxBytes" });
+    await expect(readFileBounded("/etc/hostname", { maxBytes: -1 })).rejects.toMatchObject({
+      code: "ERR_WIF_INVALID_OPTION",
+      field: "maxBytes",
+    });
   });
 });
