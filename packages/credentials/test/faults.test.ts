@@ -103,6 +103,8 @@ it("serves the still-valid token through an outage during background refresh, an
   emulator.faults.inject("sts.token", { status: 503, forMs: 20 * 60_000 });
   emulator.faults.inject("iam.generateAccessToken", { status: 503, forMs: 20 * 60_000 });
   for (let i = 0; i < 5; i++) {
+    // Past the (1 ms, doubling) backoff of the last failure, so this call starts another background refresh.
+    emulator.clock.advance(1_000);
     expect((await credentials.getAccessToken()).value).toBe(original.value);
     await expect.poll(() => errors.length).toBeGreaterThan(i);
   }
