@@ -30,6 +30,13 @@ afterAll(async () => {
 });
 
 describe("wif mapping eval", () => {
+  it("refuses an assertion path that is a device, at once and without reading it", async () => {
+    const result = await runWif(["mapping", "eval", "--assertion", "/dev/zero"]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("Cannot read the assertion /dev/zero (EFTYPE)");
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
   it("applies Google's default AWS mapping and lists the members that match", async () => {
     const result = await runWif([
       "mapping",

@@ -294,6 +294,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         counters,
         faults,
         log: options.log,
+        clock,
       });
       running.push(service);
       urls[name] = service.url;

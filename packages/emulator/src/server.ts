@@ -57,6 +57,8 @@ export interface ListenOptions {
   counters: RequestCounters;
   faults: FaultRegistry;
   log: ((line: string) => void) | undefined;
+  /** The emulator's clock: what the `Date` header of every answer says, as Google's services send theirs. */
+  clock: { now(): number };
 }
 
 export interface RunningService {
@@ -140,6 +142,8 @@ async function handle(
   req: http.IncomingMessage,
   res: http.ServerResponse,
 ): Promise<void> {
+  // Node would send the wall clock; clients correct expiries by this header, so it must be emulator time.
+  res.setHeader("date", new Date(options.clock.now()).toUTCString());
   const rawUrl = req.url ?? "/";
   const url = new URL(rawUrl, "http://emulator.invalid");
   const path = rawUrl.split("?")[0] ?? "/";

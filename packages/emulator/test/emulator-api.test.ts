@@ -208,3 +208,15 @@ describe("configuration", () => {
     }
   });
 });
+
+describe("the Date header", () => {
+  it("tells emulator time, as clients correct token expiries by it", async () => {
+    emulator.clock.set(Date.UTC(2031, 0, 2, 3, 4, 5));
+    try {
+      const { headers } = await call(`${emulator.urls.googleCerts}/oauth2/v3/certs`);
+      expect(headers.date).toBe("Thu, 02 Jan 2031 03:04:05 GMT");
+    } finally {
+      emulator.clock.set(Date.now());
+    }
+  });
+});

@@ -2,9 +2,8 @@
  * `wif mapping eval`: what STS would make of an assertion under a provider's attribute mapping and
  * condition: google.subject, groups, attributes, the verdict, and the principal identifiers to bind.
  */
-import { readFile } from "node:fs/promises";
 import type { AllowOptions } from "@wifkit/config";
-import { WifError } from "@wifkit/core";
+import { readFileBounded, WifError } from "@wifkit/core";
 import { oneOf, parseFlags, UsageError } from "../args.js";
 import { callerIdentity, decodeAwsSubjectToken } from "../aws-token.js";
 import type { CommandContext } from "../context.js";
@@ -43,7 +42,10 @@ async function readAssertion(source: string): Promise<Assertion> {
       }
       text = Buffer.concat(chunks).toString("utf8");
     } else {
-      text = await readFile(source, "utf8");
+      // Bounded like every file a user names: no device, no endless pipe, no more than the cap.
+      text = (await readFileBounded(source, { maxBytes: MAX_ASSERTION_BYTES, allowPipes: true })).toString(
+        "utf8",
+      );
     }
   } catch (cause) {
     throw new WifError(
