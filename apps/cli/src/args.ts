@@ -1,7 +1,6 @@
 /** Flag parsing on node:util's parseArgs, with one-line errors that name the flag. */
 import { type ParseArgsConfig, parseArgs } from "node:util";
 // Types only: @wifkit/config (the schema) is loaded by the commands that read a configuration, when they do.
-import type { ConfigError } from "@wifkit/config";
 
 /** A command line that cannot be run: printed as one line plus the command's usage, exit code 2. */
 export class UsageError extends Error {
@@ -112,27 +111,6 @@ export async function allowedOrigins(
     if ((error as { code?: unknown }).code !== ORIGINS_ERROR_CODES.invalidOrigin) throw error;
     throw new UsageError((error as Error).message, command);
   }
-}
-
-/**
- * The same configuration error, its endpoint-policy hints naming what a `wif` user can set (`--allow-origin`,
- * `WIF_ALLOW_ORIGINS`) instead of the library option `allow.origins`. Anything else is returned as it is.
- */
-export function withOriginFlagHint(error: unknown): unknown {
-  const issues = (error as Partial<ConfigError> | undefined)?.issues;
-  if (!Array.isArray(issues) || !issues.some((issue) => issue.message.includes("allow.origins")))
-    return error;
-  const { source, code } = error as ConfigError;
-  const reword = (message: string) =>
-    message
-      .replace("in allow.origins", "with --allow-origin ORIGIN or in WIF_ALLOW_ORIGINS")
-      .replace("allow.origins", "--allow-origin ORIGIN or WIF_ALLOW_ORIGINS");
-  // The error's own class (ConfigError), so that callers reading `issues` and `code` see the same shape.
-  const Rebuilt = (error as ConfigError).constructor as typeof ConfigError;
-  return new Rebuilt(
-    issues.map((issue) => ({ ...issue, message: reword(issue.message) })),
-    { source, code },
-  );
 }
 
 const DURATION_UNITS_MS: Record<string, number> = { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1_000, ms: 1 };

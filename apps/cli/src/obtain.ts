@@ -7,7 +7,7 @@ import type { AllowOptions, LoadedCredentialConfig } from "@wifkit/config";
 import { readFileBounded, type SubjectToken, type SubjectTokenSupplier } from "@wifkit/core";
 import type { ConfigSourceKind } from "@wifkit/credentials";
 import { createFileTokenStore } from "@wifkit/token-cache";
-import { allowedOrigins, withOriginFlagHint } from "./args.js";
+import { allowedOrigins } from "./args.js";
 import {
   cacheDirectory,
   ensureCacheDirectory,
@@ -132,8 +132,6 @@ export async function loadConfig(
       path = files.has(given) ? given : resolved;
       return read(path, options);
     },
-  }).catch((error: unknown) => {
-    throw withOriginFlagHint(error);
   });
   for (const warning of loaded.warnings) {
     context.io.err(`${context.io.styles.yellow("warning")}: ${warning}\n`);

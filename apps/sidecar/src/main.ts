@@ -17,7 +17,6 @@ import {
   UsageError,
 } from "./config.js";
 import { createLogger } from "./logger.js";
-import { withSidecarOptionNames } from "./origins.js";
 import { startSidecar } from "./sidecar.js";
 
 interface Output {
@@ -101,7 +100,7 @@ async function run(config: SidecarConfig, env: Env): Promise<number> {
     });
   } catch (error) {
     if (isWifError(error) && CONFIG_ERROR.test(error.code)) {
-      throw new UsageError(withSidecarOptionNames(error.message));
+      throw new UsageError(error.message);
     }
     throw error;
   }

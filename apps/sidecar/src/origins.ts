@@ -11,10 +11,6 @@ export { ALLOW_ORIGINS_ENV };
 /** The sidecar's own variable, read before the CLI's. */
 export const SIDECAR_ALLOW_ORIGINS_ENV = "WIF_SIDECAR_ALLOW_ORIGINS";
 
-/** How the endpoint policy of @wifkit/config names its option, and how the sidecar's users set it. */
-const LIBRARY_OPTION = "allow.origins";
-const SIDECAR_OPTION = `--allow-origin (or ${ALLOW_ORIGINS_ENV})`;
-
 /** The allowed origins, normalised; a malformed one is a usage error naming the flag or variable. */
 export function allowedOrigins(
   flagValues: ReadonlyArray<string | boolean> | string | boolean | undefined,
@@ -29,9 +25,4 @@ export function allowedOrigins(
     if (isWifError(error)) throw new UsageError(error.message);
     throw error;
   }
-}
-
-/** A credential configuration error with the library option it mentions renamed to the sidecar's flag. */
-export function withSidecarOptionNames(message: string): string {
-  return message.split(LIBRARY_OPTION).join(SIDECAR_OPTION);
 }

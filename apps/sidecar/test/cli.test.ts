@@ -131,8 +131,7 @@ describe("wif-sidecar binary", () => {
     // The emulator's endpoints without --allow-origin: the policy error names the flag and the variable.
     const refused = await runBin(["--credential-config", configPath, "--port", "0", "--admin-port", "0"]);
     expect(refused.code).toBe(2);
-    expect(refused.stderr).toContain("--allow-origin (or WIF_ALLOW_ORIGINS)");
-    expect(refused.stderr).not.toContain("allow.origins");
+    expect(refused.stderr).toContain("--allow-origin ORIGIN or WIF_ALLOW_ORIGINS (wif, wif-sidecar)");
     const malformed = await runBin(["--credential-config", configPath], { WIF_ALLOW_ORIGINS: "127.0.0.1:1" });
     expect(malformed.code).toBe(2);
     expect(malformed.stderr).toMatch(/^wif-sidecar: WIF_ALLOW_ORIGINS: '127\.0\.0\.1:1' is not an origin/);

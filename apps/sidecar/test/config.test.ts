@@ -2,7 +2,6 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { helpText, OPTIONS, parseCommandLine, type SidecarConfig, UsageError } from "../src/config.js";
 import { createSidecarMetrics } from "../src/metrics.js";
-import { withSidecarOptionNames } from "../src/origins.js";
 
 function run(argv: string[], env: Record<string, string> = {}): SidecarConfig {
   const command = parseCommandLine(argv, env);
@@ -149,14 +148,6 @@ describe("command line", () => {
     expect(usage(["--credential-config", "c", "--allow-origin", "http://ok:1"])).toMatch(
       /plain http on a host other than this machine/,
     );
-  });
-
-  it("names the flag and variable, not the library option, in endpoint policy errors", () => {
-    const message = withSidecarOptionNames(
-      "token_url: http://127.0.0.1:9/ is not a Google STS endpoint. To use another endpoint, pass its origin in allow.origins.",
-    );
-    expect(message).toContain("pass its origin in --allow-origin (or WIF_ALLOW_ORIGINS).");
-    expect(message).not.toContain("allow.origins");
   });
 
   it("builds the probe target from the admin address, mapping a wildcard bind to loopback", () => {

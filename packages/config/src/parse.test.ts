@@ -413,7 +413,7 @@ describe("endpoint policy", () => {
         credential_source: { file: "/t" },
       }),
     ).toEqual([
-      "token_url: https://sts.evil.example is not a Google STS endpoint of universe googleapis.com (expected https://sts.googleapis.com/...). Only Google endpoints are accepted, because a configuration can send your credentials to any URL it names; to use another endpoint (an emulator or a test server), pass its origin in allow.origins.",
+      "token_url: https://sts.evil.example is not a Google STS endpoint of universe googleapis.com (expected https://sts.googleapis.com/...). Only Google endpoints are accepted, because a configuration can send your credentials to any URL it names; to use another endpoint (an emulator or a test server), allow its origin: --allow-origin ORIGIN or WIF_ALLOW_ORIGINS (wif, wif-sidecar), allow.origins (library).",
     ]);
   });
 
@@ -481,7 +481,7 @@ describe("endpoint policy", () => {
         },
       }),
     ).toEqual([
-      "credential_source.url: http://metadata.evil.example is not the AWS instance metadata service (expected http://169.254.169.254 or http://[fd00:ec2::254]). Only Google endpoints are accepted, because a configuration can send your credentials to any URL it names; to use another endpoint (an emulator or a test server), pass its origin in allow.origins.",
+      "credential_source.url: http://metadata.evil.example is not the AWS instance metadata service (expected http://169.254.169.254 or http://[fd00:ec2::254]). Only Google endpoints are accepted, because a configuration can send your credentials to any URL it names; to use another endpoint (an emulator or a test server), allow its origin: --allow-origin ORIGIN or WIF_ALLOW_ORIGINS (wif, wif-sidecar), allow.origins (library).",
     ]);
     expect(
       problems({

@@ -89,7 +89,7 @@ function googleHostPattern(service: GoogleService, universeDomain: string): RegE
 }
 
 const ALLOW_HINT =
-  "Only Google endpoints are accepted, because a configuration can send your credentials to any URL it names; to use another endpoint (an emulator or a test server), pass its origin in allow.origins.";
+  "Only Google endpoints are accepted, because a configuration can send your credentials to any URL it names; to use another endpoint (an emulator or a test server), allow its origin: --allow-origin ORIGIN or WIF_ALLOW_ORIGINS (wif, wif-sidecar), allow.origins (library).";
 
 /** Checks a Google endpoint field (`token_url`, `service_account_impersonation_url`, `token_info_url`). */
 export function checkGoogleEndpoint(

@@ -29,7 +29,6 @@ import {
   type ParsedFlags,
   parseFlags,
   UsageError,
-  withOriginFlagHint,
 } from "../args.js";
 import type { CommandContext } from "../context.js";
 import { GLOBAL_FLAGS } from "../specs.js";
@@ -406,12 +405,7 @@ export async function run(args: readonly string[], { io, env }: CommandContext):
   // line are trusted (those who use the file approve the universe again: --universe-domain, WIF_UNIVERSE_DOMAIN).
   const origins = [...(await allowedOrigins(values["allow-origin"], env, COMMAND)), ...trusted];
   const universeDomains = values["universe-domain"] ? [values["universe-domain"]] : [];
-  let warnings: readonly string[];
-  try {
-    ({ warnings } = parseCredentialConfig(config, { allow: { origins, universeDomains } }));
-  } catch (error) {
-    throw withOriginFlagHint(error);
-  }
+  const { warnings } = parseCredentialConfig(config, { allow: { origins, universeDomains } });
   for (const warning of warnings) io.err(`${io.styles.yellow("warning")}: ${warning}\n`);
 
   const path = resolve(outputFile);
