@@ -11,7 +11,6 @@ export type { AuthorizedUserCredentials, AuthorizedUserOptions } from "./authori
 export { createAuthorizedUserCredentials } from "./authorized-user.js";
 export type { CallOptions } from "./call.js";
 export type {
-  CredentialSourceKind,
   Credentials,
   CredentialsOptions,
   ExternalAccountCredentials,
@@ -19,6 +18,7 @@ export type {
   GetAccessTokenOptions,
   GetIdTokenOptions,
   Principal,
+  SubjectSourceKind,
   TokenRefreshErrorEvent,
   TokenRefreshEvent,
 } from "./credentials.js";
@@ -29,14 +29,10 @@ export {
   QUOTA_PROJECT_ENV,
 } from "./credentials.js";
 export type {
-  AwsCredentialsLike,
-  AwsSourceOptions,
-  AzureSourceOptions,
   ConfigDetails,
   ConfigSourceKind,
   ConfiguredCredentials,
   FromConfigOptions,
-  OptionalPackage,
 } from "./from-config.js";
 export {
   AZURE_IMDS_TOKEN_PATH,
@@ -47,6 +43,18 @@ export {
 export type { AuthClientClass, AuthClientInstance, ToAuthClientOptions } from "./google-auth.js";
 export { toAuthClient } from "./google-auth.js";
 export type { Env, ReadFile } from "./io.js";
+export type {
+  AwsCredentialSourceLike,
+  AwsCredentialsLike,
+  AwsSourceOptions,
+  AwsSupplierRegistration,
+  AzureSourceOptions,
+  AzureSupplierRegistration,
+  RegistrationErrorCode,
+  SupplierRegistration,
+  SupplierSeams,
+} from "./registration.js";
+export { REGISTRATION_ERROR_CODES } from "./registration.js";
 export type { CertificateSubjectToken, FromCertificateInit } from "./suppliers/certificate.js";
 export {
   CERTIFICATE_CONFIG_ENV,
