@@ -10,6 +10,8 @@ export { chain, isWifError, SourceUnavailableError, SUBJECT_TOKEN_TYPES, WifErro
 export type { AuthorizedUserCredentials, AuthorizedUserOptions } from "./authorized-user.js";
 export { createAuthorizedUserCredentials } from "./authorized-user.js";
 export type { CallOptions } from "./call.js";
+export type { ChainedCredentials } from "./chain-credentials.js";
+export { chainCredentials } from "./chain-credentials.js";
 export type {
   Credentials,
   CredentialsOptions,
