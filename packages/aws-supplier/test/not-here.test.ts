@@ -3,13 +3,12 @@
  * is a `SourceUnavailableError` (a larger chain moves on), found with one short probe and remembered, never a
  * hard "no role" error or a round of retries.
  */
-import { createServer, type Server, type Socket } from "node:net";
 import { isSourceUnavailable } from "@wifkit/core";
 import { type Emulator, startEmulator } from "@wifkit/emulator";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { type BlackHole, startBlackHole } from "../../../tooling/test-server.js";
 import { virtualTime } from "../../../tooling/virtual-time.js";
 import { defaultAwsCredentials, fromAws, fromInstanceMetadata } from "../src/index.js";
-import { type FakeAws, startFakeAws } from "./fake-aws.js";
 
 let emulator: Emulator;
 beforeAll(async () => {
@@ -19,26 +18,11 @@ afterAll(async () => {
   await emulator.stop();
 });
 
-const closers: Array<() => Promise<void>> = [];
+let hole: BlackHole | undefined;
 afterEach(async () => {
-  await Promise.all(closers.splice(0).map((close) => close()));
+  await hole?.close();
+  hole = undefined;
 });
-
-/** A TCP server that accepts connections and never answers: a black-holed metadata address. */
-async function blackHole(): Promise<{ url: string; connections: () => number }> {
-  const sockets: Socket[] = [];
-  const server: Server = createServer((socket) => {
-    sockets.push(socket);
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  closers.push(async () => {
-    for (const socket of sockets) socket.destroy();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  });
-  const address = server.address();
-  const port = typeof address === "object" && address ? address.port : 0;
-  return { url: `http://127.0.0.1:${port}`, connections: () => sockets.length };
-}
 
 describe("AWS first on Azure: the Azure IMDS answers at the metadata address", () => {
   it("is 'not here' at once (a 404 on /latest/*), with no retries and no 'no role' error", async () => {
@@ -80,12 +64,11 @@ describe("AWS first on Azure: the Azure IMDS answers at the metadata address", (
 
 describe("something else answers at the metadata address", () => {
   it("a server that answers 200 with a web page to everything is not IMDS", async () => {
-    const fake: FakeAws = await startFakeAws();
-    closers.push(fake.stop);
     const page = "<html>\n<body>Welcome</body>\n</html>";
     const error = await fromInstanceMetadata({
-      endpoint: fake.url,
+      endpoint: "http://127.0.0.1:9",
       env: {},
+      // The transport seam answers every request: no server needed.
       transport: async () => ({
         status: 200,
         headers: { "content-type": "text/html" },
@@ -99,10 +82,11 @@ describe("something else answers at the metadata address", () => {
 
 describe("a black-holed metadata address", () => {
   it("costs one probe timeout per process: later calls answer 'not here' without connecting again", async () => {
-    const hole = await blackHole();
+    const silent = await startBlackHole();
+    hole = silent;
     const time = virtualTime();
     const credentials = defaultAwsCredentials({
-      env: { AWS_EC2_METADATA_SERVICE_ENDPOINT: hole.url },
+      env: { AWS_EC2_METADATA_SERVICE_ENDPOINT: silent.origin },
       clock: time.clock,
       sleep: time.sleep,
     });
@@ -111,13 +95,13 @@ describe("a black-holed metadata address", () => {
       code: "ERR_WIF_AWS_NO_CREDENTIALS",
       message: expect.stringContaining("timed out after 1000 ms"),
     });
-    expect(hole.connections()).toBe(1);
+    expect(silent.connections()).toBe(1);
     // Past the credential cache's failure backoff the chain runs again, and IMDS answers from memory.
     for (const wait of [2_000, 5_000]) {
       await time.advance(wait);
       const again = await credentials().catch((caught: unknown) => caught);
       expect(isSourceUnavailable(again)).toBe(true);
     }
-    expect(hole.connections()).toBe(1);
+    expect(silent.connections()).toBe(1);
   });
 });

@@ -3,10 +3,10 @@
  * IMDS, say), or nothing at all, is a `SourceUnavailableError` found with one short probe and remembered,
  * never a round of token-request retries and a hard error.
  */
-import { createServer, type Socket } from "node:net";
 import { isSourceUnavailable } from "@wifkit/core";
 import { type Emulator, startEmulator } from "@wifkit/emulator";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { startBlackHole } from "../../../tooling/test-server.js";
 import { virtualTime } from "../../../tooling/virtual-time.js";
 import { fromAzure } from "../src/index.js";
 
@@ -46,18 +46,12 @@ describe("Azure first on AWS: EC2's IMDS answers at the metadata address", () =>
 
 describe("a black-holed IMDS address", () => {
   it("costs one probe timeout per process: later calls answer 'not on Azure' without connecting again", async () => {
-    const sockets: Socket[] = [];
-    const server = createServer((socket) => {
-      sockets.push(socket);
-    });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    const address = server.address();
-    const url = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;
+    const hole = await startBlackHole();
     try {
       const time = virtualTime();
       const supplier = fromAzure({
         resource: RESOURCE,
-        env: { AZURE_IMDS_ENDPOINT: url },
+        env: { AZURE_IMDS_ENDPOINT: hole.origin },
         clock: time.clock,
         sleep: time.sleep,
       });
@@ -66,16 +60,15 @@ describe("a black-holed IMDS address", () => {
         code: "ERR_WIF_AZURE_NOT_ON_AZURE",
         message: expect.stringContaining("no answer within 1000 ms"),
       });
-      expect(sockets).toHaveLength(1);
+      expect(hole.connections()).toBe(1);
       // Past the token cache's failure backoff the supplier looks again, and the verdict answers from memory.
       for (const wait of [2_000, 5_000]) {
         await time.advance(wait);
         expect(isSourceUnavailable(await supplier().catch((caught: unknown) => caught))).toBe(true);
       }
-      expect(sockets).toHaveLength(1);
+      expect(hole.connections()).toBe(1);
     } finally {
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await hole.close();
     }
   });
 });

@@ -5,11 +5,11 @@
  * accepts connections and never answers (neither cloud). The winner's token works through `toAuthClient`
  * and google-auth-library.
  */
-import { createServer, type Socket } from "node:net";
 import type { ExternalAccountConfig } from "@wifkit/config";
 import { type Emulator, startEmulator } from "@wifkit/emulator";
 import { AuthClient, GoogleAuth } from "google-auth-library";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { startBlackHole } from "../../../tooling/test-server.js";
 import { awsSupplier, azureSupplier } from "../src/all.js";
 import {
   type Credentials,
@@ -35,21 +35,10 @@ afterEach(async () => {
 });
 
 /** A metadata address where a server accepts connections and never answers. */
-async function blackHole(): Promise<{ url: string; connections: () => number }> {
-  const sockets: Socket[] = [];
-  const server = createServer((socket) => {
-    sockets.push(socket);
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  closers.push(async () => {
-    for (const socket of sockets) socket.destroy();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  });
-  const address = server.address();
-  return {
-    url: `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`,
-    connections: () => sockets.length,
-  };
+async function blackHole() {
+  const hole = await startBlackHole();
+  closers.push(hole.close);
+  return hole;
 }
 
 /** The config with its metadata URLs moved to `to`: what a gcloud config naming 169.254.169.254 meets there. */
@@ -130,14 +119,14 @@ describe("chainCredentials across clouds", () => {
     const awsHole = await blackHole();
     const azureHole = await blackHole();
     const aws = await link(
-      metadataAt(emulator.credentialConfig({ source: "aws" }), emulator.urls.awsImds, awsHole.url),
+      metadataAt(emulator.credentialConfig({ source: "aws" }), emulator.urls.awsImds, awsHole.origin),
       { env: {}, timeoutMs: 200 },
-      [awsHole.url],
+      [awsHole.origin],
     );
     const azure = await link(
-      metadataAt(emulator.credentialConfig({ source: "azure" }), emulator.urls.azureImds, azureHole.url),
+      metadataAt(emulator.credentialConfig({ source: "azure" }), emulator.urls.azureImds, azureHole.origin),
       { env: {}, azure: { probeTimeoutMs: 200 } },
-      [azureHole.url],
+      [azureHole.origin],
     );
     const file = await link(
       emulator.credentialConfig({ source: "file", serviceAccount: "wifkit-reader" }),
