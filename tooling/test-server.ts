@@ -5,7 +5,7 @@
  */
 import { once } from "node:events";
 import http from "node:http";
-import type { AddressInfo } from "node:net";
+import net, { type AddressInfo } from "node:net";
 
 export interface RecordedRequest {
   method: string;
@@ -73,4 +73,34 @@ export function sendJson(
 ): void {
   response.writeHead(status, { "content-type": "application/json", ...headers });
   response.end(JSON.stringify(body));
+}
+
+export interface BlackHole {
+  /** `http://127.0.0.1:PORT`, no trailing slash. */
+  origin: string;
+  /** Connections accepted so far: each is one probe of the address. */
+  connections(): number;
+  close(): Promise<void>;
+}
+
+/**
+ * A black-holed address: a TCP server on 127.0.0.1 port 0 that accepts connections and never answers, like
+ * a firewalled metadata address. Tests count its connections to see how often something probed it.
+ */
+export async function startBlackHole(): Promise<BlackHole> {
+  const sockets: net.Socket[] = [];
+  const server = net.createServer((socket) => {
+    sockets.push(socket);
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const { port } = server.address() as AddressInfo;
+  return {
+    origin: `http://127.0.0.1:${port}`,
+    connections: () => sockets.length,
+    close: () => {
+      for (const socket of sockets) socket.destroy();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
 }

@@ -12,7 +12,11 @@ const packagesDir = fileURLToPath(new URL("../packages/", import.meta.url));
 
 export default defineConfig({
   resolve: {
-    alias: [{ find: /^@wifkit\/([a-z-]+)$/, replacement: `${packagesDir}$1/src/index.ts` }],
+    alias: [
+      { find: /^@wifkit\/([a-z-]+)$/, replacement: `${packagesDir}$1/src/index.ts` },
+      // Subpath entries (`@wifkit/credentials/all`): `./dist/NAME.js` is built from `src/NAME.ts`.
+      { find: /^@wifkit\/([a-z-]+)\/([a-z-]+)$/, replacement: `${packagesDir}$1/src/$2.ts` },
+    ],
   },
   test: {
     root: process.cwd(),

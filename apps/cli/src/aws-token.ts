@@ -1,26 +1,16 @@
 /**
- * Reading an AWS subject token (the URL-encoded, JSON-serialized signed GetCallerIdentity request): for
- * display with its secrets elided, and to ask AWS who it identifies, as Google STS does.
+ * Showing an AWS subject token (the URL-encoded, JSON-serialized signed GetCallerIdentity request) with its
+ * secrets elided. Decoding it and asking AWS who it identifies are @wifkit/aws-supplier's
+ * (`deserializeSubjectToken`, `getCallerIdentity`).
  */
-import { WifError } from "@wifkit/core";
-import { httpRequest } from "@wifkit/http";
+import { deserializeSubjectToken, type SignedCallerIdentityRequest } from "@wifkit/aws-supplier";
 
-export interface AwsSubjectRequest {
-  url: string;
-  method: string;
-  headers: { key: string; value: string }[];
-}
+export type AwsSubjectRequest = SignedCallerIdentityRequest;
 
 /** Decodes the subject token; undefined when it is not a serialized request. */
 export function decodeAwsSubjectToken(token: string): AwsSubjectRequest | undefined {
   try {
-    const value = JSON.parse(decodeURIComponent(token.replaceAll("+", " "))) as Partial<AwsSubjectRequest>;
-    if (typeof value.url !== "string" || !Array.isArray(value.headers)) return undefined;
-    return {
-      url: value.url,
-      method: typeof value.method === "string" ? value.method : "POST",
-      headers: value.headers,
-    };
+    return deserializeSubjectToken(token);
   } catch {
     return undefined;
   }
@@ -52,46 +42,4 @@ export function expectedArnForm(accessKeyId: string | undefined): string {
     return "arn:aws:iam::ACCOUNT_ID:user/USER_NAME (long-term IAM user keys)";
   }
   return "arn:aws:sts::ACCOUNT_ID:assumed-role/ROLE_NAME/SESSION_NAME (temporary credentials of an assumed role; on EC2 the session name is the instance id)";
-}
-
-/**
- * What AWS answers for the request: the assertion Google STS builds (`arn`, `account`, `userid`). With
- * `endpoint` (the SDKs' `AWS_ENDPOINT_URL_STS`), the request goes there instead, keeping the signed `host`.
- */
-export async function callerIdentity(
-  request: AwsSubjectRequest,
-  { timeoutMs, endpoint }: { timeoutMs: number; endpoint?: string | undefined },
-): Promise<{ arn: string; account: string; userid: string }> {
-  const headers: Record<string, string> = {};
-  for (const { key, value } of request.headers) headers[key] = value;
-  let url = request.url;
-  if (endpoint) {
-    const signed = new URL(request.url);
-    url = `${endpoint.replace(/\/+$/, "")}${signed.pathname}${signed.search}`;
-    headers.host ??= signed.host;
-  }
-  const response = await httpRequest({
-    url,
-    method: "POST",
-    headers,
-    timeoutMs,
-    operation: "AWS STS GetCallerIdentity",
-  });
-  const body = response.body.toString("utf8");
-  const field = (name: string) => new RegExp(`<${name}>([^<]*)</${name}>`).exec(body)?.[1];
-  if (response.status !== 200) {
-    throw new WifError(
-      `AWS STS refused the signed GetCallerIdentity request (${response.status} ${field("Code") ?? ""}): ${field("Message") ?? "no message"}. Check the AWS credentials and the machine's clock.`,
-      { code: "ERR_WIF_AWS_CALLER_IDENTITY_FAILED", status: response.status },
-    );
-  }
-  const arn = field("Arn");
-  const account = field("Account");
-  const userid = field("UserId");
-  if (!arn || !account || !userid) {
-    throw new WifError("AWS STS answered GetCallerIdentity without Arn, Account and UserId.", {
-      code: "ERR_WIF_AWS_CALLER_IDENTITY_FAILED",
-    });
-  }
-  return { arn, account, userid };
 }

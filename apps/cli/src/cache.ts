@@ -7,12 +7,15 @@
  * subject credential, already passed validation and produced the stored token; and when another job writes
  * its token where this one's was, the key changes with it.
  *
- * This module is part of the entry's fast path: node builtins and @wifkit/core's bounded reader only.
+ * This module is part of the entry's fast path: node builtins, @wifkit/core's bounded reader and the
+ * suppliers' import-free `/identity` entries only.
  */
 import { createHash } from "node:crypto";
 import { mkdirSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
+import { awsIdentityFingerprint } from "@wifkit/aws-supplier/identity";
+import { azureIdentityFingerprint } from "@wifkit/azure-supplier/identity";
 import { isAzureImdsTokenUrl } from "@wifkit/config";
 import { readFileBoundedSync, WifError } from "@wifkit/core";
 
@@ -31,34 +34,24 @@ export const CACHE_ERROR_CODES = Object.freeze({
 } as const);
 
 /**
- * Variables that decide whose subject credential the suppliers find (AWS keys and roles, Azure identities,
- * metadata endpoints). Two runs with the same config but, say, different AWS keys must not share a token.
- * Only non-secret values are listed (key ids, not secret keys).
+ * Variables besides the suppliers' that decide whose subject credential is found: where the certificate
+ * source looks for its configuration. (The AWS and Azure suppliers publish their own lists.)
  */
-export const IDENTITY_ENV = [
-  "AWS_ACCESS_KEY_ID",
-  "AWS_PROFILE",
-  "AWS_REGION",
-  "AWS_DEFAULT_REGION",
-  "AWS_ROLE_ARN",
-  "AWS_ROLE_SESSION_NAME",
-  "AWS_WEB_IDENTITY_TOKEN_FILE",
-  "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-  "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-  "AWS_EC2_METADATA_SERVICE_ENDPOINT",
-  "AWS_ENDPOINT_URL",
-  "AWS_ENDPOINT_URL_STS",
-  "AZURE_CLIENT_ID",
-  "AZURE_TENANT_ID",
-  "AZURE_FEDERATED_TOKEN_FILE",
-  "AZURE_AUTHORITY_HOST",
-  "AZURE_IMDS_ENDPOINT",
-  "AZURE_POD_IDENTITY_AUTHORITY_HOST",
-  "IDENTITY_ENDPOINT",
-  "IMDS_ENDPOINT",
-  "GOOGLE_API_CERTIFICATE_CONFIG",
-  "CLOUDSDK_CONFIG",
-] as const;
+export const CREDENTIALS_IDENTITY_ENV = ["GOOGLE_API_CERTIFICATE_CONFIG", "CLOUDSDK_CONFIG"] as const;
+
+/**
+ * Which workload identity the environment selects: the suppliers' own fingerprints (AWS keys and roles, Azure
+ * identities, metadata endpoints; never a secret) and the certificate config's location. Two runs with the same
+ * config but, say, different AWS keys must not share a token. From the suppliers' `/identity` entries, which
+ * import nothing, so the fast path stays on builtins.
+ */
+export function identityFingerprint(env: Env): string {
+  return [
+    awsIdentityFingerprint(env),
+    azureIdentityFingerprint(env),
+    ...CREDENTIALS_IDENTITY_ENV.map((name) => `${name}=${env[name] ?? ""}`),
+  ].join("\n");
+}
 
 /** `--cache-dir`, else `WIF_CACHE_DIR`, else `$XDG_CACHE_HOME/wifkit`, else `~/.cache/wifkit`. */
 export function cacheDirectory(flag: string | undefined, env: Env): string {
@@ -77,7 +70,7 @@ export type TokenRequest =
 
 /**
  * What the subject credential of a configuration is, for the key: `environment` (AWS, Azure: the identity
- * comes from the machine and IDENTITY_ENV), `file` (the token file's bytes), or `obtained` (a URL, program
+ * comes from the machine and `identityFingerprint`), `file` (the token file's bytes), or `obtained` (a URL, program
  * or certificate: the subject token has to be fetched before the key is known).
  */
 export type SubjectBinding = { kind: "environment" } | { kind: "file"; path: string } | { kind: "obtained" };
@@ -114,7 +107,7 @@ export function tokenCacheKey(
   subject: string | undefined,
 ): string {
   const hash = createHash("sha256");
-  hash.update("wif-token-cache-v2\0");
+  hash.update("wif-token-cache-v3\0");
   hash.update(configBytes);
   hash.update("\0");
   hash.update(
@@ -122,7 +115,7 @@ export function tokenCacheKey(
       ? `access_token\0${request.scopes.join(" ")}`
       : `id_token\0${request.audience}\0${request.includeEmail ? "email" : "no-email"}`,
   );
-  for (const name of IDENTITY_ENV) hash.update(`\0${name}=${env[name] ?? ""}`);
+  hash.update(`\0${identityFingerprint(env)}`);
   hash.update(`\0subject=${subject ?? ""}`);
   return hash.digest("hex");
 }

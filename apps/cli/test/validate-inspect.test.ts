@@ -104,7 +104,7 @@ describe("wif validate", () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toContain("✔ AWS region us-east-1 (from AWS_REGION)");
     expect(result.stderr).toMatch(
-      /✖ Could not fetch the subject token \[ERR_WIF_[A-Z_]+\]\n {4}EC2 instance metadata .* http:\/\/127\.0\.0\.1:9\/.*ECONNREFUSED/,
+      /✖ Could not fetch the subject token \[ERR_WIF_AWS_NO_CREDENTIALS\]\n {4}Not on EC2, .*IMDS at http:\/\/127\.0\.0\.1:9: ECONNREFUSED/,
     );
   });
 

@@ -1,7 +1,16 @@
+import type { Env, ReadFile } from "@wifkit/core";
 import { SourceUnavailableError, systemClock, WifError } from "@wifkit/core";
 import { describeUrl, httpRequest } from "@wifkit/http";
-import { checkCredentials, defaultReadFile, environmentOf, parseExpiration, readEnv } from "./internal.js";
-import type { AwsCredentialProvider, AwsSourceInit, ReadTextFile } from "./types.js";
+import { AWS_ERROR_CODES } from "./errors.js";
+import {
+  checkCredentials,
+  environmentOf,
+  httpSeams,
+  parseExpiration,
+  readEnv,
+  readText,
+} from "./internal.js";
+import type { AwsCredentialProvider, AwsFileSourceInit } from "./types.js";
 
 /** Where ECS serves task credentials; `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI` is a path on it. */
 export const DEFAULT_CONTAINER_ENDPOINT = "http://169.254.170.2";
@@ -13,9 +22,7 @@ export const DEFAULT_CONTAINER_RETRIES = 2;
 /** Hosts a plain-http `AWS_CONTAINER_CREDENTIALS_FULL_URI` may name: ECS, EKS Pod Identity, loopback. */
 const CONTAINER_HOSTS = new Set(["169.254.170.2", "169.254.170.23", "[fd00:ec2::23]", "localhost", "[::1]"]);
 
-export interface ContainerMetadataInit extends AwsSourceInit {
-  /** Reads `AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE`. Default: node:fs. */
-  readFile?: ReadTextFile;
+export interface ContainerMetadataInit extends AwsFileSourceInit {
   /** Attempts after the first for 5xx, 429 and resets. Default `DEFAULT_CONTAINER_RETRIES`. */
   retries?: number;
 }
@@ -37,7 +44,7 @@ function containerUrl(relative: string | undefined, full: string | undefined): U
     url = new URL(full);
   } catch (cause) {
     throw new WifError("AWS_CONTAINER_CREDENTIALS_FULL_URI is not a valid URL.", {
-      code: "ERR_WIF_AWS_CONTAINER_URI_REJECTED",
+      code: AWS_ERROR_CODES.containerUriRejected,
       cause,
     });
   }
@@ -46,7 +53,7 @@ function containerUrl(relative: string | undefined, full: string | undefined): U
   throw new WifError(
     `AWS_CONTAINER_CREDENTIALS_FULL_URI (${describeUrl(url)}) must use https, or http to a loopback address, ` +
       "169.254.170.2 (ECS), 169.254.170.23 or [fd00:ec2::23] (EKS Pod Identity).",
-    { code: "ERR_WIF_AWS_CONTAINER_URI_REJECTED", url: describeUrl(url) },
+    { code: AWS_ERROR_CODES.containerUriRejected, url: describeUrl(url) },
   );
 }
 
@@ -65,7 +72,6 @@ function containerUrl(relative: string | undefined, full: string | undefined): U
  */
 export function fromContainerMetadata(init: ContainerMetadataInit = {}): AwsCredentialProvider {
   const clock = init.clock ?? systemClock;
-  const readFile = init.readFile ?? defaultReadFile;
   return async (options) => {
     const env = environmentOf(init.env);
     const url = containerUrl(
@@ -78,7 +84,7 @@ export function fromContainerMetadata(init: ContainerMetadataInit = {}): AwsCred
       );
     }
     const where = describeUrl(url);
-    const authorization = await readAuthorization(env, readFile);
+    const authorization = await readAuthorization(env, init.readFile);
     const response = await httpRequest({
       url,
       method: "GET",
@@ -86,8 +92,7 @@ export function fromContainerMetadata(init: ContainerMetadataInit = {}): AwsCred
       timeoutMs: init.timeoutMs ?? DEFAULT_CONTAINER_TIMEOUT_MS,
       retry: { retries: init.retries ?? DEFAULT_CONTAINER_RETRIES, baseDelayMs: 50, maxDelayMs: 500 },
       operation: "AWS container credential endpoint",
-      ...(options?.signal ? { signal: options.signal } : {}),
-      ...(init.transport ? { transport: init.transport } : {}),
+      ...httpSeams(init, options?.signal),
     });
     let body: Record<string, unknown> | undefined;
     try {
@@ -106,7 +111,7 @@ export function fromContainerMetadata(init: ContainerMetadataInit = {}): AwsCred
         `The AWS container credential endpoint at ${where} answered HTTP ${response.status}` +
           `${upstreamError ? ` (${upstreamError})` : body === undefined && response.status === 200 ? " with a body that is not JSON" : ""}.${hint}`,
         {
-          code: "ERR_WIF_AWS_CONTAINER_FAILED",
+          code: AWS_ERROR_CODES.containerFailed,
           status: response.status,
           url: where,
           upstreamError,
@@ -134,26 +139,23 @@ function stringField(body: Record<string, unknown> | undefined, name: string): s
   return typeof value === "string" && value !== "" ? value : undefined;
 }
 
-async function readAuthorization(
-  env: Readonly<Record<string, string | undefined>>,
-  readFile: ReadTextFile,
-): Promise<string | undefined> {
+async function readAuthorization(env: Env, readFile: ReadFile | undefined): Promise<string | undefined> {
   const file = readEnv(env, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
   let token: string | undefined;
   if (file) {
     try {
-      token = (await readFile(file)).trim();
+      token = await readText(readFile, file);
     } catch (cause) {
       throw new WifError(
         `Could not read the container authorization token file ${file} (AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE): ` +
           `${(cause as NodeJS.ErrnoException).code ?? "read failed"}.`,
-        { code: "ERR_WIF_AWS_CONTAINER_TOKEN_FILE", cause },
+        { code: AWS_ERROR_CODES.containerTokenFile, cause },
       );
     }
     if (!token) {
       throw new WifError(
         `The container authorization token file ${file} (AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE) is empty.`,
-        { code: "ERR_WIF_AWS_CONTAINER_TOKEN_FILE" },
+        { code: AWS_ERROR_CODES.containerTokenFile },
       );
     }
   } else {
@@ -162,7 +164,7 @@ async function readAuthorization(
   if (token !== undefined && /[\r\n]/.test(token)) {
     throw new WifError(
       "The container authorization token contains a line break; it cannot be sent as an Authorization header.",
-      { code: "ERR_WIF_AWS_CONTAINER_TOKEN_FILE" },
+      { code: AWS_ERROR_CODES.containerTokenFile },
     );
   }
   return token || undefined;

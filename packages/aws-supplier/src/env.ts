@@ -1,4 +1,5 @@
 import { SourceUnavailableError, systemClock, WifError } from "@wifkit/core";
+import { AWS_ERROR_CODES } from "./errors.js";
 import { checkCredentials, environmentOf, readEnv } from "./internal.js";
 import type { AwsCredentialProvider, AwsSourceInit } from "./types.js";
 
@@ -26,9 +27,7 @@ export function fromEnv(init: EnvCredentialsInit = {}): AwsCredentialProvider {
       const present = accessKeyId ? "AWS_ACCESS_KEY_ID" : "AWS_SECRET_ACCESS_KEY";
       throw new WifError(
         `${present} is set but ${missing} is not; set both, or neither to use another source.`,
-        {
-          code: "ERR_WIF_AWS_ENV_INCOMPLETE",
-        },
+        { code: AWS_ERROR_CODES.envIncomplete },
       );
     }
     const sessionToken = readEnv(env, "AWS_SESSION_TOKEN");

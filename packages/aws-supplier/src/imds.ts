@@ -1,31 +1,53 @@
-import { type Clock, SourceUnavailableError, systemClock, WifError } from "@wifkit/core";
-import { describeUrl, type HttpResponse, type HttpTransport, httpRequest } from "@wifkit/http";
-import { checkCredentials, describeFailure, environmentOf, parseExpiration, readEnv } from "./internal.js";
+import {
+  type Clock,
+  type MemoizedProvider,
+  memoize,
+  SourceUnavailableError,
+  systemClock,
+  WifError,
+} from "@wifkit/core";
+import { describeUrl, HTTP_ERROR_CODES, type HttpResponse, httpRequest } from "@wifkit/http";
+import { AWS_ERROR_CODES } from "./errors.js";
+import {
+  checkCredentials,
+  describeFailure,
+  environmentOf,
+  httpSeams,
+  parseExpiration,
+  readEnv,
+} from "./internal.js";
 import type { AwsCredentialProvider, AwsSourceInit } from "./types.js";
 
 /** The EC2 instance metadata service (IPv4). `AWS_EC2_METADATA_SERVICE_ENDPOINT` overrides it. */
-export const DEFAULT_IMDS_ENDPOINT = "http://169.254.169.254";
+export const DEFAULT_AWS_IMDS_ENDPOINT = "http://169.254.169.254";
 /** The IPv6 address of IMDS, used when `AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE=IPv6`. */
-export const DEFAULT_IMDS_IPV6_ENDPOINT = "http://[fd00:ec2::254]";
+export const DEFAULT_AWS_IMDS_IPV6_ENDPOINT = "http://[fd00:ec2::254]";
 /** Per-attempt timeout for IMDS: it answers in milliseconds on EC2, and off EC2 waiting longer only delays the error. */
-export const DEFAULT_IMDS_TIMEOUT_MS = 1000;
+export const DEFAULT_AWS_IMDS_TIMEOUT_MS = 1000;
 /** Attempts after the first for transient IMDS failures (5xx, 429, resets, refused connections). */
-export const DEFAULT_IMDS_RETRIES = 1;
+export const DEFAULT_AWS_IMDS_RETRIES = 1;
 /** Lifetime requested for IMDSv2 session tokens, what the AWS SDKs use. */
-export const DEFAULT_IMDS_TOKEN_TTL_SECONDS = 300;
+export const DEFAULT_AWS_IMDS_TOKEN_TTL_SECONDS = 300;
 /** A session token is replaced this long before its TTL runs out. */
-export const IMDS_TOKEN_REFRESH_BEFORE_MS = 30_000;
+export const AWS_IMDS_TOKEN_REFRESH_BEFORE_MS = 30_000;
 
 const TOKEN_PATH = "/latest/api/token";
 const CREDENTIALS_PATH = "/latest/meta-data/iam/security-credentials";
 const REGION_PATH = "/latest/meta-data/placement/region";
 const AVAILABILITY_ZONE_PATH = "/latest/meta-data/placement/availability-zone";
 
+/** What IMDS's plain-text answers look like: a session token, an IAM role name, a region or zone name. */
+const SESSION_TOKEN = /^[\x21-\x7e]{1,4096}$/;
+const ROLE_NAME = /^[\w+=,.@-]{1,128}$/;
+const REGION_NAME = /^[a-z0-9-]+$/;
+const ZONE_NAME = /^[a-z0-9-]+[a-z]$/;
+
 /** Where the instance metadata lives. Each URL, when given, wins over `endpoint` and the environment. */
 export interface InstanceMetadataUrls {
   /**
-   * Base URL of IMDS. Default: `AWS_EC2_METADATA_SERVICE_ENDPOINT`, else `DEFAULT_IMDS_IPV6_ENDPOINT` when
-   * `AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE=IPv6`, else `DEFAULT_IMDS_ENDPOINT`.
+   * Base URL of IMDS. Default: `AWS_EC2_METADATA_SERVICE_ENDPOINT`, else the origin of the URLs below, else
+   * `DEFAULT_AWS_IMDS_IPV6_ENDPOINT` when `AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE=IPv6`, else
+   * `DEFAULT_AWS_IMDS_ENDPOINT`.
    */
   endpoint?: string;
   /** The credential config's `url`: lists the instance role, and serves its credentials under `/ROLE`. */
@@ -40,18 +62,31 @@ export interface InstanceMetadataUrls {
 }
 
 export interface InstanceMetadataInit extends AwsSourceInit, InstanceMetadataUrls {
-  /** Attempts after the first for transient failures. Default `DEFAULT_IMDS_RETRIES`. */
+  /** Attempts after the first for transient failures. Default `DEFAULT_AWS_IMDS_RETRIES`. */
   retries?: number;
 }
 
-/** IMDS did not answer at all: the process is not on EC2 (or cannot reach its metadata service). */
-export class ImdsUnreachableError extends SourceUnavailableError {
-  /** A short reason for summaries: "ECONNREFUSED", "timed out after 1000 ms", "turned off by ...". */
+/**
+ * IMDS is not there: nothing answered (not on EC2, or a container whose hop limit is 1), or what answered is
+ * not EC2's metadata service (another cloud's). A `SourceUnavailableError`, so a chain moves on.
+ */
+export class ImdsUnavailableError extends SourceUnavailableError {
+  /** A short reason for summaries: "ECONNREFUSED", "timed out after 1000 ms", "HTTP 404 at /latest/api/token". */
   readonly reason: string;
-  constructor(message: string, reason: string, options: { cause?: unknown; url?: string } = {}) {
-    super(message, { ...options, code: "ERR_WIF_AWS_IMDS_UNREACHABLE" });
+  constructor(
+    message: string,
+    reason: string,
+    options: { code: string; cause?: unknown; url?: string; status?: number },
+  ) {
+    super(message, options);
     this.reason = reason;
   }
+}
+
+interface Session {
+  /** Undefined once IMDSv2 proved unavailable and IMDSv1 is allowed. */
+  token: string | undefined;
+  expiresAt: Date | undefined;
 }
 
 interface RequestOptions {
@@ -59,9 +94,11 @@ interface RequestOptions {
 }
 
 /**
- * One conversation with IMDS: the IMDSv2 session token is fetched once, shared by every lookup (region
- * and credentials) and replaced shortly before its TTL; IMDSv1 is used only when v2 is unavailable and
- * the configuration did not ask for v2.
+ * One conversation with IMDS: the IMDSv2 session token is fetched once (core's `memoize`), shared by every
+ * lookup (region and credentials) and replaced shortly before its TTL; IMDSv1 is used only when v2 is
+ * unavailable and the configuration did not ask for v2. Until IMDS has answered as EC2's metadata service
+ * does, a 400 or 404 on its paths, or a body that is not IMDS's, means another cloud's metadata server (or
+ * something else) is at the address: "not here", never "this EC2 instance has no role".
  */
 export class InstanceMetadataClient {
   readonly endpoint: string;
@@ -69,24 +106,28 @@ export class InstanceMetadataClient {
   readonly regionUrl: string | undefined;
   readonly sessionTokenUrl: string;
   private readonly requireV2: boolean;
-  private readonly transport: HttpTransport | undefined;
+  private readonly init: InstanceMetadataInit;
   private readonly clock: Clock;
   private readonly timeoutMs: number;
-  private readonly retries: number;
   private readonly disabledByEnv: boolean;
-  private session: { token: string; refreshAt: number } | undefined;
-  private sessionInflight: Promise<string | undefined> | undefined;
-  /** Set once v2 proved unavailable; cleared when IMDS later demands a token (401). */
-  private useV1 = false;
+  private readonly session: MemoizedProvider<Session>;
+  /** Something answered HTTP at the address: later network failures are errors, not "not on EC2". */
   private reachable = false;
+  /** It answered as EC2's IMDS does: from now on a 404 means what IMDS means by it. */
+  private confirmed = false;
+  /** Why IMDS was last found not to be here, for the chain's summary. */
+  lastUnavailable: ImdsUnavailableError | undefined;
 
   constructor(init: InstanceMetadataInit = {}) {
     const env = environmentOf(init.env);
     const ipv6 = readEnv(env, "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE")?.toLowerCase() === "ipv6";
+    // A credential config's URLs name the metadata server: its session token comes from the same origin.
+    const configured = init.credentialsUrl ?? init.regionUrl ?? init.sessionTokenUrl;
     this.endpoint = trimSlash(
       init.endpoint ??
         readEnv(env, "AWS_EC2_METADATA_SERVICE_ENDPOINT") ??
-        (ipv6 ? DEFAULT_IMDS_IPV6_ENDPOINT : DEFAULT_IMDS_ENDPOINT),
+        (configured !== undefined && URL.canParse(configured) ? new URL(configured).origin : undefined) ??
+        (ipv6 ? DEFAULT_AWS_IMDS_IPV6_ENDPOINT : DEFAULT_AWS_IMDS_ENDPOINT),
     );
     this.credentialsUrl = init.credentialsUrl ?? `${this.endpoint}${CREDENTIALS_PATH}`;
     this.regionUrl = init.regionUrl;
@@ -94,11 +135,19 @@ export class InstanceMetadataClient {
     this.requireV2 =
       init.sessionTokenUrl !== undefined ||
       readEnv(env, "AWS_EC2_METADATA_V1_DISABLED")?.toLowerCase() === "true";
-    this.transport = init.transport;
+    this.init = init;
     this.clock = init.clock ?? systemClock;
-    this.timeoutMs = init.timeoutMs ?? DEFAULT_IMDS_TIMEOUT_MS;
-    this.retries = init.retries ?? DEFAULT_IMDS_RETRIES;
+    this.timeoutMs = init.timeoutMs ?? DEFAULT_AWS_IMDS_TIMEOUT_MS;
     this.disabledByEnv = readEnv(env, "AWS_EC2_METADATA_DISABLED")?.toLowerCase() === "true";
+    this.session = memoize((options) => this.fetchSessionToken(options ?? {}), {
+      clock: this.clock,
+      ...(init.sleep ? { sleep: init.sleep } : {}),
+      // A v1 session (no token) lasts until IMDS asks for a token again (401).
+      expiresAt: (session) => session.expiresAt,
+      refreshBeforeMs: AWS_IMDS_TOKEN_REFRESH_BEFORE_MS,
+      // Failures are remembered by the credential cache above; here the next lookup may try at once.
+      retryBackoffMs: 0,
+    });
   }
 
   /** Where IMDS is, as it may appear in messages. */
@@ -107,73 +156,64 @@ export class InstanceMetadataClient {
   }
 
   /**
-   * GETs one metadata path and returns the response (status 200 or 404; the caller decides what a 404
-   * means). 401, 403 and other statuses become specific errors.
+   * GETs one metadata path. Returns a 200 whose body passes `looksLikeImds` (or a 404 once IMDS is
+   * confirmed: the caller decides what it means); 401, 403 and other statuses become specific errors, and an
+   * answer that is not IMDS's from a server not yet confirmed becomes "not here".
    */
-  async get(url: string, what: string, options: RequestOptions): Promise<HttpResponse> {
+  async get(
+    url: string,
+    what: string,
+    looksLikeImds: (body: string) => boolean,
+    options: RequestOptions,
+  ): Promise<HttpResponse> {
     if (this.disabledByEnv) {
-      throw new ImdsUnreachableError(
+      throw this.unavailable(
         "EC2 instance metadata is turned off by AWS_EC2_METADATA_DISABLED=true.",
         "turned off by AWS_EC2_METADATA_DISABLED",
+        { code: AWS_ERROR_CODES.imdsUnreachable },
       );
     }
-    let token = await this.sessionToken(options);
+    const signal = options.signal ? { signal: options.signal } : {};
+    let { token } = await this.session(signal);
     let response = await this.send(url, "GET", what, token, options);
     if (response.status === 401) {
       // The token expired early or IMDS was switched to "v2 required" since we chose v1: fetch a fresh
       // token once and try again.
-      this.session = undefined;
-      this.useV1 = false;
-      token = await this.sessionToken(options);
+      this.session.invalidate();
+      ({ token } = await this.session(signal));
       if (token !== undefined) response = await this.send(url, "GET", what, token, options);
     }
+    if (response.status === 200 && looksLikeImds(response.body.toString("utf8").trim())) {
+      this.confirmed = true;
+      return response;
+    }
+    if (!this.confirmed && [200, 400, 404].includes(response.status)) throw this.notImds(response, url);
     if (response.status === 200 || response.status === 404) return response;
     throw this.statusError(response, url, what, token !== undefined);
   }
 
-  private async sessionToken(options: RequestOptions): Promise<string | undefined> {
-    if (this.useV1) return undefined;
-    if (this.session && this.clock.now() < this.session.refreshAt) return this.session.token;
-    this.sessionInflight ??= this.fetchSessionToken(options).finally(() => {
-      this.sessionInflight = undefined;
-    });
-    return this.sessionInflight;
-  }
-
-  private async fetchSessionToken(options: RequestOptions): Promise<string | undefined> {
+  private async fetchSessionToken(options: RequestOptions): Promise<Session> {
     const fetchedAt = this.clock.now();
-    const response = await this.send(this.sessionTokenUrl, "PUT", "IMDSv2 session token", undefined, options);
-    if (response.status === 200) {
-      const token = response.body.toString("utf8").trim();
-      if (token) {
-        const ttlMs = DEFAULT_IMDS_TOKEN_TTL_SECONDS * 1000;
-        this.session = {
-          token,
-          refreshAt: fetchedAt + ttlMs - Math.min(IMDS_TOKEN_REFRESH_BEFORE_MS, ttlMs / 2),
-        };
-        return token;
-      }
+    const url = this.sessionTokenUrl;
+    const response = await this.send(url, "PUT", "IMDSv2 session token", undefined, options);
+    const token = response.status === 200 ? response.body.toString("utf8").trim() : "";
+    if (SESSION_TOKEN.test(token)) {
+      this.confirmed = true;
+      return { token, expiresAt: new Date(fetchedAt + DEFAULT_AWS_IMDS_TOKEN_TTL_SECONDS * 1000) };
     }
     const v2Unavailable = response.status === 403 || response.status === 404 || response.status === 405;
-    if (v2Unavailable && !this.requireV2) {
-      this.useV1 = true;
-      return undefined;
-    }
+    if (v2Unavailable && !this.requireV2) return { token: undefined, expiresAt: undefined };
+    if (!this.confirmed && [200, 400, 404].includes(response.status)) throw this.notImds(response, url);
     // With v1 ruled out, a 403 on the token request is IMDS being turned off: say so, as a GET's 403 would.
-    if (response.status === 403)
-      throw this.statusError(response, this.sessionTokenUrl, "IMDSv2 session token", false);
+    if (response.status === 403) throw this.statusError(response, url, "IMDSv2 session token", false);
     throw new WifError(
-      `Fetching an IMDSv2 session token (PUT ${describeUrl(this.sessionTokenUrl)}) failed with HTTP ${response.status}` +
+      `Fetching an IMDSv2 session token (PUT ${describeUrl(url)}) failed with HTTP ${response.status}` +
         (this.requireV2
           ? "; IMDSv1 is not used because the credential configuration sets imdsv2_session_token_url " +
             "(or AWS_EC2_METADATA_V1_DISABLED=true). " +
             "Check that the instance metadata service is enabled and reachable from this process."
           : ". Check the instance's metadata options (HttpEndpoint, HttpPutResponseHopLimit)."),
-      {
-        code: "ERR_WIF_AWS_IMDS_SESSION_TOKEN_FAILED",
-        status: response.status,
-        url: describeUrl(this.sessionTokenUrl),
-      },
+      { code: AWS_ERROR_CODES.imdsSessionTokenFailed, status: response.status, url: describeUrl(url) },
     );
   }
 
@@ -186,7 +226,7 @@ export class InstanceMetadataClient {
   ): Promise<HttpResponse> {
     const headers: Record<string, string> =
       method === "PUT"
-        ? { "x-aws-ec2-metadata-token-ttl-seconds": String(DEFAULT_IMDS_TOKEN_TTL_SECONDS) }
+        ? { "x-aws-ec2-metadata-token-ttl-seconds": String(DEFAULT_AWS_IMDS_TOKEN_TTL_SECONDS) }
         : token === undefined
           ? {}
           : { "x-aws-ec2-metadata-token": token };
@@ -198,26 +238,47 @@ export class InstanceMetadataClient {
         timeoutMs: this.timeoutMs,
         // The total budget equals one attempt's timeout: a quick refusal or 5xx is retried once, a host
         // that does not answer at all is not waited on twice.
-        retry: { retries: this.retries, baseDelayMs: 50, maxDelayMs: 200, totalTimeoutMs: this.timeoutMs },
+        retry: {
+          retries: this.init.retries ?? DEFAULT_AWS_IMDS_RETRIES,
+          baseDelayMs: 50,
+          maxDelayMs: 200,
+          totalTimeoutMs: this.timeoutMs,
+        },
         operation: `EC2 instance metadata (${what})`,
-        ...(options.signal ? { signal: options.signal } : {}),
-        ...(this.transport ? { transport: this.transport } : {}),
+        ...httpSeams(this.init, options.signal),
       });
       this.reachable = true;
       return response;
     } catch (error) {
       const unanswered =
-        error instanceof WifError && (error.code === "ERR_WIF_NETWORK" || error.code === "ERR_WIF_TIMEOUT");
+        error instanceof WifError &&
+        (error.code === HTTP_ERROR_CODES.network || error.code === HTTP_ERROR_CODES.timeout);
       if (!unanswered || this.reachable) throw error;
       const failure = describeFailure(error);
       const reason = failure === "timed out" ? `timed out after ${this.timeoutMs} ms` : failure;
-      throw new ImdsUnreachableError(
+      throw this.unavailable(
         `EC2 instance metadata at ${this.describe()} did not answer (${reason}): not on EC2, or a container ` +
           "on EC2 whose metadata hop limit is 1 (raise HttpPutResponseHopLimit to 2).",
         reason,
-        { cause: error, url: describeUrl(url) },
+        { code: AWS_ERROR_CODES.imdsUnreachable, cause: error, url: describeUrl(url) },
       );
     }
+  }
+
+  private unavailable(...args: ConstructorParameters<typeof ImdsUnavailableError>): ImdsUnavailableError {
+    this.lastUnavailable = new ImdsUnavailableError(...args);
+    return this.lastUnavailable;
+  }
+
+  private notImds(response: HttpResponse, url: string): ImdsUnavailableError {
+    const where = describeUrl(url);
+    const reason = `HTTP ${response.status} at ${new URL(url).pathname}, not an EC2 instance metadata answer`;
+    return this.unavailable(
+      `Something answered at the EC2 instance metadata address ${this.describe()} (${reason}): this is not ` +
+        "EC2, another cloud's metadata server or another service is there.",
+      reason,
+      { code: AWS_ERROR_CODES.notImds, status: response.status, url: where },
+    );
   }
 
   private statusError(response: HttpResponse, url: string, what: string, usedToken: boolean): WifError {
@@ -229,20 +290,20 @@ export class InstanceMetadataClient {
           (usedToken
             ? "the IMDSv2 session token was rejected even after fetching a new one. Check for a proxy rewriting requests."
             : "the instance requires IMDSv2 session tokens, and none could be fetched."),
-        { code: "ERR_WIF_AWS_IMDS_UNAUTHORIZED", ...common },
+        { code: AWS_ERROR_CODES.imdsUnauthorized, ...common },
       );
     }
     if (response.status === 403) {
       return new WifError(
         `EC2 instance metadata refused the ${what} request at ${where} with HTTP 403: the instance metadata ` +
           "service is turned off for this instance. Enable it (instance metadata options: HttpEndpoint=enabled).",
-        { code: "ERR_WIF_AWS_IMDS_DISABLED", ...common },
+        { code: AWS_ERROR_CODES.imdsDisabled, ...common },
       );
     }
     return new WifError(
       `EC2 instance metadata answered the ${what} request at ${where} with HTTP ${response.status}.`,
       {
-        code: "ERR_WIF_AWS_IMDS_FAILED",
+        code: AWS_ERROR_CODES.imdsFailed,
         retryable: response.status === 429 || response.status >= 500,
         ...common,
       },
@@ -254,30 +315,36 @@ function trimSlash(url: string): string {
   return url.replace(/\/+$/, "");
 }
 
+const firstLine = (body: string) => body.split(/\r?\n/)[0]?.trim() ?? "";
+
 /** Reads the instance role's temporary credentials through `client`. */
-export async function instanceMetadataCredentials(
+async function instanceMetadataCredentials(
   client: InstanceMetadataClient,
   clock: Clock,
   options: RequestOptions,
 ) {
   const listUrl = trimSlash(client.credentialsUrl);
-  const listing = await client.get(listUrl, "IAM role name", options);
-  const roleName =
-    listing.status === 200 ? listing.body.toString("utf8").trim().split(/\r?\n/)[0]?.trim() : "";
+  const listing = await client.get(
+    listUrl,
+    "IAM role name",
+    (body) => ROLE_NAME.test(firstLine(body)),
+    options,
+  );
+  const roleName = listing.status === 200 ? firstLine(listing.body.toString("utf8")) : "";
   if (!roleName) {
     throw new WifError(
-      `No IAM role is attached to this EC2 instance (${describeUrl(listUrl)} answered ` +
-        `${listing.status === 404 ? "HTTP 404" : "with no role name"}). Attach an instance profile with a role.`,
-      { code: "ERR_WIF_AWS_IMDS_NO_ROLE", status: listing.status, url: describeUrl(listUrl) },
+      `No IAM role is attached to this EC2 instance (${describeUrl(listUrl)} answered HTTP ${listing.status}). ` +
+        "Attach an instance profile with a role.",
+      { code: AWS_ERROR_CODES.imdsNoRole, status: listing.status, url: describeUrl(listUrl) },
     );
   }
   const roleUrl = `${listUrl}/${encodeURIComponent(roleName)}`;
-  const response = await client.get(roleUrl, "IAM role credentials", options);
+  const response = await client.get(roleUrl, "IAM role credentials", () => true, options);
   if (response.status === 404) {
     throw new WifError(
       `EC2 instance metadata has no credentials for role ${roleName} (HTTP 404 at ${describeUrl(roleUrl)}); ` +
         "the instance profile may have just changed, try again shortly.",
-      { code: "ERR_WIF_AWS_IMDS_NO_ROLE", status: 404, url: describeUrl(roleUrl), retryable: true },
+      { code: AWS_ERROR_CODES.imdsNoRole, status: 404, url: describeUrl(roleUrl), retryable: true },
     );
   }
   let body: Record<string, unknown>;
@@ -286,19 +353,14 @@ export async function instanceMetadataCredentials(
   } catch (cause) {
     throw new WifError(
       `EC2 instance metadata at ${describeUrl(roleUrl)} returned credentials that are not JSON.`,
-      {
-        code: "ERR_WIF_AWS_IMDS_FAILED",
-        status: response.status,
-        url: describeUrl(roleUrl),
-        cause,
-      },
+      { code: AWS_ERROR_CODES.imdsFailed, status: response.status, url: describeUrl(roleUrl), cause },
     );
   }
   if (body.Code !== undefined && body.Code !== "Success") {
     throw new WifError(
       `EC2 instance metadata could not provide credentials for role ${roleName}: Code ${String(body.Code)}.`,
       {
-        code: "ERR_WIF_AWS_IMDS_FAILED",
+        code: AWS_ERROR_CODES.imdsFailed,
         status: response.status,
         url: describeUrl(roleUrl),
         upstreamError: String(body.Code),
@@ -322,11 +384,12 @@ export async function instanceMetadataCredentials(
 /**
  * The region from IMDS: `placement/region`, else the availability zone minus its last letter. With a
  * configured `regionUrl` (the credential config's availability-zone URL) the sibling `placement/region`
- * is tried first, because stripping a letter is wrong for Local Zones (`us-west-2-lax-1a`).
+ * is tried first, because stripping a letter is wrong for Local Zones (`us-west-2-lax-1a`). Throws
+ * `SourceUnavailableError` when IMDS is not there, like the credential source.
  */
 export async function instanceMetadataRegion(
   client: InstanceMetadataClient,
-  options: RequestOptions,
+  options: RequestOptions = {},
 ): Promise<string> {
   const zoneUrl = client.regionUrl ?? `${client.endpoint}${AVAILABILITY_ZONE_PATH}`;
   const regionUrl =
@@ -336,17 +399,16 @@ export async function instanceMetadataRegion(
         ? client.regionUrl.replace(/\/placement\/availability-zone\/?$/, "/placement/region")
         : undefined;
   if (regionUrl) {
-    const response = await client.get(regionUrl, "region", options);
-    const region = response.status === 200 ? response.body.toString("utf8").trim() : "";
-    if (region) return region;
+    const response = await client.get(regionUrl, "region", (body) => REGION_NAME.test(body), options);
+    if (response.status === 200) return response.body.toString("utf8").trim();
   }
-  const response = await client.get(zoneUrl, "availability zone", options);
+  const response = await client.get(zoneUrl, "availability zone", (body) => ZONE_NAME.test(body), options);
   const zone = response.status === 200 ? response.body.toString("utf8").trim() : "";
-  if (!/^[a-z0-9-]+[a-z]$/.test(zone)) {
+  if (!ZONE_NAME.test(zone)) {
     throw new WifError(
       `EC2 instance metadata did not give an availability zone at ${describeUrl(zoneUrl)} ` +
         `(HTTP ${response.status}). Set AWS_REGION.`,
-      { code: "ERR_WIF_AWS_REGION_UNKNOWN", status: response.status, url: describeUrl(zoneUrl) },
+      { code: AWS_ERROR_CODES.regionUnknown, status: response.status, url: describeUrl(zoneUrl) },
     );
   }
   return zone.slice(0, -1);
@@ -357,9 +419,10 @@ export async function instanceMetadataRegion(
  * (fetched once and reused), then the role name, then its temporary credentials, cached until shortly
  * before they expire by `defaultAwsCredentials` / `fromAws`.
  *
- * Throws `SourceUnavailableError` (`ERR_WIF_AWS_IMDS_UNREACHABLE`) quickly when IMDS does not answer
- * (not on EC2), and specific errors for 401 (`ERR_WIF_AWS_IMDS_UNAUTHORIZED`), 403
- * (`ERR_WIF_AWS_IMDS_DISABLED`) and 404 (`ERR_WIF_AWS_IMDS_NO_ROLE`).
+ * Throws `SourceUnavailableError` quickly when IMDS does not answer (`ERR_WIF_AWS_IMDS_UNREACHABLE`: not on
+ * EC2) or what answers is not EC2's IMDS (`ERR_WIF_AWS_NOT_IMDS`: e.g. another cloud's metadata server), and
+ * specific errors for 401 (`ERR_WIF_AWS_IMDS_UNAUTHORIZED`), 403 (`ERR_WIF_AWS_IMDS_DISABLED`) and an
+ * instance without a role (`ERR_WIF_AWS_IMDS_NO_ROLE`).
  *
  * @example
  * const credentials = await fromInstanceMetadata({ sessionTokenUrl: "http://169.254.169.254/latest/api/token" })();

@@ -1,4 +1,13 @@
-import { SourceUnavailableError, WifError } from "@wifkit/core";
+import {
+  chain,
+  isSourceUnavailable,
+  type Provider,
+  rememberUnavailable,
+  SourceUnavailableError,
+  systemClock,
+  WifError,
+} from "@wifkit/core";
+import { AWS_ERROR_CODES } from "./errors.js";
 import { InstanceMetadataClient, type InstanceMetadataUrls, instanceMetadataRegion } from "./imds.js";
 import { environmentOf, readEnv } from "./internal.js";
 import type { AwsSourceInit } from "./types.js";
@@ -22,27 +31,41 @@ export interface ResolveRegionInit extends AwsSourceInit {
  * const region = await resolveRegion({}); // "eu-west-1" on a Lambda in Ireland
  */
 export async function resolveRegion(init: ResolveRegionInit = {}): Promise<string> {
-  return resolveRegionWith(init, () => new InstanceMetadataClient({ ...init, ...init.imds }));
+  const imds = new InstanceMetadataClient({ ...init, ...init.imds });
+  return regionProvider(init, imds)(init.signal ? { signal: init.signal } : {});
 }
 
-/** `resolveRegion` over a shared IMDS client (created only if needed). */
-export async function resolveRegionWith(
-  init: ResolveRegionInit,
-  imdsClient: () => InstanceMetadataClient,
-): Promise<string> {
+/**
+ * @internal Region discovery as a chain of sources (option, environment, IMDS over a shared client whose
+ * "not here" is remembered), failing with `ERR_WIF_AWS_REGION_UNKNOWN` when none applies.
+ */
+export function regionProvider(init: ResolveRegionInit, imds: InstanceMetadataClient): Provider<string> {
   const env = environmentOf(init.env);
-  const fromEnvironment =
-    init.region?.trim() || readEnv(env, "AWS_REGION") || readEnv(env, "AWS_DEFAULT_REGION");
-  if (fromEnvironment) return fromEnvironment;
-  const client = imdsClient();
-  try {
-    return await instanceMetadataRegion(client, { signal: init.signal });
-  } catch (error) {
-    if (!(error instanceof SourceUnavailableError)) throw error;
-    throw new WifError(
-      "Could not determine the AWS region: AWS_REGION and AWS_DEFAULT_REGION are not set and " +
-        `EC2 instance metadata at ${client.describe()} did not answer. Set AWS_REGION or pass the region option.`,
-      { code: "ERR_WIF_AWS_REGION_UNKNOWN", cause: error },
-    );
-  }
+  const sources = chain<string>(
+    async () => init.region?.trim() || notHere("No region option."),
+    async () =>
+      readEnv(env, "AWS_REGION") ??
+      readEnv(env, "AWS_DEFAULT_REGION") ??
+      notHere("AWS_REGION and AWS_DEFAULT_REGION are not set."),
+    rememberUnavailable((options) => instanceMetadataRegion(imds, options), {
+      clock: init.clock ?? systemClock,
+    }),
+  );
+  return async (options) => {
+    try {
+      return await sources(options);
+    } catch (error) {
+      if (!isSourceUnavailable(error)) throw error;
+      const why = imds.lastUnavailable?.reason ?? "no answer";
+      throw new WifError(
+        "Could not determine the AWS region: AWS_REGION and AWS_DEFAULT_REGION are not set and " +
+          `EC2 instance metadata at ${imds.describe()} did not give one (${why}). Set AWS_REGION or pass the region option.`,
+        { code: AWS_ERROR_CODES.regionUnknown, cause: imds.lastUnavailable ?? error },
+      );
+    }
+  };
+}
+
+function notHere(message: string): never {
+  throw new SourceUnavailableError(message);
 }

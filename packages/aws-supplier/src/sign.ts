@@ -1,6 +1,7 @@
 import { createHash, createHmac, type Hash, type Hmac } from "node:crypto";
 import { SignatureV4 } from "@smithy/signature-v4";
 import { WifError } from "@wifkit/core";
+import { AWS_ERROR_CODES } from "./errors.js";
 import type { AwsCredentials } from "./types.js";
 
 /** What `gcloud iam workload-identity-pools create-cred-config --aws` writes as `regional_cred_verification_url`. */
@@ -85,11 +86,11 @@ export async function signGetCallerIdentity(
   const { credentials, region, audience, date } = init;
   if (!/^[a-z0-9-]+$/.test(region)) {
     throw new WifError(`"${region}" is not an AWS region name (expected something like "us-east-1").`, {
-      code: "ERR_WIF_AWS_REGION_INVALID",
+      code: AWS_ERROR_CODES.regionInvalid,
     });
   }
   if (Number.isNaN(date.getTime())) {
-    throw new WifError("The signing date is not a valid date.", { code: "ERR_WIF_AWS_SIGNING_FAILED" });
+    throw new WifError("The signing date is not a valid date.", { code: AWS_ERROR_CODES.signingFailed });
   }
   const urlText = (init.url ?? DEFAULT_REGIONAL_CRED_VERIFICATION_URL).replaceAll("{region}", region);
   let url: URL;
@@ -98,12 +99,12 @@ export async function signGetCallerIdentity(
   } catch (cause) {
     throw new WifError(
       "The regional_cred_verification_url is not a valid URL after substituting {region}; check the credential configuration.",
-      { code: "ERR_WIF_AWS_VERIFICATION_URL_INVALID", cause },
+      { code: AWS_ERROR_CODES.verificationUrlInvalid, cause },
     );
   }
   if (url.protocol !== "https:" && url.protocol !== "http:") {
     throw new WifError(`The regional_cred_verification_url must be an https URL, not ${url.protocol}.`, {
-      code: "ERR_WIF_AWS_VERIFICATION_URL_INVALID",
+      code: AWS_ERROR_CODES.verificationUrlInvalid,
     });
   }
 
@@ -160,5 +161,43 @@ export function serializeSubjectToken(signed: SignedCallerIdentityRequest): stri
       method: signed.method,
       headers: signed.headers.map(({ key, value }) => ({ key, value })),
     }),
+  );
+}
+
+/**
+ * Reads an AWS subject token back into the signed request it serializes (`serializeSubjectToken`'s inverse),
+ * for tools that display it or replay it with `getCallerIdentity`. Throws `ERR_WIF_AWS_SUBJECT_TOKEN_INVALID`
+ * when it is not one; the message never quotes the token.
+ *
+ * @example
+ * const { url, headers } = deserializeSubjectToken(subjectToken);
+ */
+export function deserializeSubjectToken(token: string): SignedCallerIdentityRequest {
+  let value: { url?: unknown; method?: unknown; headers?: unknown };
+  try {
+    value = JSON.parse(decodeURIComponent(token.replaceAll("+", " "))) as typeof value;
+  } catch (cause) {
+    throw notASubjectToken(cause);
+  }
+  const headers = Array.isArray(value?.headers) ? (value.headers as unknown[]) : undefined;
+  const wellFormed = headers?.every(
+    (header) =>
+      typeof (header as SignedHeader | null)?.key === "string" &&
+      typeof (header as SignedHeader).value === "string",
+  );
+  if (typeof value?.url !== "string" || !headers || !wellFormed || (value.method ?? "POST") !== "POST") {
+    throw notASubjectToken(undefined);
+  }
+  return {
+    url: value.url,
+    method: "POST",
+    headers: (headers as SignedHeader[]).map(({ key, value }) => ({ key, value })),
+  };
+}
+
+function notASubjectToken(cause: unknown): WifError {
+  return new WifError(
+    "The subject token is not an AWS signed GetCallerIdentity request (URL-encoded JSON with url, method and headers).",
+    { code: AWS_ERROR_CODES.subjectTokenInvalid, ...(cause === undefined ? {} : { cause }) },
   );
 }

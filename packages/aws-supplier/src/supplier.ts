@@ -1,7 +1,15 @@
-import { SUBJECT_TOKEN_TYPES, type SubjectTokenSupplier, systemClock, WifError } from "@wifkit/core";
+import {
+  invalidOption,
+  memoize,
+  SUBJECT_TOKEN_TYPES,
+  type SubjectTokenSupplier,
+  systemClock,
+  WifError,
+} from "@wifkit/core";
 import { type DefaultAwsCredentialsInit, defaultAwsCredentialsWith } from "./default-chain.js";
+import { AWS_ERROR_CODES } from "./errors.js";
 import { InstanceMetadataClient } from "./imds.js";
-import { resolveRegionWith } from "./region.js";
+import { regionProvider } from "./region.js";
 import {
   DEFAULT_REGIONAL_CRED_VERIFICATION_URL,
   SIGNATURE_VALIDITY_MS,
@@ -40,7 +48,8 @@ export interface AwsSupplierInit extends DefaultAwsCredentialsInit {
  * A subject token supplier for AWS workloads: finds AWS credentials (explicit, environment, IRSA, ECS / EKS
  * Pod Identity, EC2 instance metadata) and the region, and signs a GetCallerIdentity request that Google STS
  * verifies with AWS. Each call signs afresh; the token is valid for 15 minutes (`expiresAt`), or until the
- * AWS credentials expire if that is sooner. Credentials and the region are cached between calls.
+ * AWS credentials expire if that is sooner. Credentials and the region are cached between calls (core's
+ * `memoize`; `onRefresh` / `onError` see each credential fetch).
  *
  * @example
  * const supplier = fromAws({
@@ -51,18 +60,16 @@ export interface AwsSupplierInit extends DefaultAwsCredentialsInit {
  */
 export function fromAws(init: AwsSupplierInit): SubjectTokenSupplier {
   if (typeof init.audience !== "string" || init.audience.trim() === "") {
-    throw new WifError(
-      "fromAws needs the workload identity provider's audience (the credential config's audience).",
-      {
-        code: "ERR_WIF_AWS_AUDIENCE_MISSING",
-      },
+    throw invalidOption(
+      "audience",
+      "of fromAws is required: the workload identity provider's full name (the credential config's audience).",
     );
   }
   const source = init.credentialSource ?? {};
   if (source.environment_id !== undefined && source.environment_id !== "aws1") {
     throw new WifError(
       `credential_source.environment_id is "${source.environment_id}"; only "aws1" is supported.`,
-      { code: "ERR_WIF_AWS_UNSUPPORTED_ENVIRONMENT" },
+      { code: AWS_ERROR_CODES.unsupportedEnvironment, field: "credential_source.environment_id" },
     );
   }
   const clock = init.clock ?? systemClock;
@@ -76,22 +83,19 @@ export function fromAws(init: AwsSupplierInit): SubjectTokenSupplier {
   };
   const imds = new InstanceMetadataClient({ ...init, ...imdsUrls, clock });
   const credentials = defaultAwsCredentialsWith({ ...init, imds: imdsUrls, clock }, imds);
+  // The region never changes under a running process: found once, kept for good.
+  const region = memoize(regionProvider(init, imds), { clock, expiresAt: () => undefined });
   const verificationUrl =
     init.regionalCredVerificationUrl ??
     source.regional_cred_verification_url ??
     DEFAULT_REGIONAL_CRED_VERIFICATION_URL;
-  let region: string | undefined;
 
   return async (options) => {
     const awsCredentials = await credentials(options);
-    region ??= await resolveRegionWith(
-      { ...init, imds: imdsUrls, ...(options?.signal ? { signal: options.signal } : {}) },
-      () => imds,
-    );
     const date = new Date(clock.now());
     const signed = await signGetCallerIdentity({
       credentials: awsCredentials,
-      region,
+      region: await region(options?.signal ? { signal: options.signal } : {}),
       url: verificationUrl,
       audience: init.audience,
       date,
@@ -105,3 +109,36 @@ export function fromAws(init: AwsSupplierInit): SubjectTokenSupplier {
     };
   };
 }
+
+/** The fields of an AWS credential configuration the supplier reads. */
+export interface AwsCredentialConfigFields {
+  audience: string;
+  credential_source: AwsCredentialSourceFields;
+}
+
+/** What `awsSupplier` is: how `@wifkit/credentials`' `fromConfig` builds the supplier of an AWS config. */
+export interface AwsSupplierRegistration {
+  readonly kind: "aws";
+  readonly packageName: string;
+  /** `fromAws` for the config's audience and `credential_source`, with the rest of its init from `options`. */
+  create(
+    config: AwsCredentialConfigFields,
+    options?: Omit<AwsSupplierInit, "audience" | "credentialSource">,
+  ): SubjectTokenSupplier;
+}
+
+/**
+ * Registers this package with `@wifkit/credentials`, explicitly and bundler-safe: pass it in `suppliers`, and
+ * configs with an AWS `credential_source` work; leave it out, and nothing of this package is loaded.
+ *
+ * @example
+ * import { fromConfig } from "@wifkit/credentials";
+ * import { awsSupplier } from "@wifkit/aws-supplier";
+ * const credentials = await fromConfig("./wif.json", { suppliers: [awsSupplier] });
+ */
+export const awsSupplier: AwsSupplierRegistration = Object.freeze({
+  kind: "aws" as const,
+  packageName: "@wifkit/aws-supplier",
+  create: (config: AwsCredentialConfigFields, options = {}) =>
+    fromAws({ ...options, audience: config.audience, credentialSource: config.credential_source }),
+});

@@ -1,4 +1,4 @@
-import type { Clock } from "@wifkit/core";
+import type { Clock, Env, ReadFile, Sleep } from "@wifkit/core";
 import type { HttpTransport } from "@wifkit/http";
 
 /**
@@ -21,20 +21,22 @@ export type AwsCredentialProvider = (options?: {
   forceRefresh?: boolean;
 }) => Promise<AwsCredentials>;
 
-/** Reads a whole file as UTF-8; the seam tests use instead of the real file system. */
-export type ReadTextFile = (path: string) => Promise<string>;
-
-/** Process environment as a plain map; the seam tests use instead of `process.env`. */
-export type Environment = Readonly<Record<string, string | undefined>>;
-
 /** The edges every AWS source shares: where to read the environment, files, time and the network. */
 export interface AwsSourceInit {
   /** Environment variables to read. Default `process.env`. */
-  env?: Environment;
+  env?: Env;
   /** HTTP transport for every request this source sends. Default: core's node:http(s) transport. */
   transport?: HttpTransport;
   /** Clock for expiry decisions. Default: the system clock. */
   clock?: Clock;
+  /** Timer for request timeouts and retry waits (tests pass virtual time). Default: real timers. */
+  sleep?: Sleep;
   /** Per-attempt timeout in milliseconds for this source's requests. */
   timeoutMs?: number;
+}
+
+/** Sources that read files (token files) take the file seam too. */
+export interface AwsFileSourceInit extends AwsSourceInit {
+  /** Reads token files. Default: core's bounded reader (regular files of at most 1 MiB). */
+  readFile?: ReadFile;
 }

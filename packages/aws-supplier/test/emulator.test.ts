@@ -2,7 +2,13 @@ import { SourceUnavailableError } from "@wifkit/core";
 import { type Emulator, startEmulator } from "@wifkit/emulator";
 import { exchangeToken } from "@wifkit/sts-client";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type AwsSupplierInit, fromAws } from "../src/index.js";
+import {
+  type AwsSupplierInit,
+  awsSupplier,
+  deserializeSubjectToken,
+  fromAws,
+  getCallerIdentity,
+} from "../src/index.js";
 import { closedLoopbackUrl } from "./fake-aws.js";
 
 // End to end against the emulator: each AWS source yields a subject token that the emulated Google STS
@@ -120,6 +126,46 @@ describe("fromAws against the emulator: every source reaches a Google federated 
     expect(count("aws.imds.credentials")).toBe(1);
     expect(count("aws.imds.token")).toBe(1);
     expect(count("sts.token")).toBe(2);
+  });
+});
+
+describe("getCallerIdentity", () => {
+  it("replays a subject token at AWS STS and reports the identity Google STS would see", async () => {
+    const { subject } = await exchange(supplierFor(emulator.awsEnv(), { imdsv2: true }));
+    const identity = await getCallerIdentity({
+      request: deserializeSubjectToken(subject.token),
+      endpoint: emulator.urls.awsSts,
+    });
+    expect(identity.account).toBe(emulator.state.aws.accountId);
+    expect(identity.arn).toBe(emulator.awsCredentials("instance").arn);
+    expect(identity.userId).toMatch(/^AROA/);
+  });
+
+  it("says AWS refused when the signature does not verify, with AWS's code", async () => {
+    const request = deserializeSubjectToken(
+      emulator.awsSubjectToken({
+        credentials: { accessKeyId: "AKIAUNKNOWNKEY000001", secretAccessKey: "not-known-to-aws" },
+      }),
+    );
+    await expect(getCallerIdentity({ request, endpoint: emulator.urls.awsSts })).rejects.toMatchObject({
+      code: "ERR_WIF_AWS_CALLER_IDENTITY_FAILED",
+      status: 403,
+      upstreamError: "InvalidClientTokenId",
+    });
+  });
+});
+
+describe("awsSupplier, the registration @wifkit/credentials takes", () => {
+  it("builds fromAws from a credential config's audience and credential_source", async () => {
+    const config = emulator.credentialConfig({ source: "aws", imdsv2: true });
+    if (!("environment_id" in config.credential_source)) throw new Error("not an AWS config");
+    const supplier = awsSupplier.create(
+      { audience: config.audience, credential_source: config.credential_source },
+      { env: emulator.awsEnv() },
+    );
+    await exchange(supplier);
+    expect(awsSupplier.kind).toBe("aws");
+    expect(awsSupplier.packageName).toBe("@wifkit/aws-supplier");
   });
 });
 

@@ -131,7 +131,17 @@ describe("defaultAwsCredentials: the order of sources", () => {
   it("caches IMDS credentials until shortly before they expire", async () => {
     const clock = movableClock();
     aws.state.expiration = new Date(clock.now() + 3600_000).toISOString();
-    const provider = defaultAwsCredentials({ env: { AWS_EC2_METADATA_SERVICE_ENDPOINT: aws.url }, clock });
+    const firstExpiration = aws.state.expiration;
+    const refreshes: string[] = [];
+    let refreshed: () => void = () => {};
+    const provider = defaultAwsCredentials({
+      env: { AWS_EC2_METADATA_SERVICE_ENDPOINT: aws.url },
+      clock,
+      onRefresh: (event) => {
+        refreshes.push(event.kind);
+        refreshed();
+      },
+    });
     await provider();
     clock.advance(50 * 60_000);
     await provider();
@@ -140,8 +150,14 @@ describe("defaultAwsCredentials: the order of sources", () => {
     expect(roleGets()).toBe(1);
     clock.advance(6 * 60_000);
     aws.state.expiration = new Date(clock.now() + 3600_000).toISOString();
-    await provider();
+    // Inside the refresh window the cached credentials are still served, and a refresh runs behind them.
+    const background = new Promise<void>((resolve) => {
+      refreshed = resolve;
+    });
+    await expect(provider()).resolves.toMatchObject({ expiration: new Date(firstExpiration) });
+    await background;
     expect(roleGets()).toBe(2);
+    expect(refreshes).toEqual(["blocking", "background"]);
   });
 
   it("calls a user's provider (AWS SDK style) every time and passes forceRefresh on", async () => {
@@ -301,7 +317,7 @@ describe("fromAws", () => {
 
   it("validates its configuration up front", () => {
     expect(() => fromAws({ audience: "" })).toThrow(
-      expect.objectContaining({ code: "ERR_WIF_AWS_AUDIENCE_MISSING" }),
+      expect.objectContaining({ code: "ERR_WIF_INVALID_OPTION", field: "audience" }),
     );
     expect(() => fromAws({ audience: AUDIENCE, credentialSource: { environment_id: "aws2" } })).toThrow(
       expect.objectContaining({ code: "ERR_WIF_AWS_UNSUPPORTED_ENVIRONMENT" }),

@@ -55,6 +55,9 @@ describe("fromInstanceMetadata", () => {
     await provider();
     expect(aws.count("PUT", TOKEN_PATH)).toBe(1);
     clock.advance(80_000); // 280 s after the first token: within 30 s of its 300 s TTL
+    // Still valid, so it serves this call while a new one is fetched behind it (core's memoize).
+    await provider();
+    clock.advance(21_000); // past the first token's TTL: only the new one may be sent
     await provider();
     expect(aws.count("PUT", TOKEN_PATH)).toBe(2);
     expect(aws.requests.at(-1)?.headers["x-aws-ec2-metadata-token"]).toBe("imds-token-2");
@@ -72,7 +75,7 @@ describe("fromInstanceMetadata", () => {
   }
 
   it("never falls back to IMDSv1 when the config sets imdsv2_session_token_url", async () => {
-    const aws = await fake({ imdsMode: "v1-only", tokenPutStatus: 404 });
+    const aws = await fake({ imdsMode: "v1-only", tokenPutStatus: 405 });
     const provider = fromInstanceMetadata({
       endpoint: aws.url,
       sessionTokenUrl: `${aws.url}${TOKEN_PATH}`,
@@ -80,9 +83,21 @@ describe("fromInstanceMetadata", () => {
     });
     await expect(provider()).rejects.toMatchObject({
       code: "ERR_WIF_AWS_IMDS_SESSION_TOKEN_FAILED",
-      status: 404,
+      status: 405,
       message: expect.stringContaining("imdsv2_session_token_url"),
     });
+    expect(aws.count("GET", "/")).toBe(0);
+  });
+
+  it("takes a 404 on the token URL from a server that never answered as IMDS for 'not here', without GETs", async () => {
+    const aws = await fake({ imdsMode: "v1-only", tokenPutStatus: 404 });
+    const error = await fromInstanceMetadata({
+      endpoint: aws.url,
+      sessionTokenUrl: `${aws.url}${TOKEN_PATH}`,
+      env: {},
+    })().catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(SourceUnavailableError);
+    expect(error).toMatchObject({ code: "ERR_WIF_AWS_NOT_IMDS", status: 404 });
     expect(aws.count("GET", "/")).toBe(0);
   });
 

@@ -124,6 +124,39 @@ describe("fromWebIdentity (EKS IRSA)", () => {
     });
   });
 
+  it("takes the role assumer as an injected function (the AWS SDK's shape), and checks what it returns", async () => {
+    const asked: unknown[] = [];
+    const provider = fromWebIdentity({
+      env: {
+        AWS_WEB_IDENTITY_TOKEN_FILE: tokenFile,
+        AWS_ROLE_ARN: ROLE_ARN,
+        AWS_ROLE_SESSION_NAME: "my-app",
+      },
+      roleAssumerWithWebIdentity: async (params) => {
+        asked.push(params);
+        return { accessKeyId: "ASIAFROMSDK", secretAccessKey: "s", sessionToken: "t" };
+      },
+    });
+    await expect(provider()).resolves.toEqual({
+      accessKeyId: "ASIAFROMSDK",
+      secretAccessKey: "s",
+      sessionToken: "t",
+    });
+    expect(asked).toEqual([
+      {
+        RoleArn: ROLE_ARN,
+        RoleSessionName: "my-app",
+        WebIdentityToken: "eyJhbGciOiJSUzI1NiJ9.projected-service-account-token.sig",
+      },
+    ]);
+    expect(aws.requests).toHaveLength(0);
+    const broken = fromWebIdentity({
+      env: { AWS_WEB_IDENTITY_TOKEN_FILE: tokenFile, AWS_ROLE_ARN: ROLE_ARN },
+      roleAssumerWithWebIdentity: async () => ({ accessKeyId: "", secretAccessKey: "" }),
+    });
+    await expect(broken()).rejects.toMatchObject({ code: "ERR_WIF_AWS_CREDENTIALS_INVALID" });
+  });
+
   it("reports a missing or empty token file", async () => {
     const env = { AWS_ROLE_ARN: ROLE_ARN, AWS_ENDPOINT_URL_STS: aws.url };
     await expect(

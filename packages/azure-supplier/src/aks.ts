@@ -5,7 +5,7 @@ import { describeUrl } from "@wifkit/http";
 import { decodeTokenClaims } from "./claims.js";
 import { AZURE_ERROR_CODES } from "./errors.js";
 import type { ResolvedInit } from "./options.js";
-import { configError, DEFAULT_AUTHORITY_HOST, isLoopbackHost, parseEndpoint } from "./options.js";
+import { configError, DEFAULT_AUTHORITY_HOST, parseEndpoint } from "./options.js";
 import { isOk, sendTokenRequest } from "./request.js";
 import type { AzureToken, ResponseContext, Upstream } from "./response.js";
 import {
@@ -34,7 +34,7 @@ export function entraTokenUrl(resolved: ResolvedInit, tenantId: string): URL {
   const setting = resolved.init.authorityHost ?? resolved.env.AZURE_AUTHORITY_HOST?.trim();
   const origin = resolved.init.authorityHost !== undefined ? "authorityHost" : "AZURE_AUTHORITY_HOST";
   const authority = parseEndpoint(setting || DEFAULT_AUTHORITY_HOST, origin);
-  if (authority.protocol === "http:" && !isLoopbackHost(authority.hostname)) {
+  if (authority.protocol === "http:" && !isLoopbackAuthority(authority.hostname)) {
     throw configError(
       `${origin} must be an https URL (the client assertion is a credential); got ${describeUrl(authority)}.`,
     );
@@ -152,4 +152,10 @@ function entraRejected(upstream: Upstream, url: URL, settings: AksSettings, asse
       url: describeUrl(url),
     },
   );
+}
+
+/** Plain http is for a local Entra stand-in only (an emulator); anything else must be https. */
+function isLoopbackAuthority(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, "").toLowerCase();
+  return host === "localhost" || host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }

@@ -1,4 +1,5 @@
 import { decodeJwt, WifError } from "@wifkit/core";
+import { AZURE_ERROR_CODES } from "./errors.js";
 
 /**
  * The claims of an Entra ID access token that matter to a Workload Identity Federation provider. Entra v1
@@ -46,6 +47,6 @@ export function decodeTokenClaims(jwt: string): AzureTokenClaims {
     return decodeJwt(jwt).claims as AzureTokenClaims;
   } catch (error) {
     // The same reason, under this package's documented code.
-    throw new WifError((error as Error).message, { code: "ERR_WIF_AZURE_TOKEN_INVALID" });
+    throw new WifError((error as Error).message, { code: AZURE_ERROR_CODES.tokenInvalid });
   }
 }

@@ -1,5 +1,5 @@
 import type { AzureSourceName } from "./options.js";
-import { DEFAULT_IMDS_ENDPOINT } from "./options.js";
+import { DEFAULT_AZURE_IMDS_ENDPOINT } from "./options.js";
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -94,7 +94,7 @@ export function imdsEndpointSetting(
     const value = env[name];
     if (value !== undefined && value.trim() !== "") return { value: value.trim(), origin: name };
   }
-  return { value: DEFAULT_IMDS_ENDPOINT, origin: "the default IMDS address" };
+  return { value: DEFAULT_AZURE_IMDS_ENDPOINT, origin: "the default IMDS address" };
 }
 
 function imdsOrigin(options: { imdsEndpoint?: string }, env: Env): string {

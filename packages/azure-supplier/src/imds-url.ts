@@ -1,4 +1,4 @@
-import { DEFAULT_IMDS_ENDPOINT, IMDS_TOKEN_PATH } from "./options.js";
+import { AZURE_IMDS_TOKEN_PATH, DEFAULT_AZURE_IMDS_ENDPOINT } from "./options.js";
 
 /** The `fromAzure` options a credential configuration's Azure IMDS URL source stands for. */
 export interface AzureImdsUrlOptions {
@@ -31,12 +31,12 @@ export function azureOptionsFromImdsUrl(url: string | URL): AzureImdsUrlOptions 
   }
   if (parsed.protocol !== "http:" && parsed.protocol !== "https:") return undefined;
   const pathname = parsed.pathname.replace(/\/+$/, "");
-  if (!pathname.toLowerCase().endsWith(IMDS_TOKEN_PATH)) return undefined;
+  if (!pathname.toLowerCase().endsWith(AZURE_IMDS_TOKEN_PATH)) return undefined;
   const resource = parsed.searchParams.get("resource");
   if (resource === null || resource.trim() === "") return undefined;
   const options: AzureImdsUrlOptions = { resource };
   const endpoint = `${parsed.protocol}//${parsed.host}${pathname}`;
-  if (endpoint !== `${DEFAULT_IMDS_ENDPOINT}${IMDS_TOKEN_PATH}`) options.imdsEndpoint = endpoint;
+  if (endpoint !== `${DEFAULT_AZURE_IMDS_ENDPOINT}${AZURE_IMDS_TOKEN_PATH}`) options.imdsEndpoint = endpoint;
   const clientId = parsed.searchParams.get("client_id");
   const objectId = parsed.searchParams.get("object_id");
   const msiResId = parsed.searchParams.get("msi_res_id") ?? parsed.searchParams.get("mi_res_id");

@@ -1,11 +1,16 @@
 import type { Clock } from "@wifkit/core";
 import { isWifError, WifError } from "@wifkit/core";
-import { describeUrl, httpRequest } from "@wifkit/http";
+import { describeUrl, HTTP_ERROR_CODES, httpRequest } from "@wifkit/http";
 import { imdsEndpointSetting } from "./detect.js";
 import { AZURE_ERROR_CODES } from "./errors.js";
 import type { ResolvedInit, UserAssignedIdentity } from "./options.js";
-import { IMDS_API_VERSION, IMDS_TOKEN_PATH, managedIdentitySelector, parseEndpoint } from "./options.js";
-import { isOk, sendTokenRequest } from "./request.js";
+import {
+  AZURE_IMDS_API_VERSION,
+  AZURE_IMDS_TOKEN_PATH,
+  managedIdentitySelector,
+  parseEndpoint,
+} from "./options.js";
+import { isOk, sendTokenRequest, virtualTimeOf } from "./request.js";
 import type { AzureToken, ResponseContext } from "./response.js";
 import { describeUpstream, parseTokenResponse, responseError, upstreamOf } from "./response.js";
 
@@ -16,42 +21,52 @@ export function imdsTokenUrl(resolved: ResolvedInit): URL {
   const { value, origin } = imdsEndpointSetting(resolved.init, resolved.env);
   const parsed = parseEndpoint(value, origin);
   const base = parsed.pathname.replace(/\/+$/, "");
-  const pathname = base.toLowerCase().endsWith(IMDS_TOKEN_PATH) ? base : `${base}${IMDS_TOKEN_PATH}`;
+  const pathname = base.toLowerCase().endsWith(AZURE_IMDS_TOKEN_PATH)
+    ? base
+    : `${base}${AZURE_IMDS_TOKEN_PATH}`;
   return new URL(`${parsed.protocol}//${parsed.host}${pathname}`);
 }
 
 /**
  * Asks IMDS whether it is there, with a short timeout and no retries. Off Azure the link-local address
  * either refuses or never answers, and a token request's own timeout and retry budget would make an app
- * wait for tens of seconds before saying so. Any HTTP answer counts (the probe omits `Metadata: true`, so
- * IMDS answers 400 at once without fetching a token). Returns undefined when IMDS answered, else why not.
+ * wait for tens of seconds before saying so. The probe omits `Metadata: true`, and Azure's IMDS refuses
+ * exactly that with HTTP 400 at once, without fetching a token: any other answer (a 404 on the identity
+ * path, a 401 from EC2's IMDS, a page) is another cloud's metadata server or some other service, not
+ * Azure's. Returns undefined when Azure's IMDS answered, else why not.
  */
 export async function probeImds(
   resolved: ResolvedInit,
   signal: AbortSignal | undefined,
 ): Promise<string | undefined> {
   const url = imdsTokenUrl(resolved);
-  url.searchParams.set("api-version", IMDS_API_VERSION);
+  url.searchParams.set("api-version", AZURE_IMDS_API_VERSION);
+  let status: number;
   try {
-    await httpRequest({
+    ({ status } = await httpRequest({
       url,
       operation: "Azure IMDS probe",
       timeoutMs: resolved.probeTimeoutMs,
       retry: false,
       ...(signal ? { signal } : {}),
       ...(resolved.init.transport ? { transport: resolved.init.transport } : {}),
-    });
-    return undefined;
+      ...virtualTimeOf(resolved.init),
+    }));
   } catch (error) {
-    if (isWifError(error) && (error.code === "ERR_WIF_TIMEOUT" || error.code === "ERR_WIF_NETWORK")) {
+    if (
+      isWifError(error) &&
+      (error.code === HTTP_ERROR_CODES.timeout || error.code === HTTP_ERROR_CODES.network)
+    ) {
       const detail =
-        error.code === "ERR_WIF_TIMEOUT"
+        error.code === HTTP_ERROR_CODES.timeout
           ? `no answer within ${resolved.probeTimeoutMs} ms`
           : `connection failed (${networkCode(error)})`;
       return `${describeUrl(url)}: ${detail}`;
     }
     throw error;
   }
+  if (status === 400) return undefined;
+  return `${describeUrl(url)}: answered HTTP ${status} to a request without the Metadata header, which Azure's IMDS refuses with 400 (another cloud's metadata server, or another service)`;
 }
 
 function networkCode(error: WifError): string {
@@ -66,7 +81,7 @@ export async function fetchImdsToken(
   signal: AbortSignal | undefined,
 ): Promise<AzureToken> {
   const url = imdsTokenUrl(resolved);
-  url.searchParams.set("api-version", IMDS_API_VERSION);
+  url.searchParams.set("api-version", AZURE_IMDS_API_VERSION);
   url.searchParams.set("resource", resolved.resource);
   const selector = imdsSelector(managedIdentitySelector(resolved));
   if (selector) url.searchParams.set(selector.name, selector.value);

@@ -8,6 +8,7 @@ export type {
 export { detectAzureSource } from "./detect.js";
 export type { AzureErrorCode } from "./errors.js";
 export { AZURE_ERROR_CODES } from "./errors.js";
+export { AZURE_IDENTITY_ENV, azureIdentityFingerprint } from "./identity.js";
 export type { AzureImdsUrlOptions } from "./imds-url.js";
 export { azureOptionsFromImdsUrl } from "./imds-url.js";
 export type { AzureSourceName, AzureSupplierInit } from "./options.js";
@@ -15,16 +16,19 @@ export {
   APP_SERVICE_API_VERSION,
   ARC_API_VERSION,
   ARC_KEY_FILE_MAX_BYTES,
+  AZURE_IMDS_API_VERSION,
   AZURE_SOURCES,
   DEFAULT_ARC_KEY_DIRECTORY_LINUX,
   DEFAULT_AUTHORITY_HOST,
+  DEFAULT_AZURE_IMDS_ENDPOINT,
+  DEFAULT_AZURE_IMDS_PROBE_TIMEOUT_MS,
   DEFAULT_AZURE_RETRY_POLICY,
   DEFAULT_AZURE_TIMEOUT_MS,
-  DEFAULT_IMDS_ENDPOINT,
-  DEFAULT_IMDS_PROBE_TIMEOUT_MS,
-  DEFAULT_REFRESH_BEFORE_MS,
-  IMDS_API_VERSION,
   isAzureRetryableStatus,
 } from "./options.js";
-export type { AzureSubjectTokenSupplier } from "./supplier.js";
-export { fromAzure } from "./supplier.js";
+export type {
+  AzureCredentialConfigFields,
+  AzureSubjectTokenSupplier,
+  AzureSupplierRegistration,
+} from "./supplier.js";
+export { azureSupplier, fromAzure } from "./supplier.js";

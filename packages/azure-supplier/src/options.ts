@@ -1,5 +1,5 @@
 import path from "node:path";
-import type { Clock } from "@wifkit/core";
+import type { Clock, MemoizeOptions, Sleep, SubjectToken } from "@wifkit/core";
 import { WifError } from "@wifkit/core";
 import type { HttpTransport, RetryPolicy } from "@wifkit/http";
 import { AZURE_ERROR_CODES } from "./errors.js";
@@ -10,9 +10,9 @@ export type AzureSourceName = "aks" | "app-service" | "arc" | "imds";
 export const AZURE_SOURCES: readonly AzureSourceName[] = Object.freeze(["aks", "app-service", "arc", "imds"]);
 
 /** VM / VMSS Instance Metadata Service base URL. Overridden by `AZURE_IMDS_ENDPOINT` or `AZURE_POD_IDENTITY_AUTHORITY_HOST`. */
-export const DEFAULT_IMDS_ENDPOINT = "http://169.254.169.254";
-export const IMDS_TOKEN_PATH = "/metadata/identity/oauth2/token";
-export const IMDS_API_VERSION = "2018-02-01";
+export const DEFAULT_AZURE_IMDS_ENDPOINT = "http://169.254.169.254";
+export const AZURE_IMDS_TOKEN_PATH = "/metadata/identity/oauth2/token";
+export const AZURE_IMDS_API_VERSION = "2018-02-01";
 export const APP_SERVICE_API_VERSION = "2019-08-01";
 export const ARC_API_VERSION = "2019-11-01";
 /** Entra ID authority for AKS workload identity. Overridden by `AZURE_AUTHORITY_HOST`. */
@@ -22,11 +22,9 @@ export const DEFAULT_ARC_KEY_DIRECTORY_LINUX = "/var/opt/azcmagent/tokens";
 /** The Arc agent's keys are a few dozen bytes; anything much larger is not one. */
 export const ARC_KEY_FILE_MAX_BYTES = 4096;
 /** How long the IMDS reachability probe waits: IMDS is link-local, so on Azure it answers in milliseconds. */
-export const DEFAULT_IMDS_PROBE_TIMEOUT_MS = 1_000;
+export const DEFAULT_AZURE_IMDS_PROBE_TIMEOUT_MS = 1_000;
 /** Per-attempt timeout of token requests. */
 export const DEFAULT_AZURE_TIMEOUT_MS = 10_000;
-/** Refresh the cached Azure token this long before it expires (never more than half its lifetime). */
-export const DEFAULT_REFRESH_BEFORE_MS = 5 * 60_000;
 
 /**
  * Azure's guidance for managed identity endpoints: retry 404 (the identity is still being set up), 410
@@ -80,12 +78,20 @@ export interface AzureSupplierInit {
   clock?: Clock;
   /** Per-attempt timeout of token requests. Default `DEFAULT_AZURE_TIMEOUT_MS`. */
   timeoutMs?: number;
-  /** How long the IMDS reachability probe waits. Default `DEFAULT_IMDS_PROBE_TIMEOUT_MS`. */
+  /** How long the IMDS reachability probe waits. Default `DEFAULT_AZURE_IMDS_PROBE_TIMEOUT_MS`. */
   probeTimeoutMs?: number;
   /** Overrides of `DEFAULT_AZURE_RETRY_POLICY`, or `false` for a single attempt. */
   retry?: Partial<RetryPolicy> | false;
-  /** Refresh the cached token this long before it expires. Default `DEFAULT_REFRESH_BEFORE_MS`. */
+  /** Timer for request timeouts, the probe and retry waits (tests pass virtual time). Default: real timers. */
+  sleep?: Sleep;
+  /** Refresh the cached token this long before it expires. Default core's `DEFAULT_REFRESH_BEFORE_MS` (5 min). */
   refreshBeforeMs?: number;
+  /** Called after each token fetch (core's `memoize` hook: kind, duration, expiry). */
+  onRefresh?: MemoizeOptions<SubjectToken>["onRefresh"];
+  /** Called after each failed fetch (core's `memoize` hook: kind, error, backoff). */
+  onError?: MemoizeOptions<SubjectToken>["onError"];
+  /** How long "not on Azure" is remembered before looking again. Default core's `DEFAULT_UNAVAILABLE_FOR_MS`. */
+  unavailableForMs?: number;
   /** Random source in [0, 1) for backoff jitter (tests pass a fixed one). */
   random?: () => number;
 }
@@ -133,7 +139,7 @@ export function resolveInit(init: AzureSupplierInit): ResolvedInit {
     init,
     env: init.env ?? process.env,
     timeoutMs: positive("timeoutMs", init.timeoutMs, DEFAULT_AZURE_TIMEOUT_MS),
-    probeTimeoutMs: positive("probeTimeoutMs", init.probeTimeoutMs, DEFAULT_IMDS_PROBE_TIMEOUT_MS),
+    probeTimeoutMs: positive("probeTimeoutMs", init.probeTimeoutMs, DEFAULT_AZURE_IMDS_PROBE_TIMEOUT_MS),
     retry: init.retry === false ? false : { ...DEFAULT_AZURE_RETRY_POLICY, ...init.retry },
   };
 }
@@ -179,11 +185,6 @@ export function parseEndpoint(value: string, origin: string): URL {
     throw configError(`${origin} must be an http or https URL; got ${url.protocol}.`);
   }
   return url;
-}
-
-export function isLoopbackHost(hostname: string): boolean {
-  const host = hostname.replace(/^\[|\]$/g, "").toLowerCase();
-  return host === "localhost" || host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
 /** The Arc key directory for this platform, or undefined where the Arc agent does not run. */

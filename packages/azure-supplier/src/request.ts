@@ -1,4 +1,4 @@
-import type { HttpResponse } from "@wifkit/http";
+import type { HttpRequestInit, HttpResponse } from "@wifkit/http";
 import { httpRequest, isTransientStatus } from "@wifkit/http";
 import type { ResolvedInit } from "./options.js";
 
@@ -35,7 +35,16 @@ export function sendTokenRequest(
     ...(signal ? { signal } : {}),
     ...(init.transport ? { transport: init.transport } : {}),
     ...(init.random ? { random: init.random } : {}),
+    ...virtualTimeOf(init),
   });
+}
+
+/**
+ * The time seams for `httpRequest`: the clock goes along only with a `sleep` (together they are virtual
+ * time); a clock alone is for expiry decisions and must not stretch the HTTP budget.
+ */
+export function virtualTimeOf(init: ResolvedInit["init"]): Pick<HttpRequestInit, "clock" | "sleep"> {
+  return init.sleep ? { sleep: init.sleep, ...(init.clock ? { clock: init.clock } : {}) } : {};
 }
 
 export function isOk(response: HttpResponse): boolean {

@@ -1,5 +1,11 @@
-import type { Clock, ProviderOptions, SubjectToken, SubjectTokenSupplier } from "@wifkit/core";
-import { SourceUnavailableError, SUBJECT_TOKEN_TYPES, systemClock, WifError } from "@wifkit/core";
+import type { Clock, Provider, ProviderOptions, SubjectToken, SubjectTokenSupplier } from "@wifkit/core";
+import {
+  memoize,
+  rememberUnavailable,
+  SourceUnavailableError,
+  SUBJECT_TOKEN_TYPES,
+  systemClock,
+} from "@wifkit/core";
 import { fetchAksToken } from "./aks.js";
 import { fetchAppServiceToken } from "./app-service.js";
 import { fetchArcToken } from "./arc.js";
@@ -7,12 +13,10 @@ import type { AzureSourceCheck } from "./detect.js";
 import { detectAzureSource, sourceLabel } from "./detect.js";
 import { AZURE_ERROR_CODES } from "./errors.js";
 import { fetchImdsToken, probeImds } from "./imds.js";
+import { azureOptionsFromImdsUrl } from "./imds-url.js";
 import type { AzureSourceName, AzureSupplierInit, ResolvedInit } from "./options.js";
-import { DEFAULT_REFRESH_BEFORE_MS, resolveInit } from "./options.js";
+import { resolveInit } from "./options.js";
 import type { AzureToken } from "./response.js";
-
-/** A cached token is not handed out in its last seconds even when a refresh fails: STS would refuse it. */
-const EXPIRY_GRACE_MS = 30_000;
 
 /** What `fromAzure` returns: a subject token supplier, plus what it resolved and which source answered. */
 export type AzureSubjectTokenSupplier = SubjectTokenSupplier & {
@@ -24,24 +28,16 @@ export type AzureSubjectTokenSupplier = SubjectTokenSupplier & {
   lastSource(): AzureSourceName | undefined;
 };
 
-interface CachedToken extends AzureToken {
-  fetchedAt: number;
-}
-
-interface Flight {
-  promise: Promise<CachedToken>;
-  controller: AbortController;
-  waiters: number;
-}
-
 /**
  * A subject token supplier (type `urn:ietf:params:oauth:token-type:jwt`) that gets an Azure managed
  * identity token for `resource`, the Application ID URI your Google workload identity provider trusts.
  * Without `source` it detects where it runs, in this order: AKS workload identity, App Service / Functions /
- * Container Apps, Azure Arc, VM / VMSS IMDS (probed with a short timeout, so off Azure it fails fast with a
- * `SourceUnavailableError` `ERR_WIF_AZURE_NOT_ON_AZURE` listing what it checked). The token is cached until
- * shortly before it expires; concurrent calls share one fetch. Options are validated here, so a bad
- * resource throws `ERR_WIF_AZURE_CONFIG_INVALID` at once.
+ * Container Apps, Azure Arc, VM / VMSS IMDS (probed with a short timeout; a server there that does not
+ * answer as Azure's IMDS does, such as another cloud's metadata server, does not count). Off Azure it fails
+ * fast with a `SourceUnavailableError` `ERR_WIF_AZURE_NOT_ON_AZURE` listing what it checked, and remembers
+ * that for `unavailableForMs`. The token is cached with core's `memoize`: one fetch at a time, refreshed in
+ * the background before it expires, failures backed off, `onRefresh` / `onError` on every fetch. Options are
+ * validated here, so a bad resource throws `ERR_WIF_AZURE_CONFIG_INVALID` at once.
  *
  * @example
  * import { fromAzure } from "@wifkit/azure-supplier";
@@ -51,18 +47,11 @@ interface Flight {
 export function fromAzure(init: AzureSupplierInit): AzureSubjectTokenSupplier {
   const resolved = resolveInit(init);
   const clock = init.clock ?? systemClock;
-  const refreshBeforeMs = init.refreshBeforeMs ?? DEFAULT_REFRESH_BEFORE_MS;
-  if (!Number.isFinite(refreshBeforeMs) || refreshBeforeMs < 0) {
-    throw new WifError("refreshBeforeMs must be zero or a positive number of milliseconds.", {
-      code: AZURE_ERROR_CODES.configInvalid,
-    });
-  }
   let imdsReachable = false;
-  let cached: CachedToken | undefined;
-  let flight: Flight | undefined;
   let lastSource: AzureSourceName | undefined;
 
-  const fetchFresh = async (signal: AbortSignal): Promise<CachedToken> => {
+  const fetchToken: Provider<SubjectToken> = async (options) => {
+    const signal = options?.signal;
     const source = init.source ?? firstDetected(resolved);
     if (source === "imds" && !imdsReachable) {
       const reason = await probeImds(resolved, signal);
@@ -71,85 +60,27 @@ export function fromAzure(init: AzureSupplierInit): AzureSubjectTokenSupplier {
     }
     const token = await fetchFrom(source, resolved, clock, signal);
     lastSource = token.source;
-    return { ...token, fetchedAt: clock.now() };
+    return { token: token.accessToken, type: SUBJECT_TOKEN_TYPES.jwt, expiresAt: token.expiresAt };
   };
+  const supplier = memoize(
+    rememberUnavailable(fetchToken, {
+      clock,
+      ...(init.unavailableForMs !== undefined ? { forMs: init.unavailableForMs } : {}),
+    }),
+    {
+      clock,
+      ...(init.sleep ? { sleep: init.sleep } : {}),
+      ...(init.refreshBeforeMs !== undefined ? { refreshBeforeMs: init.refreshBeforeMs } : {}),
+      ...(init.onRefresh ? { onRefresh: init.onRefresh } : {}),
+      ...(init.onError ? { onError: init.onError } : {}),
+    },
+  );
 
-  const join = (signal: AbortSignal | undefined): Promise<CachedToken> => {
-    if (!flight) {
-      const controller = new AbortController();
-      const current: Flight = {
-        controller,
-        waiters: 0,
-        promise: fetchFresh(controller.signal)
-          .then((token) => {
-            cached = token;
-            return token;
-          })
-          .finally(() => {
-            if (flight === current) flight = undefined;
-          }),
-      };
-      flight = current;
-    }
-    const current = flight;
-    current.waiters++;
-    // The fetch is shared, so one caller's abort must not fail the others: it is cancelled only when
-    // every caller waiting on it has gone.
-    return new Promise<CachedToken>((resolve, reject) => {
-      const onAbort = () => {
-        current.waiters--;
-        if (current.waiters === 0) current.controller.abort(signal?.reason);
-        reject(abortedError(signal?.reason));
-      };
-      if (signal?.aborted) return onAbort();
-      signal?.addEventListener("abort", onAbort, { once: true });
-      current.promise.then(
-        (token) => {
-          signal?.removeEventListener("abort", onAbort);
-          current.waiters--;
-          resolve(token);
-        },
-        (error: unknown) => {
-          signal?.removeEventListener("abort", onAbort);
-          current.waiters--;
-          reject(error);
-        },
-      );
-    });
-  };
-
-  const refreshAt = (token: CachedToken): number => {
-    const expires = token.expiresAt.getTime();
-    const lifetime = Math.max(0, expires - token.fetchedAt);
-    return expires - Math.min(refreshBeforeMs, lifetime / 2);
-  };
-
-  const supplier = async (options: ProviderOptions = {}): Promise<SubjectToken> => {
-    if (options.signal?.aborted) throw abortedError(options.signal.reason);
-    if (cached && !options.forceRefresh && clock.now() < refreshAt(cached)) return toSubjectToken(cached);
-    try {
-      return toSubjectToken(await join(options.signal));
-    } catch (error) {
-      // A refresh that fails while the previous token is still good for a while keeps the app running.
-      const keep =
-        cached !== undefined &&
-        !options.forceRefresh &&
-        !options.signal?.aborted &&
-        clock.now() + EXPIRY_GRACE_MS < cached.expiresAt.getTime();
-      if (keep && cached) return toSubjectToken(cached);
-      throw error;
-    }
-  };
-
-  return Object.assign(supplier, {
+  return Object.assign((options?: ProviderOptions) => supplier(options), {
     resource: resolved.resource,
     warnings: Object.freeze([...resolved.warnings]),
     lastSource: () => lastSource,
   });
-}
-
-function toSubjectToken(token: AzureToken): SubjectToken {
-  return { token: token.accessToken, type: SUBJECT_TOKEN_TYPES.jwt, expiresAt: token.expiresAt };
 }
 
 function firstDetected(resolved: ResolvedInit): AzureSourceName {
@@ -171,7 +102,7 @@ async function fetchFrom(
   source: AzureSourceName,
   resolved: ResolvedInit,
   clock: Clock,
-  signal: AbortSignal,
+  signal: AbortSignal | undefined,
 ): Promise<AzureToken> {
   const { env, init } = resolved;
   const checks = detectAzureSource(detectOptions(resolved)).checks;
@@ -227,9 +158,40 @@ function notReachable(resolved: ResolvedInit, reason: string): SourceUnavailable
   );
 }
 
-function abortedError(reason: unknown): WifError {
-  return new WifError("Fetching the Azure managed identity token was aborted by the caller.", {
-    code: "ERR_WIF_ABORTED",
-    cause: reason,
-  });
+/** The field of an Azure credential configuration the supplier reads: the IMDS URL gcloud writes. */
+export interface AzureCredentialConfigFields {
+  credential_source: { url: string };
 }
+
+/** What `azureSupplier` is: how `@wifkit/credentials`' `fromConfig` builds the supplier of an Azure config. */
+export interface AzureSupplierRegistration {
+  readonly kind: "azure";
+  readonly packageName: string;
+  /**
+   * `fromAzure` for the resource and identity the config's IMDS URL names (see `azureOptionsFromImdsUrl`),
+   * with the rest of its init from `options`; undefined when the URL is not an Azure IMDS token URL.
+   */
+  create(
+    config: AzureCredentialConfigFields,
+    options?: Omit<AzureSupplierInit, "resource">,
+  ): AzureSubjectTokenSupplier | undefined;
+}
+
+/**
+ * Registers this package with `@wifkit/credentials`, explicitly and bundler-safe: pass it in `suppliers`,
+ * and a config written by `gcloud ... create-cred-config --azure` works on VMs, AKS, App Service and Arc;
+ * leave it out, and such a config reads its IMDS URL as a plain URL source (VMs only).
+ *
+ * @example
+ * import { fromConfig } from "@wifkit/credentials";
+ * import { azureSupplier } from "@wifkit/azure-supplier";
+ * const credentials = await fromConfig("./wif.json", { suppliers: [azureSupplier] });
+ */
+export const azureSupplier: AzureSupplierRegistration = Object.freeze({
+  kind: "azure" as const,
+  packageName: "@wifkit/azure-supplier",
+  create: (config: AzureCredentialConfigFields, options: Omit<AzureSupplierInit, "resource"> = {}) => {
+    const fromUrl = azureOptionsFromImdsUrl(config.credential_source.url);
+    return fromUrl ? fromAzure({ ...fromUrl, ...options }) : undefined;
+  },
+});

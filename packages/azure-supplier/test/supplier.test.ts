@@ -1,6 +1,7 @@
 import { SourceUnavailableError } from "@wifkit/core";
 import type { HttpTransport } from "@wifkit/http";
 import { afterEach, describe, expect, it } from "vitest";
+import { tick, virtualTime } from "../../../tooling/virtual-time.js";
 import { fromAzure } from "../src/index.js";
 import type { FakeServer } from "./helpers/fake-server.js";
 import { FAST_RETRY, fakeAzureJwt, manualClock, sendJson, startFakeServer } from "./helpers/fake-server.js";
@@ -28,30 +29,55 @@ async function startNumbered(lifetimeSeconds: number, failFrom = Number.POSITIVE
 const env = (url: string) => ({ IDENTITY_ENDPOINT: `${url}/msi/token`, IDENTITY_HEADER: "h" });
 
 describe("fromAzure caching", () => {
-  it("serves the cached token until shortly before it expires, then fetches a new one", async () => {
+  it("serves the cached token until shortly before it expires, then refreshes it in the background", async () => {
     const clock = manualClock();
     const fake = await startNumbered(3600);
-    const supplier = fromAzure({ resource: RESOURCE, env: env(fake.url), clock });
+    let refreshed: () => void = () => {};
+    const kinds: string[] = [];
+    const supplier = fromAzure({
+      resource: RESOURCE,
+      env: env(fake.url),
+      clock,
+      onRefresh: (event) => {
+        kinds.push(event.kind);
+        refreshed();
+      },
+    });
     const first = await supplier();
     clock.advance(50 * 60_000);
     expect((await supplier()).token).toBe(first.token);
     expect(fake.requests).toHaveLength(1);
-    clock.advance(6 * 60_000); // inside the 5-minute refresh window
-    const second = await supplier();
-    expect(second.token).not.toBe(first.token);
+    clock.advance(6 * 60_000); // inside the 5-minute refresh window: still valid, so served while a new one comes
+    const background = new Promise<void>((resolve) => {
+      refreshed = resolve;
+    });
+    expect((await supplier()).token).toBe(first.token);
+    await background;
     expect(fake.requests).toHaveLength(2);
+    expect((await supplier()).token).not.toBe(first.token);
+    expect(kinds).toEqual(["blocking", "background"]);
   });
 
   it("never waits past half the lifetime of a short-lived token", async () => {
     const clock = manualClock();
     const fake = await startNumbered(120);
-    const supplier = fromAzure({ resource: RESOURCE, env: env(fake.url), clock });
+    let refreshed: () => void = () => {};
+    const supplier = fromAzure({
+      resource: RESOURCE,
+      env: env(fake.url),
+      clock,
+      onRefresh: () => refreshed(),
+    });
     await supplier();
     clock.advance(59_000);
     await supplier();
     expect(fake.requests).toHaveLength(1);
     clock.advance(2_000);
+    const background = new Promise<void>((resolve) => {
+      refreshed = resolve;
+    });
     await supplier();
+    await background;
     expect(fake.requests).toHaveLength(2);
   });
 
@@ -105,7 +131,8 @@ describe("fromAzure caching", () => {
     await expect(patient).resolves.toMatchObject({ type: "urn:ietf:params:oauth:token-type:jwt" });
   });
 
-  it("cancels the request when its only caller aborts", async () => {
+  it("ends only the caller's wait when it aborts: the request stays bounded by its own timeout", async () => {
+    const time = virtualTime();
     let seenSignal: AbortSignal | undefined;
     const transport: HttpTransport = (request) => {
       seenSignal = request.signal;
@@ -113,12 +140,22 @@ describe("fromAzure caching", () => {
         request.signal.addEventListener("abort", () => reject(request.signal.reason), { once: true });
       });
     };
-    const supplier = fromAzure({ resource: RESOURCE, env: env("http://127.0.0.1:9"), transport });
+    const supplier = fromAzure({
+      resource: RESOURCE,
+      env: env("http://127.0.0.1:9"),
+      transport,
+      clock: time.clock,
+      sleep: time.sleep,
+      retry: false,
+      timeoutMs: 5_000,
+    });
     const controller = new AbortController();
     const pending = supplier({ signal: controller.signal });
-    await new Promise((resolve) => setImmediate(resolve));
+    await tick();
     controller.abort();
     await expect(pending).rejects.toMatchObject({ code: "ERR_WIF_ABORTED" });
+    expect(seenSignal?.aborted).toBe(false);
+    await time.advance(5_000);
     expect(seenSignal?.aborted).toBe(true);
   });
 });

@@ -24,8 +24,8 @@ export {
   DEFAULT_RETRY_BACKOFF_MS,
   memoize,
 } from "./memoize.js";
-export type { Provider, ProviderOptions } from "./provider.js";
-export { chain } from "./provider.js";
+export type { Provider, ProviderOptions, RememberUnavailableOptions } from "./provider.js";
+export { chain, DEFAULT_UNAVAILABLE_FOR_MS, rememberUnavailable } from "./provider.js";
 export {
   DEFAULT_READ_FILE_MAX_BYTES,
   DEFAULT_READ_FILE_TIMEOUT_MS,

@@ -39,8 +39,19 @@ export const DEFAULT_MAX_CACHED_TOKENS = 100;
 /** The environment variable that names the project billed for quota when the config does not. */
 export const QUOTA_PROJECT_ENV = "GOOGLE_CLOUD_QUOTA_PROJECT";
 
-/** Where the subject token comes from, for the `x-goog-api-client` metrics header Google's libraries send. */
-export type CredentialSourceKind = "aws" | "file" | "url" | "executable" | "certificate" | "programmatic";
+/**
+ * Where the subject token comes from: the kind of a config's `credential_source` (`azure` for an Azure IMDS
+ * URL handed to the Azure supplier), or `programmatic` for a supplier passed in code. Also what the
+ * `x-goog-api-client` metrics header reports, where Google's libraries call an Azure IMDS source `url`.
+ */
+export type SubjectSourceKind =
+  | "aws"
+  | "azure"
+  | "file"
+  | "url"
+  | "executable"
+  | "certificate"
+  | "programmatic";
 
 export interface GetAccessTokenOptions extends CallOptions {
   /** OAuth scopes. Default: the credential's `scopes` (cloud-platform). Tokens are cached per scope set. */
@@ -168,7 +179,7 @@ export interface ExternalAccountCredentialsInit extends CredentialsOptions {
   workforcePoolUserProject?: string | undefined;
   universeDomain?: string | undefined;
   /** Only for the metrics header. Default `programmatic`. */
-  sourceKind?: CredentialSourceKind | undefined;
+  sourceKind?: SubjectSourceKind | undefined;
 }
 
 /** A federated token and the TLS material of the subject token it came from (X.509 sources). */
@@ -214,7 +225,7 @@ export function createExternalAccountCredentials(
       : undefined;
   const metricsHeader =
     `gl-node/${process.versions.node} auth/${WIFKIT_VERSION} google-byoid-sdk ` +
-    `source/${init.sourceKind ?? "programmatic"} sa-impersonation/${serviceAccount !== undefined} ` +
+    `source/${init.sourceKind === "azure" ? "url" : (init.sourceKind ?? "programmatic")} sa-impersonation/${serviceAccount !== undefined} ` +
     `config-lifetime/${init.tokenLifetimeSeconds !== undefined}`;
   const http = {
     timeoutMs,

@@ -125,7 +125,7 @@ describe("fromConfig", () => {
     expect(new URLSearchParams(google.calls("/v1/token")[0]?.body).get("subject_token")).toBe(subject);
   });
 
-  it("falls back to the generic URL supplier for an Azure IMDS URL when @wifkit/azure-supplier is not installed", async () => {
+  it("falls back to the generic URL supplier for an Azure IMDS URL when azureSupplier is not registered", async () => {
     const google = await fakeGoogle();
     const subject = fakeJwt({ iss: "https://sts.windows.net/t/" });
     const imds = await serve((req, res) =>
@@ -139,12 +139,7 @@ describe("fromConfig", () => {
         headers: { Metadata: "True" },
         format: { type: "json", subject_token_field_name: "access_token" },
       }),
-      {
-        allow: { origins: [google.origin, imds.origin] },
-        importPackage: async (name) => {
-          throw Object.assign(new Error(`Cannot find package '${name}'`), { code: "ERR_MODULE_NOT_FOUND" });
-        },
-      },
+      { allow: { origins: [google.origin, imds.origin] } },
     );
     await credentials.getAccessToken();
     const selected = await subjectTokenSupplierFromConfig(
@@ -154,11 +149,7 @@ describe("fromConfig", () => {
         subject_token_type: SUBJECT_TOKEN_TYPES.jwt,
         credential_source: { url: `${imds.origin}/metadata/identity/oauth2/token?resource=api://wif` },
       },
-      {
-        importPackage: async (name) => {
-          throw Object.assign(new Error(`Cannot find package '${name}'`), { code: "ERR_MODULE_NOT_FOUND" });
-        },
-      },
+      {},
     );
     expect(selected.source).toBe("url");
     expect(google.calls("/v1/token")[0]?.headers["x-goog-api-client"]).toContain("source/url");
@@ -168,7 +159,7 @@ describe("fromConfig", () => {
     expect(new URLSearchParams(google.calls("/v1/token")[0]?.body).get("subject_token")).toBe(subject);
   });
 
-  it("says which package to install when an AWS config meets a missing @wifkit/aws-supplier", async () => {
+  it("says which package to install, and the line that registers it, when an AWS config meets no awsSupplier", async () => {
     const google = await fakeGoogle();
     const config = {
       ...externalAccount(google.origin, {
@@ -178,16 +169,13 @@ describe("fromConfig", () => {
       }),
       subject_token_type: SUBJECT_TOKEN_TYPES.aws4Request,
     };
-    const error = await fromConfig(config, {
-      allow: { origins: [google.origin] },
-      importPackage: async (name) => {
-        throw Object.assign(new Error(`Cannot find package '${name}' imported from x`), {
-          code: "ERR_MODULE_NOT_FOUND",
-        });
-      },
-    }).catch((e: unknown) => e);
-    expect(error).toMatchObject({ code: "ERR_WIF_PACKAGE_MISSING" });
+    const error = await fromConfig(config, { allow: { origins: [google.origin] } }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "ERR_WIF_SUPPLIER_NOT_REGISTERED", field: "suppliers" });
     expect((error as Error).message).toContain("npm install @wifkit/aws-supplier");
+    expect((error as Error).message).toContain(
+      'import { awsSupplier } from "@wifkit/aws-supplier"; fromConfig(config, { suppliers: [awsSupplier] })',
+    );
+    expect(google.requests).toHaveLength(0);
   });
 
   it("runs an executable source only when allowed, handing it the impersonated email", async () => {

@@ -1,6 +1,7 @@
 import {
   type AllowOptions,
   type AuthorizedUserConfig,
+  CONFIG_ERROR_CODES,
   type SubjectTokenFormat as ConfigFormat,
   type CredentialConfig,
   type ExternalAccountConfig,
@@ -18,58 +19,40 @@ import {
   createAuthorizedUserCredentials,
 } from "./authorized-user.js";
 import {
-  type CredentialSourceKind,
   type CredentialsOptions,
   createExternalAccountCredentials,
   type ExternalAccountCredentials,
   QUOTA_PROJECT_ENV,
+  type SubjectSourceKind,
 } from "./credentials.js";
 import type { ReadFile } from "./io.js";
+import {
+  type AwsSourceOptions,
+  type AzureSourceOptions,
+  registeredSupplier,
+  type SupplierRegistration,
+  supplierNotRegistered,
+} from "./registration.js";
 import { fromCertificate } from "./suppliers/certificate.js";
 import { fromExecutable } from "./suppliers/executable.js";
 import { fromFile } from "./suppliers/file.js";
 import type { SubjectTokenFormat } from "./suppliers/format.js";
 import { fromUrl } from "./suppliers/url.js";
 
-/** The cloud suppliers `fromConfig` loads only when a config needs them. */
-export type OptionalPackage = "@wifkit/aws-supplier" | "@wifkit/azure-supplier";
-
 /** The path Azure's instance metadata service answers managed identity tokens on. */
 export { AZURE_IMDS_TOKEN_PATH } from "@wifkit/config";
 
-/** AWS credentials in the AWS SDK v3 shape (structural: this package does not depend on the AWS supplier). */
-export interface AwsCredentialsLike {
-  accessKeyId: string;
-  secretAccessKey: string;
-  sessionToken?: string | undefined;
-  expiration?: Date | undefined;
-}
-
-/** Settings for an AWS `credential_source`, handed to @wifkit/aws-supplier's `fromAws`. */
-export interface AwsSourceOptions {
-  /** The AWS region. Default `AWS_REGION`, `AWS_DEFAULT_REGION`, then instance metadata. */
-  region?: string | undefined;
-  /** Sign with these credentials, or this provider (any AWS SDK v3 credential provider), not the default chain. */
-  credentials?:
-    | AwsCredentialsLike
-    | ((options?: { signal?: AbortSignal; forceRefresh?: boolean }) => Promise<AwsCredentialsLike>)
-    | undefined;
-}
-
-/** Settings for an Azure IMDS `credential_source`, handed to @wifkit/azure-supplier's `fromAzure`. */
-export interface AzureSourceOptions {
-  /** Use only this Azure platform instead of detecting one. */
-  source?: "aks" | "app-service" | "arc" | "imds" | undefined;
-  /** Azure Arc: the agent's token directory, when not the platform default. */
-  arcKeyDirectory?: string | undefined;
-  /** How long the IMDS reachability probe waits. */
-  probeTimeoutMs?: number | undefined;
-}
-
 export interface FromConfigOptions extends CredentialsOptions, AuthorizedUserOptions {
+  /**
+   * The cloud suppliers configs may need, registered explicitly (bundler-safe): `[awsSupplier]` from
+   * `@wifkit/aws-supplier`, `[azureSupplier]` from `@wifkit/azure-supplier`, or both. An AWS config without
+   * `awsSupplier` is refused with `ERR_WIF_SUPPLIER_NOT_REGISTERED`; an Azure IMDS URL config without
+   * `azureSupplier` is read as a plain URL source (VMs only). `@wifkit/credentials/all` registers both.
+   */
+  suppliers?: readonly SupplierRegistration[] | undefined;
   /** For AWS sources: region and credentials instead of discovery. */
   aws?: AwsSourceOptions | undefined;
-  /** For Azure IMDS URL sources (when @wifkit/azure-supplier is installed). */
+  /** For Azure IMDS URL sources (with `azureSupplier` registered). */
   azure?: AzureSourceOptions | undefined;
   /**
    * Extra origins the config's URLs may use (an emulator: `emulator.allowOrigins`), and universe domains
@@ -82,13 +65,11 @@ export interface FromConfigOptions extends CredentialsOptions, AuthorizedUserOpt
    * With `supplier`: the kind of source it stands for, for Google's metrics header (e.g. the config's own
    * supplier from `subjectTokenSupplierFromConfig`, wrapped). Default `programmatic`.
    */
-  sourceKind?: ConfigSourceKind | undefined;
+  sourceKind?: SubjectSourceKind | undefined;
   /** File read seam for the config file, file sources, certificates and executable output files. */
   readFile?: ReadFile | undefined;
   /** Home directory for the default certificate config. Default `os.homedir()`. */
   homeDir?: string | undefined;
-  /** Loads an optional package; a seam for tests. Default: dynamic `import()`. */
-  importPackage?: ((name: OptionalPackage) => Promise<unknown>) | undefined;
 }
 
 /** What `fromConfig` adds to a credential: where the config came from and what deserves a look. */
@@ -107,7 +88,7 @@ export type ConfiguredCredentials = (ExternalAccountCredentials | AuthorizedUser
  * `loadCredentialConfig` or `parseCredentialConfig` returned (or its `config`) is taken as it is, without
  * reading or validating it again. For `external_account`
  * it composes the subject token supplier of `credential_source` (file, URL, executable, certificate, or AWS
- * and Azure through their optional packages), the STS exchange, impersonation when
+ * and Azure through the suppliers registered in `suppliers`), the STS exchange, impersonation when
  * `service_account_impersonation_url` is set, and the token cache; for `external_account_authorized_user`
  * it refreshes the user's token. The result's `getAccessToken`, `getIdToken` and `getRequestHeaders` are
  * safe to call from any number of concurrent requests.
@@ -126,7 +107,7 @@ export async function fromConfig(
   if (config.type === "external_account_authorized_user") {
     return Object.assign(createAuthorizedUserCredentials(config, options), details);
   }
-  return Object.assign(await createFromExternalAccount(config, options), details);
+  return Object.assign(createFromExternalAccount(config, options, path), details);
 }
 
 /**
@@ -149,7 +130,7 @@ export async function fromAuthorizedUserConfig(
     throw new WifError(
       `The credential config${path ? ` ${path}` : ""} has type "${config.type}", not ` +
         `"external_account_authorized_user". Use fromConfig for it.`,
-      { code: "ERR_WIF_CONFIG_INVALID" },
+      { code: CONFIG_ERROR_CODES.invalid },
     );
   }
   return Object.assign(createAuthorizedUserCredentials(config, options), { configPath: path, warnings });
@@ -169,21 +150,20 @@ async function resolveConfig(
   return loadCredentialConfig({ path: configOrPath, env, allow: options.allow, readFile: options.readFile });
 }
 
-async function createFromExternalAccount(
+function createFromExternalAccount(
   config: ExternalAccountConfig,
   options: FromConfigOptions,
-): Promise<ExternalAccountCredentials> {
+  path: string | undefined,
+): ExternalAccountCredentials {
   const env = options.env ?? process.env;
   const target = config.service_account_impersonation_url
     ? parseImpersonationUrl(config.service_account_impersonation_url)
     : undefined;
   const { supplier, kind } = options.supplier
     ? { supplier: options.supplier, kind: options.sourceKind ?? ("programmatic" as const) }
-    : await supplierFor(config, target?.serviceAccount, options);
+    : supplierFor(config, target?.serviceAccount, options, path);
   const quotaProjectId =
     options.quotaProjectId ?? nonEmpty(env[QUOTA_PROJECT_ENV]) ?? nonEmpty(config.quota_project_id);
-  // Google's libraries report an Azure IMDS config as a URL source; so does the metrics header here.
-  const sourceKind: CredentialSourceKind = kind === "azure" ? "url" : kind;
   return createExternalAccountCredentials({
     ...options,
     audience: config.audience,
@@ -201,20 +181,20 @@ async function createFromExternalAccount(
       : {}),
     ...(config.universe_domain ? { universeDomain: config.universe_domain } : {}),
     quotaProjectId,
-    sourceKind,
+    sourceKind: kind,
   });
 }
 
-/** Which supplier a config's `credential_source` selected. */
-export type ConfigSourceKind = "aws" | "azure" | "file" | "url" | "executable" | "certificate";
+/** Which kind of supplier a config's `credential_source` selected (never `programmatic`). */
+export type ConfigSourceKind = Exclude<SubjectSourceKind, "programmatic">;
 
 /**
  * The subject token supplier a validated config's `credential_source` describes, chosen exactly as
- * `fromConfig` chooses it (an Azure IMDS URL goes to `@wifkit/azure-supplier` when installed): for tools
- * that inspect the subject token itself rather than a Google token.
+ * `fromConfig` chooses it (an Azure IMDS URL goes to the Azure supplier when `azureSupplier` is registered):
+ * for tools that inspect the subject token itself rather than a Google token.
  *
  * @example
- * const { supplier, source } = await subjectTokenSupplierFromConfig(config);
+ * const { supplier, source } = await subjectTokenSupplierFromConfig(config, { suppliers: [awsSupplier] });
  * const { token } = await supplier(); // e.g. to decode its claims
  */
 export async function subjectTokenSupplierFromConfig(
@@ -224,16 +204,17 @@ export async function subjectTokenSupplierFromConfig(
   const serviceAccount = config.service_account_impersonation_url
     ? parseImpersonationUrl(config.service_account_impersonation_url).serviceAccount
     : undefined;
-  const { supplier, kind } = await supplierFor(config, serviceAccount, options);
+  const { supplier, kind } = supplierFor(config, serviceAccount, options, undefined);
   return { supplier, source: kind };
 }
 
 /** The supplier a config's `credential_source` describes, and its kind. */
-async function supplierFor(
+function supplierFor(
   config: ExternalAccountConfig,
   serviceAccount: string | undefined,
   options: FromConfigOptions,
-): Promise<{ supplier: SubjectTokenSupplier; kind: ConfigSourceKind }> {
+  configPath: string | undefined,
+): { supplier: SubjectTokenSupplier; kind: ConfigSourceKind } {
   const source = config.credential_source;
   const type = config.subject_token_type as SubjectTokenType;
   const shared = {
@@ -245,7 +226,11 @@ async function supplierFor(
     ...(options.transport ? { transport: options.transport } : {}),
     ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
   };
-  const importPackage = options.importPackage ?? defaultImport;
+  const seams = {
+    ...(options.env ? { env: options.env } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...http,
+  };
 
   if ("file" in source) {
     return {
@@ -255,24 +240,16 @@ async function supplierFor(
   }
   if ("url" in source && !("environment_id" in source)) {
     // A gcloud --azure config names the VM's IMDS; the Azure supplier also serves AKS, App Service and Arc.
-    if (isAzureImdsTokenUrl(source.url)) {
-      const module = (await importOptional(importPackage, "@wifkit/azure-supplier", undefined)) as
-        | typeof import("@wifkit/azure-supplier")
-        | undefined;
-      const azure = module?.azureOptionsFromImdsUrl(source.url);
-      if (module && azure) {
-        return {
-          supplier: module.fromAzure({
-            ...azure,
+    const azure = isAzureImdsTokenUrl(source.url)
+      ? registeredSupplier(options.suppliers, "azure")?.create(
+          config as { credential_source: { url: string } },
+          {
             ...definedFields(options.azure ?? {}),
-            ...(options.env ? { env: options.env } : {}),
-            ...(options.clock ? { clock: options.clock } : {}),
-            ...http,
-          }),
-          kind: "azure",
-        };
-      }
-    }
+            ...seams,
+          },
+        )
+      : undefined;
+    if (azure) return { supplier: azure, kind: "azure" };
     return {
       supplier: fromUrl({
         url: source.url,
@@ -300,20 +277,13 @@ async function supplierFor(
     };
   }
   if ("environment_id" in source) {
-    const module = (await importOptional(
-      importPackage,
-      "@wifkit/aws-supplier",
-      "This credential config has an AWS credential_source",
-    )) as typeof import("@wifkit/aws-supplier");
+    const aws = registeredSupplier(options.suppliers, "aws");
+    if (!aws) throw supplierNotRegistered("aws", configPath);
     return {
-      supplier: module.fromAws({
-        audience: config.audience,
-        credentialSource: source,
-        ...definedFields(options.aws ?? {}),
-        ...(options.env ? { env: options.env } : {}),
-        ...(options.clock ? { clock: options.clock } : {}),
-        ...http,
-      }),
+      supplier: aws.create(
+        { audience: config.audience, credential_source: source },
+        { ...definedFields(options.aws ?? {}), ...seams },
+      ),
       kind: "aws",
     };
   }
@@ -330,35 +300,8 @@ async function supplierFor(
     };
   }
   throw new WifError("The credential config's credential_source is of no kind this version knows.", {
-    code: "ERR_WIF_CONFIG_INVALID",
+    code: CONFIG_ERROR_CODES.invalid,
   });
-}
-
-const defaultImport = (name: OptionalPackage): Promise<unknown> =>
-  name === "@wifkit/aws-supplier" ? import("@wifkit/aws-supplier") : import("@wifkit/azure-supplier");
-
-/**
- * Loads an optional package. When it is not installed: with `requiredBecause`, an error saying which
- * package to install; without, undefined (the caller has a fallback).
- */
-async function importOptional(
-  importPackage: (name: OptionalPackage) => Promise<unknown>,
-  name: OptionalPackage,
-  requiredBecause: string | undefined,
-): Promise<unknown> {
-  try {
-    return await importPackage(name);
-  } catch (error) {
-    const code = (error as { code?: unknown } | undefined)?.code;
-    const notFound =
-      (code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND") && String(error).includes(name);
-    if (!notFound) throw error;
-    if (requiredBecause === undefined) return undefined;
-    throw new WifError(`${requiredBecause}, which needs the ${name} package: npm install ${name}`, {
-      code: "ERR_WIF_PACKAGE_MISSING",
-      cause: error,
-    });
-  }
 }
 
 function toFormat(format: ConfigFormat | undefined): SubjectTokenFormat | undefined {

@@ -10,8 +10,9 @@ export { chain, isWifError, SourceUnavailableError, SUBJECT_TOKEN_TYPES, WifErro
 export type { AuthorizedUserCredentials, AuthorizedUserOptions } from "./authorized-user.js";
 export { createAuthorizedUserCredentials } from "./authorized-user.js";
 export type { CallOptions } from "./call.js";
+export type { ChainedCredentials } from "./chain-credentials.js";
+export { chainCredentials } from "./chain-credentials.js";
 export type {
-  CredentialSourceKind,
   Credentials,
   CredentialsOptions,
   ExternalAccountCredentials,
@@ -19,6 +20,7 @@ export type {
   GetAccessTokenOptions,
   GetIdTokenOptions,
   Principal,
+  SubjectSourceKind,
   TokenRefreshErrorEvent,
   TokenRefreshEvent,
 } from "./credentials.js";
@@ -29,14 +31,10 @@ export {
   QUOTA_PROJECT_ENV,
 } from "./credentials.js";
 export type {
-  AwsCredentialsLike,
-  AwsSourceOptions,
-  AzureSourceOptions,
   ConfigDetails,
   ConfigSourceKind,
   ConfiguredCredentials,
   FromConfigOptions,
-  OptionalPackage,
 } from "./from-config.js";
 export {
   AZURE_IMDS_TOKEN_PATH,
@@ -47,6 +45,18 @@ export {
 export type { AuthClientClass, AuthClientInstance, ToAuthClientOptions } from "./google-auth.js";
 export { toAuthClient } from "./google-auth.js";
 export type { Env, ReadFile } from "./io.js";
+export type {
+  AwsCredentialSourceLike,
+  AwsCredentialsLike,
+  AwsSourceOptions,
+  AwsSupplierRegistration,
+  AzureSourceOptions,
+  AzureSupplierRegistration,
+  RegistrationErrorCode,
+  SupplierRegistration,
+  SupplierSeams,
+} from "./registration.js";
+export { REGISTRATION_ERROR_CODES } from "./registration.js";
 export type { CertificateSubjectToken, FromCertificateInit } from "./suppliers/certificate.js";
 export {
   CERTIFICATE_CONFIG_ENV,

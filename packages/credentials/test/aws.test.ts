@@ -5,7 +5,7 @@
  */
 import { type Emulator, startEmulator } from "@wifkit/emulator";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { fromConfig } from "../src/index.js";
+import { fromConfig } from "../src/all.js";
 import { emulatorClock, OBJECT_CONTENT, readGuardedObject } from "./emulator-helpers.js";
 
 let emulator: Emulator;

@@ -7,7 +7,7 @@
 import { join } from "node:path";
 import { type Emulator, startEmulator } from "@wifkit/emulator";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { fromConfig, subjectTokenSupplierFromConfig } from "../src/index.js";
+import { fromConfig, subjectTokenSupplierFromConfig } from "../src/all.js";
 import { emulatorClock, OBJECT_CONTENT, readGuardedObject } from "./emulator-helpers.js";
 
 let emulator: Emulator;

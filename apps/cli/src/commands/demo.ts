@@ -7,6 +7,7 @@
 import { compileProviderRules } from "@wifkit/attribute-mapping";
 import {
   fromInstanceMetadata,
+  getCallerIdentity,
   resolveRegion,
   serializeSubjectToken,
   signGetCallerIdentity,
@@ -18,7 +19,6 @@ import { httpRequest } from "@wifkit/http";
 import { generateAccessToken } from "@wifkit/impersonation";
 import { DEFAULT_SCOPES, exchangeToken } from "@wifkit/sts-client";
 import { parseFlags } from "../args.js";
-import { callerIdentity, decodeAwsSubjectToken } from "../aws-token.js";
 import type { CommandContext } from "../context.js";
 import type { Io } from "../io.js";
 import { GLOBAL_FLAGS } from "../specs.js";
@@ -151,9 +151,8 @@ async function awsFlow(emulator: Emulator, narrator: Narrator): Promise<void> {
         date: new Date(),
       });
       const token = serializeSubjectToken(signed);
-      const request = decodeAwsSubjectToken(token);
-      if (!request) throw new Error("the serialized request does not decode");
-      const identity = await callerIdentity(request, {
+      const identity = await getCallerIdentity({
+        request: signed,
         timeoutMs: TIMEOUT_MS,
         endpoint: emulator.urls.awsSts,
       });

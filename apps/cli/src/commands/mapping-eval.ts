@@ -5,7 +5,7 @@
 import type { AllowOptions } from "@wifkit/config";
 import { readFileBounded, WifError } from "@wifkit/core";
 import { oneOf, parseFlags, UsageError } from "../args.js";
-import { callerIdentity, decodeAwsSubjectToken } from "../aws-token.js";
+import { decodeAwsSubjectToken } from "../aws-token.js";
 import type { CommandContext } from "../context.js";
 import { readJwt } from "../jwt.js";
 import { allowFor, loadConfig } from "../obtain.js";
@@ -99,7 +99,10 @@ async function assertionFromConfig(
   const pool =
     audience?.kind === "workload" ? { projectNumber: audience.projectNumber, poolId: audience.poolId } : {};
   // Loaded only now: --assertion needs none of the suppliers.
-  const { subjectTokenSupplierFromConfig } = await import("@wifkit/credentials");
+  const [{ subjectTokenSupplierFromConfig }, { getCallerIdentity }] = await Promise.all([
+    import("@wifkit/credentials/all"),
+    import("@wifkit/aws-supplier"),
+  ]);
   const { source: kind, supplier } = await subjectTokenSupplierFromConfig(config, {
     env: context.env,
     timeoutMs: 10_000,
@@ -111,7 +114,9 @@ async function assertionFromConfig(
     if (aws) {
       spinner.update("Asking AWS who the signed request identifies…");
       const endpoint = context.env.AWS_ENDPOINT_URL_STS || context.env.AWS_ENDPOINT_URL || undefined;
-      return { assertion: await callerIdentity(aws, { timeoutMs: 10_000, endpoint }), aws: true, ...pool };
+      const { arn, account, userId } = await getCallerIdentity({ request: aws, endpoint, timeoutMs: 10_000 });
+      // What Google STS builds from AWS's answer, in its spelling: assertion.arn, .account, .userid.
+      return { assertion: { arn, account, userid: userId }, aws: true, ...pool };
     }
     const jwt = readJwt(subject.token);
     if (!jwt) {
