@@ -77,11 +77,15 @@ export function createAuthorizedUserCredentials(
   );
 
   const getAccessToken: Credentials["getAccessToken"] = (callOptions) =>
-    withDeadline("Getting a Google access token", callOptions, (signal) =>
-      accessToken({
-        ...(signal ? { signal } : {}),
-        ...(callOptions?.forceRefresh ? { forceRefresh: true } : {}),
-      }),
+    withDeadline(
+      "Getting a Google access token",
+      callOptions,
+      (signal) =>
+        accessToken({
+          ...(signal ? { signal } : {}),
+          ...(callOptions?.forceRefresh ? { forceRefresh: true } : {}),
+        }),
+      options.sleep,
     );
 
   return {

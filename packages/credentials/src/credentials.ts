@@ -5,6 +5,7 @@
  */
 import {
   type Clock,
+  invalidOption,
   type MemoizeOptions,
   memoize,
   type ProviderOptions,
@@ -16,7 +17,6 @@ import {
   type SubjectTokenType,
   systemClock,
   type Token,
-  invalidOption,
   WifError,
 } from "@wifkit/core";
 import {
@@ -329,11 +329,15 @@ export function createExternalAccountCredentials(
   });
 
   const getAccessToken = (options?: GetAccessTokenOptions): Promise<Token> =>
-    withDeadline("Getting a Google access token", options, (signal) =>
-      accessTokens.get(scopeKey(options?.scopes, defaultScopes), {
-        ...(signal ? { signal } : {}),
-        ...(options?.forceRefresh ? { forceRefresh: true } : {}),
-      }),
+    withDeadline(
+      "Getting a Google access token",
+      options,
+      (signal) =>
+        accessTokens.get(scopeKey(options?.scopes, defaultScopes), {
+          ...(signal ? { signal } : {}),
+          ...(options?.forceRefresh ? { forceRefresh: true } : {}),
+        }),
+      init.sleep,
     );
 
   return {
@@ -369,11 +373,15 @@ export function createExternalAccountCredentials(
           code: "ERR_WIF_ID_TOKEN_AUDIENCE_MISSING",
         });
       }
-      return withDeadline("Getting a Google ID token", options, (signal) =>
-        idTokens.get(
-          { audience: options.audience, includeEmail: options.includeEmail === true },
-          { ...(signal ? { signal } : {}), ...(options.forceRefresh ? { forceRefresh: true } : {}) },
-        ),
+      return withDeadline(
+        "Getting a Google ID token",
+        options,
+        (signal) =>
+          idTokens.get(
+            { audience: options.audience, includeEmail: options.includeEmail === true },
+            { ...(signal ? { signal } : {}), ...(options.forceRefresh ? { forceRefresh: true } : {}) },
+          ),
+        init.sleep,
       );
     },
     async getRequestHeaders(options) {
@@ -427,7 +435,10 @@ export function credentialsTransport(
 ): HttpTransport | undefined {
   if (options.transport) {
     if (options.proxy !== undefined) {
-      throw invalidOption("proxy", "cannot be combined with transport: build the transport with createTransport({ proxy }).");
+      throw invalidOption(
+        "proxy",
+        "cannot be combined with transport: build the transport with createTransport({ proxy }).",
+      );
     }
     return options.transport;
   }
