@@ -148,6 +148,43 @@ describe("requests through a real CONNECT proxy", () => {
     expect(peers).toEqual(["wifkit workload"]);
   });
 
+  it("trusts the transport's own CA for every request, merged with a request's client certificate", async () => {
+    const peers: string[] = [];
+    const server = https.createServer(
+      {
+        cert: fixture("server.pem"),
+        key: fixture("server.key"),
+        ca: fixture("ca.pem"),
+        requestCert: true,
+        rejectUnauthorized: false,
+      },
+      (request, response) => {
+        const socket = request.socket as TLSSocket;
+        peers.push(socket.authorized ? String(socket.getPeerCertificate().subject?.CN) : "anonymous");
+        response.end("{}");
+      },
+    );
+    server.listen(0, "127.0.0.1");
+    await once(server, "listening");
+    closers.push({ close: () => new Promise((done) => server.close(() => done())) });
+    const port = (server.address() as AddressInfo).port;
+    const proxy = await track(startProxy({ routes: { "sts.googleapis.com:443": port } }));
+    const url = "https://sts.googleapis.com/v1/token";
+    const untrusted = await httpRequest({
+      url,
+      transport: createTransport({ proxy: proxy.url }),
+      retry: false,
+    })
+      .then(() => "connected")
+      .catch((error: unknown) => (error as { code?: string }).code);
+    expect(untrusted).toBe("ERR_WIF_PROXY");
+    const transport = createTransport({ proxy: proxy.url, tls: { ca: fixture("ca.pem") } });
+    expect((await httpRequest({ url, transport, retry: false })).status).toBe(200);
+    const tls = { cert: fixture("client.pem"), key: fixture("client.key") };
+    expect((await httpRequest({ url, transport, tls, retry: false })).status).toBe(200);
+    expect(peers).toEqual(["anonymous", "wifkit workload"]);
+  });
+
   it("reaches an https:// proxy", async () => {
     const server = await target();
     const proxy = await track(

@@ -1,0 +1,70 @@
+/**
+ * A small HTTPS server on 127.0.0.1 port 0 that stands in for Google's hosts: it presents
+ * `fixtures/tls/server.pem` (valid for sts, iamcredentials and storage .googleapis.com, the regional
+ * `sts.us-east1.rep.googleapis.com` and their mtls. hosts, signed by `fixtures/tls/ca.pem`) and forwards
+ * each request, by its Host header, to a plain-http local origin (the emulator's ports). With the test
+ * proxy (`test-proxy.ts`) routing `sts.googleapis.com:443` here, a client that trusts the test CA reaches
+ * "https://sts.googleapis.com" through a real CONNECT tunnel and real TLS, and the emulator answers. Shared
+ * by the packages' tests (imported by relative path; it is not published).
+ */
+import { once } from "node:events";
+import { readFileSync } from "node:fs";
+import http from "node:http";
+import https from "node:https";
+import type { AddressInfo } from "node:net";
+
+const fixture = (name: string) => readFileSync(new URL(`fixtures/tls/${name}`, import.meta.url), "utf8");
+
+/** The test CA (PEM) that signs the forwarder's certificate: trust it to reach the forwarder. */
+export const TEST_CA_PEM = fixture("ca.pem");
+/** The path of the test CA, for a child process's `NODE_EXTRA_CA_CERTS`. */
+export const TEST_CA_PATH = new URL("fixtures/tls/ca.pem", import.meta.url).pathname;
+
+export interface TlsForwarder {
+  /** The local port: what the test proxy's routes send `host:443` to. */
+  port: number;
+  /** Every forwarded request: Host header (without port), method and path (query included). */
+  requests: Array<{ host: string; method: string; path: string }>;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the forwarder. `origins` maps a host name (`sts.googleapis.com`) to the local origin
+ * (`http://127.0.0.1:PORT`) that serves it; any other host gets 421 Misdirected Request.
+ */
+export async function startTlsForwarder(origins: Record<string, string>): Promise<TlsForwarder> {
+  const requests: TlsForwarder["requests"] = [];
+  const server = https.createServer(
+    { cert: fixture("server.pem"), key: fixture("server.key") },
+    (request, response) => {
+      const host = (request.headers.host ?? "").replace(/:\d+$/, "").toLowerCase();
+      const path = request.url ?? "/";
+      requests.push({ host, method: request.method ?? "GET", path });
+      const origin = origins[host];
+      if (origin === undefined) {
+        response.writeHead(421).end();
+        return;
+      }
+      const upstream = http.request(
+        new URL(path, origin),
+        { method: request.method, headers: request.headers },
+        (answer) => {
+          response.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(response);
+        },
+      );
+      upstream.on("error", () => response.destroy());
+      request.pipe(upstream);
+    },
+  );
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  return {
+    port: (server.address() as AddressInfo).port,
+    requests,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
