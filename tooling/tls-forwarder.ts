@@ -11,7 +11,7 @@ import { once } from "node:events";
 import { readFileSync } from "node:fs";
 import http from "node:http";
 import https from "node:https";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 
 const fixture = (name: string) => readFileSync(new URL(`fixtures/tls/${name}`, import.meta.url), "utf8");
 
@@ -57,13 +57,19 @@ export async function startTlsForwarder(origins: Record<string, string>): Promis
       request.pipe(upstream);
     },
   );
+  // Every socket, handshakes included (a client that refuses the certificate leaves one half open).
+  const sockets = new Set<Socket>();
+  server.on("connection", (socket: Socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+  });
   server.listen(0, "127.0.0.1");
   await once(server, "listening");
   return {
     port: (server.address() as AddressInfo).port,
     requests,
     close: async () => {
-      server.closeAllConnections();
+      for (const socket of sockets) socket.destroy();
       await new Promise((resolve) => server.close(resolve));
     },
   };
