@@ -23,8 +23,11 @@ export const TEST_CA_PATH = new URL("fixtures/tls/ca.pem", import.meta.url).path
 export interface TlsForwarder {
   /** The local port: what the test proxy's routes send `host:443` to. */
   port: number;
-  /** Every forwarded request: Host header (without port), method and path (query included). */
-  requests: Array<{ host: string; method: string; path: string }>;
+  /**
+   * Every forwarded request: Host header (without port), method, path (query included), and the request
+   * and response bodies (so tests can look for the secrets that crossed the wire elsewhere).
+   */
+  requests: Array<{ host: string; method: string; path: string; body: string; response: string }>;
   close(): Promise<void>;
 }
 
@@ -38,23 +41,37 @@ export async function startTlsForwarder(origins: Record<string, string>): Promis
     { cert: fixture("server.pem"), key: fixture("server.key") },
     (request, response) => {
       const host = (request.headers.host ?? "").replace(/:\d+$/, "").toLowerCase();
-      const path = request.url ?? "/";
-      requests.push({ host, method: request.method ?? "GET", path });
+      const record = {
+        host,
+        method: request.method ?? "GET",
+        path: request.url ?? "/",
+        body: "",
+        response: "",
+      };
+      requests.push(record);
       const origin = origins[host];
       if (origin === undefined) {
         response.writeHead(421).end();
         return;
       }
       const upstream = http.request(
-        new URL(path, origin),
+        new URL(record.path, origin),
         { method: request.method, headers: request.headers },
         (answer) => {
           response.writeHead(answer.statusCode ?? 502, answer.headers);
-          answer.pipe(response);
+          answer.setEncoding("utf8").on("data", (chunk: string) => {
+            record.response += chunk;
+            response.write(chunk);
+          });
+          answer.on("end", () => response.end());
         },
       );
       upstream.on("error", () => response.destroy());
-      request.pipe(upstream);
+      request.setEncoding("utf8").on("data", (chunk: string) => {
+        record.body += chunk;
+        upstream.write(chunk);
+      });
+      request.on("end", () => upstream.end());
     },
   );
   // Every socket, handshakes included (a client that refuses the certificate leaves one half open).
@@ -72,5 +89,45 @@ export async function startTlsForwarder(origins: Record<string, string>): Promis
       for (const socket of sockets) socket.destroy();
       await new Promise((resolve) => server.close(resolve));
     },
+  };
+}
+
+/** The Google hosts the forwarder's certificate covers and the tests put behind the proxy. */
+export const GOOGLE_HOSTS = {
+  sts: "sts.googleapis.com",
+  regionalSts: "sts.us-east1.rep.googleapis.com",
+  iamCredentials: "iamcredentials.googleapis.com",
+} as const;
+
+/** A forwarder serving the Google hosts from the emulator's STS and IAM Credentials ports. */
+export function startGoogleForwarder(urls: { sts: string; iamCredentials: string }): Promise<TlsForwarder> {
+  return startTlsForwarder({
+    [GOOGLE_HOSTS.sts]: urls.sts,
+    [GOOGLE_HOSTS.regionalSts]: urls.sts,
+    [GOOGLE_HOSTS.iamCredentials]: urls.iamCredentials,
+  });
+}
+
+/** The test proxy's routes that tunnel the Google hosts (port 443) to `forwarder`. */
+export function googleRoutes(forwarder: TlsForwarder): Record<string, number> {
+  return Object.fromEntries(Object.values(GOOGLE_HOSTS).map((host) => [`${host}:443`, forwarder.port]));
+}
+
+/**
+ * An emulator credential config that names the real Google endpoints (`token_url`, default the global
+ * STS, and the IAM Credentials host of the impersonation URL), its subject token source left as it is.
+ */
+export function withGoogleEndpoints<
+  T extends { token_url?: string | undefined; service_account_impersonation_url?: string | undefined },
+>(config: T, tokenUrl = `https://${GOOGLE_HOSTS.sts}/v1/token`): T {
+  const impersonation = config.service_account_impersonation_url;
+  return {
+    ...config,
+    token_url: tokenUrl,
+    ...(impersonation
+      ? {
+          service_account_impersonation_url: `https://${GOOGLE_HOSTS.iamCredentials}${new URL(impersonation).pathname}`,
+        }
+      : {}),
   };
 }

@@ -12,7 +12,14 @@ import { type Emulator, startEmulator } from "@wifkit/emulator";
 import { createTransport, type HttpTraceEvent, subscribeHttpTrace } from "@wifkit/http";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startProxy, type TestProxy } from "../../../tooling/test-proxy.js";
-import { startTlsForwarder, TEST_CA_PEM, type TlsForwarder } from "../../../tooling/tls-forwarder.js";
+import {
+  GOOGLE_HOSTS,
+  googleRoutes,
+  startGoogleForwarder,
+  TEST_CA_PEM,
+  type TlsForwarder,
+  withGoogleEndpoints,
+} from "../../../tooling/tls-forwarder.js";
 import { virtualTime } from "../../../tooling/virtual-time.js";
 import { fromConfig } from "../src/index.js";
 import { readGuardedObject } from "./emulator-helpers.js";
@@ -21,9 +28,7 @@ const offlineDns = createRequire(import.meta.url)("../../../tooling/offline-dns.
   install(): () => void;
 };
 
-const STS = "sts.googleapis.com";
-const REGIONAL_STS = "sts.us-east1.rep.googleapis.com";
-const IAM = "iamcredentials.googleapis.com";
+const { sts: STS, regionalSts: REGIONAL_STS, iamCredentials: IAM } = GOOGLE_HOSTS;
 
 let emulator: Emulator;
 let forwarder: TlsForwarder;
@@ -35,11 +40,7 @@ let stopTrace: () => void;
 beforeAll(async () => {
   restoreDns = offlineDns.install();
   emulator = await startEmulator();
-  forwarder = await startTlsForwarder({
-    [STS]: emulator.urls.sts,
-    [REGIONAL_STS]: emulator.urls.sts,
-    [IAM]: emulator.urls.iamCredentials,
-  });
+  forwarder = await startGoogleForwarder(emulator.urls);
 });
 afterAll(async () => {
   await forwarder.close();
@@ -59,11 +60,7 @@ afterEach(async () => {
 /** A proxy that tunnels the Google hosts to the forwarder (and refuses anything else with 502). */
 async function googleProxy(options: Parameters<typeof startProxy>[0] = {}): Promise<TestProxy> {
   const proxy = await startProxy({
-    routes: {
-      [`${STS}:443`]: forwarder.port,
-      [`${REGIONAL_STS}:443`]: forwarder.port,
-      [`${IAM}:443`]: forwarder.port,
-    },
+    routes: googleRoutes(forwarder),
     ...options,
   });
   closers.push(proxy);
@@ -71,14 +68,11 @@ async function googleProxy(options: Parameters<typeof startProxy>[0] = {}): Prom
 }
 
 /** The emulator's URL-source config with impersonation, its Google endpoints the real ones. */
-function googleConfig(tokenUrl = `https://${STS}/v1/token`): ExternalAccountConfig {
-  const config = emulator.credentialConfig({ source: "url", serviceAccount: "wifkit-reader" });
-  const impersonation = new URL(config.service_account_impersonation_url as string);
-  return {
-    ...config,
-    token_url: tokenUrl,
-    service_account_impersonation_url: `https://${IAM}${impersonation.pathname}`,
-  };
+function googleConfig(tokenUrl?: string): ExternalAccountConfig {
+  return withGoogleEndpoints(
+    emulator.credentialConfig({ source: "url", serviceAccount: "wifkit-reader" }),
+    tokenUrl,
+  );
 }
 
 /** Every URL the credential asked for, as its trace shows them. */
