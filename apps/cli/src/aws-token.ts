@@ -3,7 +3,7 @@
  * display with its secrets elided, and to ask AWS who it identifies, as Google STS does.
  */
 import { WifError } from "@wifkit/core";
-import { httpRequest } from "@wifkit/http";
+import { type HttpTransport, httpRequest } from "@wifkit/http";
 
 export interface AwsSubjectRequest {
   url: string;
@@ -60,7 +60,11 @@ export function expectedArnForm(accessKeyId: string | undefined): string {
  */
 export async function callerIdentity(
   request: AwsSubjectRequest,
-  { timeoutMs, endpoint }: { timeoutMs: number; endpoint?: string | undefined },
+  {
+    timeoutMs,
+    endpoint,
+    transport,
+  }: { timeoutMs: number; endpoint?: string | undefined; transport?: HttpTransport | undefined },
 ): Promise<{ arn: string; account: string; userid: string }> {
   const headers: Record<string, string> = {};
   for (const { key, value } of request.headers) headers[key] = value;
@@ -76,6 +80,7 @@ export async function callerIdentity(
     headers,
     timeoutMs,
     operation: "AWS STS GetCallerIdentity",
+    ...(transport ? { transport } : {}),
   });
   const body = response.body.toString("utf8");
   const field = (name: string) => new RegExp(`<${name}>([^<]*)</${name}>`).exec(body)?.[1];

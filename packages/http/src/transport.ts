@@ -221,10 +221,15 @@ let undiciModule: Promise<typeof import("undici")> | undefined;
  * the direct path installs and loads none of its 2 MB.
  */
 function loadUndici(url: URL, via: string): Promise<typeof import("undici")> {
-  undiciModule ??= import("undici").catch((error: unknown) => {
-    undiciModule = undefined;
-    throw error;
-  });
+  // A bundler that wraps undici's CommonJS (the CLI's) exposes it only as the default export.
+  undiciModule ??= import("undici")
+    .then((module) =>
+      "ProxyAgent" in module ? module : (module as { default: typeof import("undici") }).default,
+    )
+    .catch((error: unknown) => {
+      undiciModule = undefined;
+      throw error;
+    });
   return undiciModule.catch((cause: unknown) => {
     throw new WifError(
       `A proxy (${via}) applies to ${describeUrl(url)}, and proxying needs the undici package: npm install undici@7 (or set NO_PROXY for this host).`,

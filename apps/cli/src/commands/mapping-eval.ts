@@ -100,6 +100,7 @@ async function assertionFromConfig(
   const { subjectTokenSupplierFromConfig } = await import("@wifkit/credentials");
   const { source: kind, supplier } = await subjectTokenSupplierFromConfig(config, {
     env: context.env,
+    transport: context.transport,
     timeoutMs: 10_000,
   });
   const spinner = context.io.spinner(`Fetching the ${kind} subject token…`);
@@ -109,7 +110,11 @@ async function assertionFromConfig(
     if (aws) {
       spinner.update("Asking AWS who the signed request identifies…");
       const endpoint = context.env.AWS_ENDPOINT_URL_STS || context.env.AWS_ENDPOINT_URL || undefined;
-      return { assertion: await callerIdentity(aws, { timeoutMs: 10_000, endpoint }), aws: true, ...pool };
+      return {
+        assertion: await callerIdentity(aws, { timeoutMs: 10_000, endpoint, transport: context.transport }),
+        aws: true,
+        ...pool,
+      };
     }
     const jwt = readJwt(subject.token);
     if (!jwt) {
