@@ -131,3 +131,25 @@ export function withGoogleEndpoints<
       : {}),
   };
 }
+
+/**
+ * The secrets of an AWS exchange that crossed the forwarder (the last STS exchange): the serialized subject
+ * token, the SigV4 signature and session token inside it, and the federated token STS answered. Tests grep
+ * logs and traces for them.
+ */
+export function awsExchangeSecrets(forwarder: TlsForwarder) {
+  const exchange = forwarder.requests.findLast((request) => request.path === "/v1/token");
+  const subjectToken = new URLSearchParams(exchange?.body).get("subject_token") ?? "";
+  const signed = JSON.parse(decodeURIComponent(subjectToken) || "{}") as {
+    headers?: Array<{ key: string; value: string }>;
+  };
+  const header = (name: string) =>
+    signed.headers?.find((entry) => entry.key.toLowerCase() === name)?.value ?? "";
+  return {
+    "SigV4 signature": /Signature=([0-9a-f]+)/.exec(header("authorization"))?.[1] ?? "",
+    "AWS session token": header("x-amz-security-token"),
+    "subject token": subjectToken,
+    "federated token":
+      (JSON.parse(exchange?.response || "{}") as { access_token?: string }).access_token ?? "",
+  };
+}

@@ -12,6 +12,7 @@ import { type Emulator, startEmulator } from "@wifkit/emulator";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startProxy, type TestProxy } from "../../../tooling/test-proxy.js";
 import {
+  awsExchangeSecrets,
   GOOGLE_HOSTS,
   googleRoutes,
   startGoogleForwarder,
@@ -80,21 +81,10 @@ function wif(args: string[], env: Record<string, string> = {}) {
 
 /** Every secret of an AWS flow with impersonation that crossed the wire, read off the forwarder and the emulator. */
 function secretsOfTheRun(accessToken: string): Record<string, string> {
-  const exchange = forwarder.requests.findLast((request) => request.path === "/v1/token");
-  const subjectToken = new URLSearchParams(exchange?.body).get("subject_token") ?? "";
-  const signed = JSON.parse(decodeURIComponent(subjectToken)) as {
-    headers: Array<{ key: string; value: string }>;
-  };
-  const header = (name: string) =>
-    signed.headers.find((entry) => entry.key.toLowerCase() === name)?.value ?? "";
   const aws = emulator.awsCredentials("instance");
   const secrets = {
-    "SigV4 signature": /Signature=([0-9a-f]+)/.exec(header("authorization"))?.[1] ?? "",
+    ...awsExchangeSecrets(forwarder),
     "AWS secret access key": aws.secretAccessKey,
-    "AWS session token": header("x-amz-security-token"),
-    "subject token": subjectToken,
-    "federated token":
-      (JSON.parse(exchange?.response ?? "{}") as { access_token?: string }).access_token ?? "",
     "access token": accessToken,
     "proxy password": PROXY_PASSWORD,
   };
