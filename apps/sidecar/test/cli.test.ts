@@ -168,12 +168,17 @@ describe("wif-sidecar binary", () => {
     expect(first.status).toBe(200);
     const token = (JSON.parse(first.body) as { access_token: string }).access_token;
 
-    // A request in flight (a new scope set, its impersonation call slowed down) when SIGTERM arrives.
-    emulator.faults.inject("iam.generateAccessToken", { delayMs: 800 });
+    // A request in flight (a new scope set, its impersonation call held by the emulator) when SIGTERM
+    // arrives; the held answer is released by moving the emulator's clock, never by waiting.
+    emulator.faults.inject("iam.generateAccessToken", { delayMs: 60_000 });
+    const calls = emulator.counters.get("iam.generateAccessToken");
     const inFlight = rawRequest(url, `${TOKEN}?scopes=https://www.googleapis.com/auth/devstorage.read_only`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await waitFor(() => emulator.counters.get("iam.generateAccessToken") === calls + 1, 10_000);
     running.child.kill("SIGTERM");
+    await waitFor(() => running.output.join("").includes('"msg":"signal received"'), 10_000);
+    emulator.clock.advance(60_000);
     const answered = await inFlight;
+    emulator.clock.set(Date.now());
     expect(answered.status).toBe(200);
     expect(await running.exit).toBe(0);
     expect((await runBin(["--probe"], env)).code).toBe(1);
