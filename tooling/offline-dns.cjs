@@ -30,6 +30,7 @@ function install() {
   };
 }
 
+// biome-ignore lint/suspicious/noUndeclaredEnvVars: set by tests for the child processes they start, never by turbo.
 if (process.env.WIFKIT_OFFLINE_DNS === "1") install();
 
 module.exports = { install };
