@@ -133,11 +133,15 @@ export function withGoogleEndpoints<
 }
 
 /**
- * The secrets of an AWS exchange that crossed the forwarder (the last STS exchange): the serialized subject
- * token, the SigV4 signature and session token inside it, and the federated token STS answered. Tests grep
- * logs and traces for them.
+ * Every secret of an AWS flow with impersonation, by name, for tests that grep logs and traces: what crossed
+ * the forwarder in the last STS exchange (the serialized subject token, the SigV4 signature and session
+ * token inside it, the federated token STS answered) and what the test knows besides (`known`: the AWS
+ * secret key, the access token, a proxy password...).
  */
-export function awsExchangeSecrets(forwarder: TlsForwarder) {
+export function awsFlowSecrets(
+  forwarder: TlsForwarder,
+  known: Record<string, string>,
+): Record<string, string> {
   const exchange = forwarder.requests.findLast((request) => request.path === "/v1/token");
   const subjectToken = new URLSearchParams(exchange?.body).get("subject_token") ?? "";
   const signed = JSON.parse(decodeURIComponent(subjectToken) || "{}") as {
@@ -151,5 +155,15 @@ export function awsExchangeSecrets(forwarder: TlsForwarder) {
     "subject token": subjectToken,
     "federated token":
       (JSON.parse(exchange?.response || "{}") as { access_token?: string }).access_token ?? "",
+    ...known,
   };
+}
+
+/** The names of the `secrets` found in `text`, as they are or URL-encoded; a secret too short to search counts as found. */
+export function leakedSecrets(text: string, secrets: Record<string, string>): string[] {
+  return Object.entries(secrets)
+    .filter(
+      ([, value]) => value.length < 16 || text.includes(value) || text.includes(encodeURIComponent(value)),
+    )
+    .map(([name]) => name);
 }

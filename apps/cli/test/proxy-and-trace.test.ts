@@ -12,9 +12,10 @@ import { type Emulator, startEmulator } from "@wifkit/emulator";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startProxy, type TestProxy } from "../../../tooling/test-proxy.js";
 import {
-  awsExchangeSecrets,
+  awsFlowSecrets,
   GOOGLE_HOSTS,
   googleRoutes,
+  leakedSecrets,
   startGoogleForwarder,
   TEST_CA_PATH,
   type TlsForwarder,
@@ -79,17 +80,15 @@ function wif(args: string[], env: Record<string, string> = {}) {
   });
 }
 
-/** Every secret of an AWS flow with impersonation that crossed the wire, read off the forwarder and the emulator. */
+/** Every secret of the AWS flow with impersonation that just ran. */
 function secretsOfTheRun(accessToken: string): Record<string, string> {
   const aws = emulator.awsCredentials("instance");
-  const secrets = {
-    ...awsExchangeSecrets(forwarder),
+  const secrets = awsFlowSecrets(forwarder, {
     "AWS secret access key": aws.secretAccessKey,
     "access token": accessToken,
     "proxy password": PROXY_PASSWORD,
-  };
+  });
   expect(secrets["AWS session token"]).toBe(aws.sessionToken);
-  for (const [name, value] of Object.entries(secrets)) expect(value.length, name).toBeGreaterThan(15);
   return secrets;
 }
 
@@ -241,10 +240,7 @@ describe("wif --log-http", () => {
         .split("\n")
         .every((line) => /^(-->|<--|\.\.\.) /.test(line)),
     ).toBe(true);
-    for (const [name, secret] of Object.entries(secretsOfTheRun(result.stdout.trim()))) {
-      expect(trace.includes(secret), `${name} in the trace`).toBe(false);
-      expect(trace.includes(encodeURIComponent(secret)), `${name} (URL-encoded) in the trace`).toBe(false);
-    }
+    expect(leakedSecrets(trace, secretsOfTheRun(result.stdout.trim()))).toEqual([]);
     expect(trace).not.toContain(PROXY_USER);
     expect(trace).not.toContain("?");
   });
