@@ -3,11 +3,13 @@
  * stderr lines. Each command lives in its own module, loaded when it runs, so `wif create-cred-config`
  * never loads the HTTP layer and `wif token` never loads the CEL engine.
  */
+import { parseArgs } from "node:util";
 import { UsageError, wantsHelp } from "./args.js";
 import type { WarmStart } from "./cache.js";
 import type { CommandContext, CommandRun } from "./context.js";
 import { COMMANDS, commandHelp, mainHelp, usageOf } from "./help.js";
 import { createIo, type Io } from "./io.js";
+import { ID_TOKEN_FLAGS, TOKEN_FLAGS } from "./specs.js";
 
 /** Exit code of a usage error (unknown flag, missing argument). */
 export const EXIT_USAGE = 2;
@@ -34,14 +36,22 @@ async function helpOf(name: string): Promise<string> {
   return module?.help?.() ?? commandHelp(name);
 }
 
-const GLOBAL_BOOLEANS = new Set(["--debug"]);
+const GLOBAL_BOOLEANS = new Set(["--debug", "--log-http"]);
+const GLOBAL_VALUES = new Set(["--proxy"]);
 
-/** Splits `[--debug] COMMAND [SUBCOMMAND] ARGS` into the command's name and its arguments. */
+/** Splits `[GLOBAL FLAGS] COMMAND [SUBCOMMAND] ARGS` into the command's name and its arguments. */
 function commandOf(argv: readonly string[]): { name: string | undefined; args: string[] } {
   const leading = [];
   let index = 0;
-  while (index < argv.length && GLOBAL_BOOLEANS.has(argv[index] as string))
-    leading.push(argv[index++] as string);
+  for (;;) {
+    const arg = argv[index];
+    if (arg === undefined) break;
+    if (GLOBAL_BOOLEANS.has(arg) || GLOBAL_VALUES.has(arg.split("=")[0] as string)) {
+      leading.push(arg);
+      index++;
+      if (GLOBAL_VALUES.has(arg) && index < argv.length) leading.push(argv[index++] as string);
+    } else break;
+  }
   const word = argv[index];
   if (word === undefined || word.startsWith("-")) return { name: undefined, args: [...argv] };
   if (word === "mapping") {
@@ -52,6 +62,60 @@ function commandOf(argv: readonly string[]): { name: string | undefined; args: s
     throw new UsageError(`unknown command 'mapping ${sub}' (did you mean 'mapping eval'?)`, undefined);
   }
   return { name: word, args: [...leading, ...argv.slice(index + 1)] };
+}
+
+/** Every flag a command may take before `--proxy`, so that flags' values are not mistaken for it. */
+const KNOWN_FLAGS = { ...TOKEN_FLAGS, ...ID_TOKEN_FLAGS } as const;
+
+/**
+ * `--proxy URL` and `--log-http` among a command's own flags: before `--` and, for `exec`, before the
+ * command it runs (whose arguments are its own). Each command also parses them, strictly.
+ */
+function networkFlags(name: string, args: readonly string[]): { proxy?: string; logHttp: boolean } {
+  const { tokens } = parseArgs({
+    args: [...args],
+    options: KNOWN_FLAGS,
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  });
+  const found: { proxy?: string; logHttp: boolean } = { logHttp: false };
+  for (const token of tokens) {
+    if (token.kind === "option-terminator") break;
+    if (token.kind === "positional") {
+      if (name === "exec") break;
+      continue;
+    }
+    if (token.name === "proxy" && token.value !== undefined) found.proxy = token.value;
+    if (token.name === "log-http") found.logHttp = true;
+  }
+  return found;
+}
+
+/**
+ * The transport for `--proxy` (undefined without it: the credential reads the environment's proxies).
+ * A malformed URL is a usage error naming the flag; the value is not repeated, as it may hold a password.
+ */
+async function proxyTransport(proxy: string | undefined, env: CommandContext["env"], command: string) {
+  if (proxy === undefined) return undefined;
+  const [{ createTransport }, { isWifError }] = await Promise.all([
+    import("@wifkit/http"),
+    import("@wifkit/core"),
+  ]);
+  try {
+    return createTransport({ proxy, env });
+  } catch (error) {
+    if (isWifError(error) && error.field === "proxy") {
+      throw new UsageError(`--proxy ${error.message.replace(/^Option proxy /, "")}`, command);
+    }
+    throw error;
+  }
+}
+
+/** Prints every HTTP request, response and retry to stderr (`--log-http`, `WIF_LOG=debug`) until stopped. */
+async function traceHttp(io: Io): Promise<() => void> {
+  const { formatHttpTraceEvent, subscribeHttpTrace } = await import("@wifkit/http");
+  return subscribeHttpTrace((event) => io.err(`${io.styles.dim(formatHttpTraceEvent(event))}\n`));
 }
 
 /**
@@ -100,8 +164,16 @@ export async function run(
       io.out(await helpOf(name));
       return 0;
     }
-    const command = await load();
-    return await command.run(args, ctx);
+    const network = networkFlags(name, args);
+    const transport = await proxyTransport(network.proxy, ctx.env, name);
+    const stopTrace =
+      network.logHttp || /^(debug|trace)$/i.test(ctx.env.WIF_LOG ?? "") ? await traceHttp(io) : undefined;
+    try {
+      const command = await load();
+      return await command.run(args, { ...ctx, transport });
+    } finally {
+      stopTrace?.();
+    }
   } catch (error) {
     return report(error, io, debug);
   }

@@ -1,3 +1,4 @@
+import type { HttpTransport } from "@wifkit/http";
 import type { WarmStart } from "./cache.js";
 import type { Io } from "./io.js";
 
@@ -6,6 +7,11 @@ export interface CommandContext {
   readonly io: Io;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly version: string;
+  /**
+   * The transport of every request when `--proxy` is given (that proxy; `NO_PROXY` still applies); else
+   * undefined, and the credential reads `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY` from `env`.
+   */
+  readonly transport?: HttpTransport | undefined;
   /** What the entry's fast path already parsed and read for this `token` or `id-token` run. */
   readonly warm?: WarmStart | undefined;
 }

@@ -29,6 +29,14 @@ const CACHE_FLAGS: [string, string][] = [
   ],
 ];
 const COMMON_FLAGS: [string, string][] = [
+  [
+    "--proxy URL",
+    "send requests to Google, AWS and Azure through this proxy (http://[USER:PASSWORD@]HOST:PORT or https://...; default: $HTTPS_PROXY, $HTTP_PROXY; $NO_PROXY still applies; metadata servers and loopback never go through a proxy)",
+  ],
+  [
+    "--log-http",
+    "print each HTTP request and response to stderr, never a token or secret (also: WIF_LOG=debug)",
+  ],
   ["--debug", "print stack traces and causes of errors"],
   ["-h, --help", "show this help"],
 ];
@@ -314,6 +322,8 @@ export function mainHelp(version: string): string {
     "Global flags:",
     "  -h, --help     help for wif or a command (wif COMMAND --help)",
     "  -V, --version  print the version",
+    "  --proxy URL    send requests through this proxy (default: $HTTPS_PROXY; $NO_PROXY applies)",
+    "  --log-http     print each HTTP request and response to stderr, tokens and secrets never",
     "  --debug        print stack traces and causes of errors",
     "",
     "Example:",
@@ -321,7 +331,8 @@ export function mainHelp(version: string): string {
     "      --aws --service-account app@my-project.iam.gserviceaccount.com --output-file wif-config.json",
     "  $ wif token --config wif-config.json",
     "",
-    "Environment: GOOGLE_APPLICATION_CREDENTIALS, WIF_CACHE_DIR, WIF_ALLOW_ORIGINS, NO_COLOR.",
+    "Environment: GOOGLE_APPLICATION_CREDENTIALS, WIF_CACHE_DIR, WIF_ALLOW_ORIGINS, HTTPS_PROXY, NO_PROXY,",
+    "WIF_LOG=debug (as --log-http), NO_COLOR.",
     "Exit codes: 0 success, 1 failure (the error says what and how to fix it), 2 usage error.",
     "",
   ].join("\n");

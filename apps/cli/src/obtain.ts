@@ -201,6 +201,7 @@ async function obtainToken(options: ObtainOptions, context: CommandContext): Pro
     const seen = new Map<string, Buffer>();
     const { supplier, source } = await subjectTokenSupplierFromConfig(loaded.config, {
       env,
+      transport: context.transport,
       readFile: readOnce(files, seen, false),
     });
     const subject = await supplier({ signal: AbortSignal.timeout(SUBJECT_TOKEN_TIMEOUT_MS) });
@@ -216,7 +217,12 @@ async function obtainToken(options: ObtainOptions, context: CommandContext): Pro
   );
   let token: CachedToken;
   try {
-    const credentials = await fromConfig(loaded.config, { allow, env, ...replacement });
+    const credentials = await fromConfig(loaded.config, {
+      allow,
+      env,
+      transport: context.transport,
+      ...replacement,
+    });
     const principal: TokenPrincipal = {
       kind: credentials.principal.kind,
       serviceAccount: credentials.principal.serviceAccount,

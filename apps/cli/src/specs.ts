@@ -3,10 +3,12 @@
  * entry's fast path and the full command parse them identically.
  */
 
-/** Flags every command accepts. */
+/** Flags every command accepts. `--proxy` and `--log-http` are read once for all commands (commands.ts). */
 export const GLOBAL_FLAGS = {
   help: { type: "boolean", short: "h" },
   debug: { type: "boolean" },
+  proxy: { type: "string" },
+  "log-http": { type: "boolean" },
   "allow-origin": { type: "string", multiple: true },
   "universe-domain": { type: "string" },
 } as const;

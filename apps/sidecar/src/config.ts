@@ -5,6 +5,7 @@
  */
 import { isIP } from "node:net";
 import { parseArgs } from "node:util";
+import { proxyResolver } from "@wifkit/http";
 import { BadRequestError, parseScopes } from "@wifkit/metadata-server";
 import type { LevelWithSilent } from "pino";
 import { DEFAULT_LOG_LEVEL, LOG_LEVELS } from "./logger.js";
@@ -42,6 +43,8 @@ export interface SidecarConfig {
   zone: string | undefined;
   bearerTokenFile: string | undefined;
   allowOrigins: string[];
+  /** `--proxy`/`WIF_SIDECAR_PROXY`; undefined: the environment's `HTTPS_PROXY`/`HTTP_PROXY` (with `NO_PROXY`). */
+  proxy: string | undefined;
   logLevel: LevelWithSilent;
   shutdownTimeoutMs: number;
 }
@@ -165,6 +168,12 @@ export const OPTIONS: readonly OptionSpec[] = [
     value: "ORIGIN",
     multiple: true,
     help: "Extra origin the credential config may point at, e.g. a local emulator (repeat, or comma-separate).",
+  },
+  {
+    flag: "proxy",
+    env: ["WIF_SIDECAR_PROXY"],
+    value: "URL",
+    help: "Send requests to Google, AWS and Azure through this proxy: http://[USER:PASSWORD@]HOST:PORT or https://... (default: HTTPS_PROXY, HTTP_PROXY; NO_PROXY applies; metadata servers and loopback are always direct).",
   },
   {
     flag: "log-level",
@@ -382,6 +391,16 @@ export function parseCommandLine(argv: readonly string[], env: Env): Command {
 
   const allowOrigins = allowedOrigins(values["allow-origin"], env);
 
+  const proxyPick = get("proxy");
+  if (proxyPick !== undefined) {
+    // A typo is a usage error at start-up; the value is not repeated (it may hold a password).
+    try {
+      proxyResolver({ proxy: proxyPick.value, env: {} });
+    } catch (error) {
+      throw new UsageError(`${proxyPick.source} ${(error as Error).message.replace(/^Option proxy /, "")}`);
+    }
+  }
+
   const levelPick = get("log-level");
   let logLevel = DEFAULT_LOG_LEVEL;
   if (levelPick !== undefined) {
@@ -425,6 +444,7 @@ export function parseCommandLine(argv: readonly string[], env: Env): Command {
       zone: zone?.value,
       bearerTokenFile: get("bearer-token-file")?.value,
       allowOrigins,
+      proxy: proxyPick?.value,
       logLevel,
       shutdownTimeoutMs,
     },

@@ -6,7 +6,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { isWifError } from "@wifkit/core";
-import { httpRequest } from "@wifkit/http";
+import { formatHttpTraceEvent, httpRequest, subscribeHttpTrace } from "@wifkit/http";
 import packageJson from "../package.json" with { type: "json" };
 import {
   type Command,
@@ -85,6 +85,10 @@ async function run(config: SidecarConfig, env: Env): Promise<number> {
     import("./hooks.js"),
   ]);
   const logger = createLogger({ level: config.logLevel });
+  // Every HTTP request, response and retry at debug level: events carry no header, body or query string.
+  if (logger.isLevelEnabled("debug")) {
+    subscribeHttpTrace((event) => logger.debug({ http: event }, formatHttpTraceEvent(event)));
+  }
   const bearerToken =
     config.bearerTokenFile === undefined ? undefined : await readBearerToken(config.bearerTokenFile);
   // The credential's caches decide when tokens are refreshed; their hooks feed the sidecar's metrics.
@@ -94,6 +98,7 @@ async function run(config: SidecarConfig, env: Env): Promise<number> {
     credentials = await fromConfig(config.credentialConfigPath, {
       scopes: config.scopes,
       env,
+      ...(config.proxy === undefined ? {} : { proxy: config.proxy }),
       maxCachedTokens: DEFAULT_MAX_TOKEN_KEYS,
       ...tokenHooks(metrics, logger),
       ...(config.allowOrigins.length > 0 ? { allow: { origins: config.allowOrigins } } : {}),

@@ -1,6 +1,7 @@
 /**
  * The built `wif-sidecar` binary as a child process: exit statuses, --probe, serving from a credential config
- * file (backed by the emulator), and a graceful SIGTERM that lets an in-flight request finish.
+ * file (backed by the emulator), a graceful SIGTERM that lets an in-flight request finish, and the Google
+ * endpoints reached through a real CONNECT proxy (`--proxy`, `WIF_SIDECAR_PROXY`) with HTTP traced at debug.
  */
 import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -8,8 +9,19 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
 import { type Emulator, startEmulator } from "@wifkit/emulator";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { startProxy, type TestProxy } from "../../../tooling/test-proxy.js";
+import {
+  awsFlowSecrets,
+  googleRoutes,
+  leakedSecrets,
+  startGoogleForwarder,
+  TEST_CA_PATH,
+  type TlsForwarder,
+  withGoogleEndpoints,
+} from "../../../tooling/tls-forwarder.js";
 import { rawRequest, waitFor } from "./helpers.js";
 
 const appDir = join(import.meta.dirname, "..");
@@ -156,12 +168,17 @@ describe("wif-sidecar binary", () => {
     expect(first.status).toBe(200);
     const token = (JSON.parse(first.body) as { access_token: string }).access_token;
 
-    // A request in flight (a new scope set, its impersonation call slowed down) when SIGTERM arrives.
-    emulator.faults.inject("iam.generateAccessToken", { delayMs: 800 });
+    // A request in flight (a new scope set, its impersonation call held by the emulator) when SIGTERM
+    // arrives; the held answer is released by moving the emulator's clock, never by waiting.
+    emulator.faults.inject("iam.generateAccessToken", { delayMs: 60_000 });
+    const calls = emulator.counters.get("iam.generateAccessToken");
     const inFlight = rawRequest(url, `${TOKEN}?scopes=https://www.googleapis.com/auth/devstorage.read_only`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await waitFor(() => emulator.counters.get("iam.generateAccessToken") === calls + 1, 10_000);
     running.child.kill("SIGTERM");
+    await waitFor(() => running.output.join("").includes('"msg":"signal received"'), 10_000);
+    emulator.clock.advance(60_000);
     const answered = await inFlight;
+    emulator.clock.set(Date.now());
     expect(answered.status).toBe(200);
     expect(await running.exit).toBe(0);
     expect((await runBin(["--probe"], env)).code).toBe(1);
@@ -186,5 +203,134 @@ describe("wif-sidecar binary", () => {
     expect(probe.stderr).toContain("waiting for the first token");
     running.child.kill("SIGINT");
     expect(await running.exit).toBe(0);
+  });
+});
+
+describe("wif-sidecar behind a proxy, logging HTTP at debug level", () => {
+  const PROXY_USER = "sidecar-proxy-user";
+  const PROXY_PASSWORD = "hunter2-sidecar-proxy";
+  const offlineDns = fileURLToPath(new URL("../../../tooling/offline-dns.cjs", import.meta.url));
+  let forwarder: TlsForwarder;
+  let awsConfigPath: string;
+  const proxies: TestProxy[] = [];
+  beforeAll(async () => {
+    forwarder = await startGoogleForwarder(emulator.urls);
+    awsConfigPath = join(scratch, "aws-google-endpoints.json");
+    const config = emulator.credentialConfig({
+      source: "aws",
+      imdsv2: true,
+      serviceAccount: "wifkit-reader",
+    });
+    writeFileSync(awsConfigPath, JSON.stringify(withGoogleEndpoints(config)));
+  });
+  afterAll(() => forwarder.close());
+  afterEach(async () => {
+    await Promise.all(proxies.splice(0).map((proxy) => proxy.close()));
+  });
+
+  async function googleProxy(options: Parameters<typeof startProxy>[0] = {}) {
+    const proxy = await startProxy({ routes: googleRoutes(forwarder), ...options });
+    proxies.push(proxy);
+    return { proxy, withPassword: proxy.url.replace("://", `://${PROXY_USER}:${PROXY_PASSWORD}@`) };
+  }
+
+  /** The sidecar on the emulated AWS instance, trusting the test CA, with DNS jailed. */
+  function startAwsSidecar(args: string[], env: Record<string, string>): Running {
+    const running = startBin(
+      [
+        "--credential-config",
+        awsConfigPath,
+        "--port",
+        "0",
+        "--admin-port",
+        "0",
+        "--allow-origin",
+        [emulator.urls.awsImds, emulator.urls.awsSts].map((url) => new URL(url).origin).join(","),
+        ...args,
+      ],
+      {
+        ...emulator.awsEnv(),
+        NODE_EXTRA_CA_CERTS: TEST_CA_PATH,
+        NODE_OPTIONS: `--require ${offlineDns}`,
+        WIFKIT_OFFLINE_DNS: "1",
+        ...env,
+      },
+    );
+    children.push(running.child);
+    return running;
+  }
+
+  it("WIF_SIDECAR_PROXY: tokens through the proxy, each request and response logged, no secret in any line", async () => {
+    const { proxy, withPassword } = await googleProxy({
+      credentials: { username: PROXY_USER, password: PROXY_PASSWORD },
+    });
+    const running = startAwsSidecar(["--log-level", "debug"], { WIF_SIDECAR_PROXY: withPassword });
+    const response = await rawRequest(await running.url, TOKEN);
+    expect(response.status).toBe(200);
+    const accessToken = (JSON.parse(response.body) as { access_token: string }).access_token;
+    expect(proxy.connects).toEqual([
+      { target: "sts.googleapis.com:443", tunnelled: true },
+      { target: "iamcredentials.googleapis.com:443", tunnelled: true },
+    ]);
+    running.child.kill("SIGTERM");
+    await running.exit;
+
+    const lines = running.output.flatMap((chunk) => chunk.split("\n")).filter(Boolean);
+    const messages = lines.map((line) => (JSON.parse(line) as { msg?: string; level?: number }).msg ?? "");
+    const imds = new URL(emulator.urls.awsImds).origin;
+    for (const expected of [
+      `--> PUT ${imds}/latest/api/token (`,
+      `--> POST https://sts.googleapis.com/v1/token via ${proxy.url} (Google STS token exchange, attempt 1)`,
+      "<-- 200 POST https://sts.googleapis.com/v1/token ",
+      "--> POST https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/",
+      "<-- 200 POST https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/",
+    ]) {
+      expect(
+        messages.some((message) => message.startsWith(expected)),
+        expected,
+      ).toBe(true);
+    }
+    const traced = lines.filter((line) => line.includes('"http":{'));
+    expect(traced.length).toBeGreaterThanOrEqual(6);
+    expect(traced.every((line) => (JSON.parse(line) as { level: number }).level === 20)).toBe(true);
+    const aws = emulator.awsCredentials("instance");
+    const secrets = awsFlowSecrets(forwarder, {
+      "AWS secret access key": aws.secretAccessKey,
+      "access token": accessToken,
+      "proxy password": PROXY_PASSWORD,
+    });
+    expect(leakedSecrets(lines.join("\n"), secrets)).toEqual([]);
+    expect(lines.join("\n")).not.toContain(PROXY_USER);
+  });
+
+  it("--proxy wins over HTTPS_PROXY; a refusing proxy is named without its credentials", async () => {
+    const { proxy, withPassword } = await googleProxy({ refuse: 502 });
+    const unused = await googleProxy();
+    const running = startAwsSidecar(["--proxy", withPassword], { HTTPS_PROXY: unused.proxy.url });
+    const response = await rawRequest(await running.url, TOKEN);
+    expect(response.status).toBe(503);
+    expect(unused.proxy.connects).toEqual([]);
+    expect(proxy.connects[0]).toEqual({ target: "sts.googleapis.com:443", tunnelled: false });
+    const everything = `${response.body}\n${running.output.join("\n")}`;
+    expect(everything).toContain(
+      `The proxy ${proxy.url} refused to connect to https://sts.googleapis.com/v1/token (HTTP 502)`,
+    );
+    expect(everything).not.toContain(PROXY_PASSWORD);
+    expect(everything).not.toContain(PROXY_USER);
+  });
+
+  it("a malformed --proxy or WIF_SIDECAR_PROXY is a usage error that does not repeat the value", async () => {
+    const flag = await runBin([
+      "--credential-config",
+      configPath,
+      "--proxy",
+      `socks5://u:${PROXY_PASSWORD}@p:1`,
+    ]);
+    expect(flag.code).toBe(2);
+    expect(flag.stderr).toMatch(/^wif-sidecar: --proxy uses socks5:; only http:\/\/ and https:\/\/ proxies/);
+    const variable = await runBin(["--credential-config", configPath], { WIF_SIDECAR_PROXY: "http://[bad" });
+    expect(variable.code).toBe(2);
+    expect(variable.stderr).toMatch(/^wif-sidecar: WIF_SIDECAR_PROXY is not a proxy URL/);
+    expect(`${flag.stderr}${variable.stderr}`).not.toContain(PROXY_PASSWORD);
   });
 });

@@ -7,6 +7,7 @@ import {
   type Credentials,
   type CredentialsOptions,
   cacheHooks,
+  credentialsTransport,
   DEFAULT_UNIVERSE_DOMAIN,
   QUOTA_PROJECT_ENV,
   requestHeaders,
@@ -41,6 +42,7 @@ export function createAuthorizedUserCredentials(
   const quotaProjectId =
     options.quotaProjectId ?? nonEmpty(env[QUOTA_PROJECT_ENV]) ?? nonEmpty(config.quota_project_id);
   let refreshToken = config.refresh_token;
+  const transport = credentialsTransport(options);
 
   const accessToken = memoize<Token>(
     async ({ signal } = {}) => {
@@ -51,8 +53,9 @@ export function createAuthorizedUserCredentials(
         clientSecret: config.client_secret,
         timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
         ...(options.retry !== undefined ? { retry: options.retry } : {}),
-        ...(options.transport ? { transport: options.transport } : {}),
+        ...(transport ? { transport } : {}),
         clock,
+        ...(options.sleep ? { sleep: options.sleep } : {}),
         ...(signal ? { signal } : {}),
       });
       if (result.refreshToken !== refreshToken) {
@@ -74,11 +77,15 @@ export function createAuthorizedUserCredentials(
   );
 
   const getAccessToken: Credentials["getAccessToken"] = (callOptions) =>
-    withDeadline("Getting a Google access token", callOptions, (signal) =>
-      accessToken({
-        ...(signal ? { signal } : {}),
-        ...(callOptions?.forceRefresh ? { forceRefresh: true } : {}),
-      }),
+    withDeadline(
+      "Getting a Google access token",
+      callOptions,
+      (signal) =>
+        accessToken({
+          ...(signal ? { signal } : {}),
+          ...(callOptions?.forceRefresh ? { forceRefresh: true } : {}),
+        }),
+      options.sleep,
     );
 
   return {

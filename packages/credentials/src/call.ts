@@ -1,4 +1,4 @@
-import { WifError } from "@wifkit/core";
+import { type Sleep, systemSleep, WifError } from "@wifkit/core";
 
 /** Options every credential call accepts. */
 export interface CallOptions {
@@ -10,24 +10,39 @@ export interface CallOptions {
 
 /**
  * Runs `fn` with a signal that aborts on the caller's signal or after `timeoutMs`, and reports the deadline
- * as `ERR_WIF_TIMEOUT` rather than as an abort the caller did not ask for.
+ * as `ERR_WIF_TIMEOUT` rather than as an abort the caller did not ask for. The deadline is a `sleep` held
+ * until `fn` settles, not `AbortSignal.timeout`: combined through `AbortSignal.any` it can be garbage
+ * collected before it fires on Node 20 (nodejs/node#57736), and the seam lets tests run it on virtual time.
  */
 export async function withDeadline<T>(
   what: string,
   options: CallOptions | undefined,
   fn: (signal: AbortSignal | undefined) => Promise<T>,
+  sleep: Sleep = systemSleep,
 ): Promise<T> {
   const timeoutMs = options?.timeoutMs;
   if (timeoutMs === undefined) return fn(options?.signal);
   if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
     throw new RangeError(`timeoutMs must be a positive number of milliseconds; got ${String(timeoutMs)}.`);
   }
-  const deadline = AbortSignal.timeout(timeoutMs);
-  const signal = options?.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
+  const controller = new AbortController();
+  const callerSignal = options?.signal;
+  const onCallerAbort = () => controller.abort(callerSignal?.reason);
+  if (callerSignal?.aborted) onCallerAbort();
+  callerSignal?.addEventListener("abort", onCallerAbort, { once: true });
+  const settled = new AbortController();
+  let timedOut = false;
+  sleep(timeoutMs, settled.signal).then(
+    () => {
+      timedOut = true;
+      controller.abort(new Error(`${what} did not finish within ${timeoutMs} ms.`));
+    },
+    () => {},
+  );
   try {
-    return await fn(signal);
+    return await fn(controller.signal);
   } catch (error) {
-    if (deadline.aborted && !options?.signal?.aborted) {
+    if (timedOut && !callerSignal?.aborted) {
       throw new WifError(`${what} did not finish within ${timeoutMs} ms.`, {
         code: "ERR_WIF_TIMEOUT",
         retryable: true,
@@ -35,5 +50,8 @@ export async function withDeadline<T>(
       });
     }
     throw error;
+  } finally {
+    settled.abort();
+    callerSignal?.removeEventListener("abort", onCallerAbort);
   }
 }

@@ -5,11 +5,13 @@
  */
 import {
   type Clock,
+  invalidOption,
   type MemoizeOptions,
   memoize,
   type ProviderOptions,
   type RefreshErrorEvent,
   type RefreshEvent,
+  type Sleep,
   type SubjectToken,
   type SubjectTokenSupplier,
   type SubjectTokenType,
@@ -18,6 +20,7 @@ import {
   WifError,
 } from "@wifkit/core";
 import {
+  createTransport,
   DEFAULT_TIMEOUT_MS,
   defaultTransport,
   type HttpTransport,
@@ -111,11 +114,22 @@ export interface CredentialsOptions {
   timeoutMs?: number | undefined;
   /** Retry policy overrides for Google calls (408, 429, 5xx and resets are retried), or `false`. */
   retry?: Partial<RetryPolicy> | false | undefined;
-  /** HTTP seam for every request. Default node:http(s) with keep-alive pools. */
+  /**
+   * HTTP seam for every request. Default: `createTransport({ proxy, env })` of @wifkit/http (node:http(s)
+   * with keep-alive pools, or the proxy that applies), one transport for every request the credential makes.
+   */
   transport?: HttpTransport | undefined;
-  /** Time source for expiry and refresh decisions. */
+  /**
+   * Proxy for every request to Google, AWS or Azure (`http://USER:PASSWORD@proxy.corp:3128`), instead of
+   * `HTTPS_PROXY`/`HTTP_PROXY`; `NO_PROXY` still applies, and loopback and metadata addresses are always
+   * direct. `false`: no proxy whatever the environment says. Cannot be combined with `transport`.
+   */
+  proxy?: string | false | undefined;
+  /** Time source for expiry and refresh decisions, and for the HTTP retry budget. */
   clock?: Clock | undefined;
-  /** Environment seam. Default `process.env`. */
+  /** Timer seam for HTTP attempt timeouts and retry waits; tests pass virtual time. Default real timers. */
+  sleep?: Sleep | undefined;
+  /** Environment seam, also where `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY` are read. Default `process.env`. */
   env?: Env | undefined;
   /** Refresh tokens this long before they expire (capped at half their lifetime). Default 5 minutes. */
   refreshBeforeMs?: number | undefined;
@@ -227,10 +241,13 @@ export function createExternalAccountCredentials(
     `gl-node/${process.versions.node} auth/${WIFKIT_VERSION} google-byoid-sdk ` +
     `source/${init.sourceKind === "azure" ? "url" : (init.sourceKind ?? "programmatic")} sa-impersonation/${serviceAccount !== undefined} ` +
     `config-lifetime/${init.tokenLifetimeSeconds !== undefined}`;
+  const transport = credentialsTransport(init);
   const http = {
     timeoutMs,
     ...(init.retry !== undefined ? { retry: init.retry } : {}),
-    ...(init.transport ? { transport: init.transport } : {}),
+    ...(transport ? { transport } : {}),
+    clock,
+    ...(init.sleep ? { sleep: init.sleep } : {}),
   };
   const cacheOptions: MemoizeOptions<Token> = {
     clock,
@@ -255,7 +272,6 @@ export function createExternalAccountCredentials(
       headers: { "x-goog-api-client": metricsHeader },
       ...(subject.tls ? { tls: subject.tls } : {}),
       ...http,
-      clock,
       ...(options.signal ? { signal: options.signal } : {}),
     });
     return { value: result.accessToken, expiresAt: result.expiresAt, tls: subject.tls };
@@ -275,9 +291,8 @@ export function createExternalAccountCredentials(
     universeDomain,
     ...(init.iamCredentialsBaseUrl ? { baseUrl: init.iamCredentialsBaseUrl } : {}),
     ...http,
-    clock,
     // An X.509 subject token means the workload speaks mTLS; IAM gets the same client certificate.
-    ...(bearer.tls ? { transport: withTls(init.transport, bearer.tls) } : {}),
+    ...(bearer.tls ? { transport: withTls(transport, bearer.tls) } : {}),
     ...(signal ? { signal } : {}),
   });
 
@@ -325,11 +340,15 @@ export function createExternalAccountCredentials(
   });
 
   const getAccessToken = (options?: GetAccessTokenOptions): Promise<Token> =>
-    withDeadline("Getting a Google access token", options, (signal) =>
-      accessTokens.get(scopeKey(options?.scopes, defaultScopes), {
-        ...(signal ? { signal } : {}),
-        ...(options?.forceRefresh ? { forceRefresh: true } : {}),
-      }),
+    withDeadline(
+      "Getting a Google access token",
+      options,
+      (signal) =>
+        accessTokens.get(scopeKey(options?.scopes, defaultScopes), {
+          ...(signal ? { signal } : {}),
+          ...(options?.forceRefresh ? { forceRefresh: true } : {}),
+        }),
+      init.sleep,
     );
 
   return {
@@ -365,11 +384,15 @@ export function createExternalAccountCredentials(
           code: "ERR_WIF_ID_TOKEN_AUDIENCE_MISSING",
         });
       }
-      return withDeadline("Getting a Google ID token", options, (signal) =>
-        idTokens.get(
-          { audience: options.audience, includeEmail: options.includeEmail === true },
-          { ...(signal ? { signal } : {}), ...(options.forceRefresh ? { forceRefresh: true } : {}) },
-        ),
+      return withDeadline(
+        "Getting a Google ID token",
+        options,
+        (signal) =>
+          idTokens.get(
+            { audience: options.audience, includeEmail: options.includeEmail === true },
+            { ...(signal ? { signal } : {}), ...(options.forceRefresh ? { forceRefresh: true } : {}) },
+          ),
+        init.sleep,
       );
     },
     async getRequestHeaders(options) {
@@ -410,6 +433,28 @@ function scopeKey(scopes: readonly string[] | undefined, defaults: string[]): st
 
 function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === "" ? undefined : value.trim();
+}
+
+/**
+ * The one transport every request of a credential goes through: `transport` when given, else one built
+ * from `proxy` and `env` (so proxies are read from the `env` seam, not `process.env`), else undefined for
+ * @wifkit/http's `defaultTransport` (the process environment's proxies). Throws `ERR_WIF_INVALID_OPTION`
+ * naming `proxy` (or the environment variable) for a malformed proxy URL, and for `proxy` with `transport`.
+ */
+export function credentialsTransport(
+  options: Pick<CredentialsOptions, "transport" | "proxy" | "env">,
+): HttpTransport | undefined {
+  if (options.transport) {
+    if (options.proxy !== undefined) {
+      throw invalidOption(
+        "proxy",
+        "cannot be combined with transport: build the transport with createTransport({ proxy }).",
+      );
+    }
+    return options.transport;
+  }
+  if (options.proxy === undefined && options.env === undefined) return undefined;
+  return createTransport({ proxy: options.proxy, env: options.env });
 }
 
 /** A transport that presents `tls` on every request, over the given (or default) transport. */

@@ -21,6 +21,7 @@ import {
 import {
   type CredentialsOptions,
   createExternalAccountCredentials,
+  credentialsTransport,
   type ExternalAccountCredentials,
   QUOTA_PROJECT_ENV,
   type SubjectSourceKind,
@@ -100,8 +101,9 @@ export type ConfiguredCredentials = (ExternalAccountCredentials | AuthorizedUser
  */
 export async function fromConfig(
   configOrPath?: string | CredentialConfig | ValidatedCredentialConfig | Readonly<Record<string, unknown>>,
-  options: FromConfigOptions = {},
+  givenOptions: FromConfigOptions = {},
 ): Promise<ConfiguredCredentials> {
+  const options = withOneTransport(givenOptions);
   const { config, warnings, path } = await resolveConfig(configOrPath, options);
   const details: ConfigDetails = { configPath: path, warnings };
   if (config.type === "external_account_authorized_user") {
@@ -123,8 +125,9 @@ export async function fromAuthorizedUserConfig(
     | AuthorizedUserConfig
     | ValidatedCredentialConfig<AuthorizedUserConfig>
     | Readonly<Record<string, unknown>>,
-  options: FromConfigOptions = {},
+  givenOptions: FromConfigOptions = {},
 ): Promise<AuthorizedUserCredentials & ConfigDetails> {
+  const options = withOneTransport(givenOptions);
   const { config, warnings, path } = await resolveConfig(configOrPath, options);
   if (config.type !== "external_account_authorized_user") {
     throw new WifError(
@@ -204,8 +207,17 @@ export async function subjectTokenSupplierFromConfig(
   const serviceAccount = config.service_account_impersonation_url
     ? parseImpersonationUrl(config.service_account_impersonation_url).serviceAccount
     : undefined;
-  const { supplier, kind } = supplierFor(config, serviceAccount, options, undefined);
+  const { supplier, kind } = supplierFor(config, serviceAccount, withOneTransport(options), undefined);
   return { supplier, source: kind };
+}
+
+/**
+ * The options with `proxy` and `env` turned into the one transport (see `credentialsTransport`) that the
+ * suppliers, STS and IAM Credentials then share.
+ */
+function withOneTransport(options: FromConfigOptions): FromConfigOptions {
+  const transport = credentialsTransport(options);
+  return { ...options, proxy: undefined, ...(transport ? { transport } : {}) };
 }
 
 /** The supplier a config's `credential_source` describes, and its kind. */

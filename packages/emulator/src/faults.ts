@@ -15,7 +15,10 @@ export interface Fault {
   headers?: Record<string, string>;
   /** Adds `Retry-After: N` (and implies status 429 when `status` is not set). */
   retryAfterSeconds?: number;
-  /** Wait this long (real time) before answering. */
+  /**
+   * Wait this long before answering, measured on the emulator clock: it passes with real time, and
+   * `emulator.clock.advance(ms)` releases the answer at once (tests never wait real seconds).
+   */
   delayMs?: number;
   /** Destroy the connection without answering (after `delayMs`, if set). */
   drop?: boolean;
@@ -43,6 +46,9 @@ export interface EmulatorFaults {
   /** Removes the faults of `route` (exactly as it was injected), or every fault. */
   clear(route?: string): void;
 }
+
+/** How often (real time) a delayed answer looks at the emulator clock. */
+const DELAY_POLL_MS = 10;
 
 interface ActiveFault {
   route: string;
@@ -97,6 +103,36 @@ export class FaultRegistry implements EmulatorFaults {
         this.#faults.splice(index, 1);
       }
     }
+  }
+
+  /**
+   * Holds a delayed answer until the emulator clock is `ms` past now, or until the client goes away
+   * (`response` closes). The clock is looked at every `DELAY_POLL_MS` of real time, so both its flow and a
+   * test's `clock.advance()` release the answer.
+   */
+  delay(
+    ms: number,
+    response: {
+      once(event: "close", listener: () => void): unknown;
+      off(event: "close", listener: () => void): unknown;
+    },
+  ): Promise<void> {
+    const releaseAt = this.#clock.now() + ms;
+    return new Promise((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      const done = () => {
+        clearTimeout(timer);
+        response.off("close", done);
+        resolve();
+      };
+      const check = () => {
+        const left = releaseAt - this.#clock.now();
+        if (left <= 0) return done();
+        timer = setTimeout(check, Math.min(left, DELAY_POLL_MS));
+      };
+      response.once("close", done);
+      check();
+    });
   }
 
   /** The fault for this request, if any, consuming one use of it. */

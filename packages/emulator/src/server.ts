@@ -190,7 +190,7 @@ async function handle(
   options.counters.increment(routeName);
 
   const fault = options.faults.take(routeName);
-  if (fault?.delayMs) await sleep(fault.delayMs, res);
+  if (fault?.delayMs) await options.faults.delay(fault.delayMs, res);
   if (res.destroyed) return;
   if (fault?.drop) {
     req.socket.destroy();
@@ -262,17 +262,5 @@ function readBody(req: http.IncomingMessage): Promise<Buffer> {
     });
     req.on("end", () => resolve(Buffer.concat(chunks)));
     req.on("error", reject);
-  });
-}
-
-function sleep(ms: number, res: http.ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      res.off("close", done);
-      resolve();
-    }
-    res.once("close", done);
   });
 }

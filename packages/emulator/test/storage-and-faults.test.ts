@@ -98,12 +98,19 @@ describe("fault injection and counters", () => {
     expect(custom.json()).toEqual({ error: "boom" });
   });
 
-  it("delays answers and drops connections", async () => {
-    emulator.faults.inject("google.certs", { delayMs: 300 });
-    const started = Date.now();
-    const delayed = await call(`${emulator.urls.googleCerts}/oauth2/v3/certs`);
-    expect(delayed.status).toBe(200);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+  it("holds a delayed answer until the emulator clock passes the delay, and drops connections", async () => {
+    // An hour on the emulator clock: only the test's advance can release it.
+    emulator.faults.inject("google.certs", { delayMs: 3_600_000 });
+    let settled = false;
+    const delayed = call(`${emulator.urls.googleCerts}/oauth2/v3/certs`).finally(() => {
+      settled = true;
+    });
+    await expect.poll(() => emulator.counters.get("google.certs")).toBe(1);
+    // Several of the fault's clock checks pass, and the answer is still held.
+    for (let i = 0; i < 5; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(settled).toBe(false);
+    emulator.clock.advance(3_600_000);
+    expect((await delayed).status).toBe(200);
 
     emulator.faults.inject("google.certs", { drop: true });
     const dropped = httpRequest({

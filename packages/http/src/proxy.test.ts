@@ -122,10 +122,20 @@ describe("requests through a real CONNECT proxy", () => {
     expect(proxy.connects).toEqual([]);
   });
 
-  it("speaks TLS and mutual TLS inside the tunnel, to a real Google host name", async () => {
+  /**
+   * An HTTPS server with the Google host names' test certificate that asks for a client certificate and
+   * records who presented one (`anonymous` if none, which only `allowAnonymous` lets through).
+   */
+  async function googleTlsServer(allowAnonymous = false): Promise<{ port: number; peers: string[] }> {
     const peers: string[] = [];
     const server = https.createServer(
-      { cert: fixture("server.pem"), key: fixture("server.key"), ca: fixture("ca.pem"), requestCert: true },
+      {
+        cert: fixture("server.pem"),
+        key: fixture("server.key"),
+        ca: fixture("ca.pem"),
+        requestCert: true,
+        rejectUnauthorized: !allowAnonymous,
+      },
       (request, response) => {
         const socket = request.socket as TLSSocket;
         peers.push(socket.authorized ? String(socket.getPeerCertificate().subject?.CN) : "anonymous");
@@ -135,7 +145,11 @@ describe("requests through a real CONNECT proxy", () => {
     server.listen(0, "127.0.0.1");
     await once(server, "listening");
     closers.push({ close: () => new Promise((done) => server.close(() => done())) });
-    const port = (server.address() as AddressInfo).port;
+    return { port: (server.address() as AddressInfo).port, peers };
+  }
+
+  it("speaks TLS and mutual TLS inside the tunnel, to a real Google host name", async () => {
+    const { port, peers } = await googleTlsServer();
     const proxy = await track(startProxy({ routes: { "sts.mtls.googleapis.com:443": port } }));
     const transport = createTransport({ proxy: proxy.url });
     const response = await httpRequest({
@@ -146,6 +160,25 @@ describe("requests through a real CONNECT proxy", () => {
     });
     expect(response.status).toBe(200);
     expect(peers).toEqual(["wifkit workload"]);
+  });
+
+  it("trusts the transport's own CA for every request, merged with a request's client certificate", async () => {
+    const { port, peers } = await googleTlsServer(true);
+    const proxy = await track(startProxy({ routes: { "sts.googleapis.com:443": port } }));
+    const url = "https://sts.googleapis.com/v1/token";
+    const untrusted = await httpRequest({
+      url,
+      transport: createTransport({ proxy: proxy.url }),
+      retry: false,
+    })
+      .then(() => "connected")
+      .catch((error: unknown) => (error as { code?: string }).code);
+    expect(untrusted).toBe("ERR_WIF_PROXY");
+    const transport = createTransport({ proxy: proxy.url, tls: { ca: fixture("ca.pem") } });
+    expect((await httpRequest({ url, transport, retry: false })).status).toBe(200);
+    const tls = { cert: fixture("client.pem"), key: fixture("client.key") };
+    expect((await httpRequest({ url, transport, tls, retry: false })).status).toBe(200);
+    expect(peers).toEqual(["anonymous", "wifkit workload"]);
   });
 
   it("reaches an https:// proxy", async () => {

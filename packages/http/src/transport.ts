@@ -53,6 +53,11 @@ export type HttpTransport = ((request: TransportRequest) => Promise<HttpResponse
 export interface TransportOptions extends ProxySettings {
   /** Extra CA certificates to trust for an `https://` proxy. */
   proxyCa?: string | Buffer | undefined;
+  /**
+   * TLS settings for every request (a request's own `tls` fields win): e.g. `{ ca }` for a private CA in
+   * front of Google, such as a TLS-inspecting corporate proxy's.
+   */
+  tls?: TlsClientOptions | undefined;
 }
 
 /**
@@ -66,7 +71,9 @@ export interface TransportOptions extends ProxySettings {
  */
 export function createTransport(options: TransportOptions = {}): HttpTransport {
   const resolve = proxyResolver(options);
-  const transport: HttpTransport = (request) => {
+  const withTls = tlsDefaults(options.tls);
+  const transport: HttpTransport = (given) => {
+    const request = withTls(given);
     const proxy = resolve(request.url);
     return proxy ? proxiedTransport(request, proxy, options.proxyCa) : nodeTransport(request);
   };
@@ -75,6 +82,26 @@ export function createTransport(options: TransportOptions = {}): HttpTransport {
     return proxy ? describeProxy(proxy) : undefined;
   };
   return transport;
+}
+
+/**
+ * Adds the transport's TLS defaults to each request. Merged settings are kept per request `tls` object:
+ * agents are pooled by that object's identity, so a fresh object per request would defeat keep-alive.
+ */
+function tlsDefaults(
+  defaults: TlsClientOptions | undefined,
+): (request: TransportRequest) => TransportRequest {
+  if (!defaults) return (request) => request;
+  const merged = new WeakMap<TlsClientOptions, TlsClientOptions>();
+  return (request) => {
+    if (!request.tls) return { ...request, tls: defaults };
+    let tls = merged.get(request.tls);
+    if (!tls) {
+      tls = { ...defaults, ...tlsFields(request.tls) };
+      merged.set(request.tls, tls);
+    }
+    return { ...request, tls };
+  };
 }
 
 let environmentTransport: HttpTransport | undefined;
@@ -194,10 +221,15 @@ let undiciModule: Promise<typeof import("undici")> | undefined;
  * the direct path installs and loads none of its 2 MB.
  */
 function loadUndici(url: URL, via: string): Promise<typeof import("undici")> {
-  undiciModule ??= import("undici").catch((error: unknown) => {
-    undiciModule = undefined;
-    throw error;
-  });
+  // A bundler that wraps undici's CommonJS (the CLI's) exposes it only as the default export.
+  undiciModule ??= import("undici")
+    .then((module) =>
+      "ProxyAgent" in module ? module : (module as { default: typeof import("undici") }).default,
+    )
+    .catch((error: unknown) => {
+      undiciModule = undefined;
+      throw error;
+    });
   return undiciModule.catch((cause: unknown) => {
     throw new WifError(
       `A proxy (${via}) applies to ${describeUrl(url)}, and proxying needs the undici package: npm install undici@7 (or set NO_PROXY for this host).`,

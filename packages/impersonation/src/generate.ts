@@ -1,4 +1,4 @@
-import { type Clock, decodeJwt, isTokenValue, systemClock } from "@wifkit/core";
+import { type Clock, decodeJwt, isTokenValue, type Sleep, systemClock } from "@wifkit/core";
 import { describeUrl, type HttpTransport, httpRequest, type RetryPolicy } from "@wifkit/http";
 import { type IamCallContext, iamErrorFromResponse, invalidOption, invalidResponse } from "./errors.js";
 import {
@@ -48,6 +48,8 @@ export interface ImpersonationCallOptions {
    * request's start plus the lifetime. Default the system clock.
    */
   clock?: Clock | undefined;
+  /** Timer seam for attempt timeouts and retry waits (tests pass virtual time). Default real timers. */
+  sleep?: Sleep | undefined;
 }
 
 export interface GenerateAccessTokenInit extends ImpersonationCallOptions {
@@ -140,6 +142,8 @@ async function postJson(
     ...(init.timeoutMs === undefined ? {} : { timeoutMs: init.timeoutMs }),
     ...(init.signal === undefined ? {} : { signal: init.signal }),
     ...(init.transport === undefined ? {} : { transport: init.transport }),
+    ...(init.clock === undefined ? {} : { clock: init.clock }),
+    ...(init.sleep === undefined ? {} : { sleep: init.sleep }),
   });
   if (response.status < 200 || response.status >= 300) throw iamErrorFromResponse(response, call.ctx);
   let json: unknown;

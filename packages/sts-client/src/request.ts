@@ -1,4 +1,4 @@
-import { type Clock, isTokenValue } from "@wifkit/core";
+import { type Clock, isTokenValue, type Sleep } from "@wifkit/core";
 import { type HttpTransport, httpRequest, type RetryPolicy, type TlsClientOptions } from "@wifkit/http";
 import { invalidOption, invalidResponse, type StsCallContext, stsErrorFromResponse } from "./errors.js";
 
@@ -19,8 +19,10 @@ export interface StsCallOptions {
    * 400, 401 and 403 are never retried whatever `retryOnStatus` says: the same request cannot succeed.
    */
   retry?: Partial<RetryPolicy> | false | undefined;
-  /** Where `expiresAt` is computed from. Default the system clock. */
+  /** Where `expiresAt` and the retry budget are computed from. Default the system clock. */
   clock?: Clock | undefined;
+  /** Timer seam for attempt timeouts and retry waits (tests pass virtual time). Default real timers. */
+  sleep?: Sleep | undefined;
 }
 
 /** Parses and checks an endpoint option; the message names the option and shows the URL without its query. */
@@ -75,6 +77,8 @@ export async function postForm(
     ...(options.signal === undefined ? {} : { signal: options.signal }),
     ...(options.tls === undefined ? {} : { tls: options.tls }),
     ...(options.transport === undefined ? {} : { transport: options.transport }),
+    ...(options.clock === undefined ? {} : { clock: options.clock }),
+    ...(options.sleep === undefined ? {} : { sleep: options.sleep }),
   });
   if (response.status < 200 || response.status >= 300) throw stsErrorFromResponse(response, ctx);
   let json: unknown;

@@ -84,6 +84,7 @@ async function runWithMetadataServer(
   const credentials = await fromConfig(loaded.config, {
     allow,
     env: context.env,
+    transport: context.transport,
     scopes,
   });
   await credentials.getAccessToken({ scopes });

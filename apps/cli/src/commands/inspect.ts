@@ -33,6 +33,7 @@ export async function run(args: readonly string[], context: CommandContext): Pro
   }
   const { source: kind, supplier } = await subjectTokenSupplierFromConfig(config, {
     env: env,
+    transport: context.transport,
     timeoutMs: 10_000,
   });
   const spinner = io.spinner(`Fetching the ${kind} subject token…`);

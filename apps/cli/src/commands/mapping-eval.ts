@@ -105,6 +105,7 @@ async function assertionFromConfig(
   ]);
   const { source: kind, supplier } = await subjectTokenSupplierFromConfig(config, {
     env: context.env,
+    transport: context.transport,
     timeoutMs: 10_000,
   });
   const spinner = context.io.spinner(`Fetching the ${kind} subject token…`);
@@ -114,7 +115,12 @@ async function assertionFromConfig(
     if (aws) {
       spinner.update("Asking AWS who the signed request identifies…");
       const endpoint = context.env.AWS_ENDPOINT_URL_STS || context.env.AWS_ENDPOINT_URL || undefined;
-      const { arn, account, userId } = await getCallerIdentity({ request: aws, endpoint, timeoutMs: 10_000 });
+      const { arn, account, userId } = await getCallerIdentity({
+        request: aws,
+        endpoint,
+        timeoutMs: 10_000,
+        ...(context.transport ? { transport: context.transport } : {}),
+      });
       // What Google STS builds from AWS's answer, in its spelling: assertion.arn, .account, .userid.
       return { assertion: { arn, account, userid: userId }, aws: true, ...pool };
     }

@@ -194,7 +194,11 @@ export async function run(args: readonly string[], context: CommandContext): Pro
 
   const { subjectTokenSupplierFromConfig } = await import("@wifkit/credentials/all");
 
-  const { source: kind, supplier } = await subjectTokenSupplierFromConfig(config, { env, timeoutMs: 5_000 });
+  const { source: kind, supplier } = await subjectTokenSupplierFromConfig(config, {
+    env,
+    timeoutMs: 5_000,
+    transport: context.transport,
+  });
   const ready = await checkEnvironment(doctor, config, kind);
   if (!ready) return 1;
 
