@@ -14,7 +14,7 @@ export default defineConfig({
   resolve: {
     alias: [
       { find: /^@wifkit\/([a-z-]+)$/, replacement: `${packagesDir}$1/src/index.ts` },
-      // Subpath entries (`@wifkit/credentials/all`): `./dist/NAME.js` is built from `src/NAME.ts`.
+      // Subpath entries (`@wifkit/aws-supplier/identity`): `./dist/NAME.js` is built from `src/NAME.ts`.
       { find: /^@wifkit\/([a-z-]+)\/([a-z-]+)$/, replacement: `${packagesDir}$1/src/$2.ts` },
     ],
   },

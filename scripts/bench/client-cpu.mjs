@@ -9,7 +9,7 @@ import { isolateProcessEnv, startEmulatorProcess } from "./emulator-client.mjs";
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const requireFromCredentials = createRequire(`${root}packages/credentials/package.json`);
 const { ExternalAccountClient } = requireFromCredentials("google-auth-library");
-const { fromConfig } = await import(`${root}packages/credentials/dist/all.js`);
+const { fromConfig } = await import(`${root}packages/credentials-all/dist/index.js`);
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 10);
 const PER_ROUND = Number(process.env.BENCH_PER_ROUND ?? 20);

@@ -9,7 +9,7 @@ const root = fileURLToPath(new URL("../..", import.meta.url));
 const { ExternalAccountClient } = createRequire(`${root}packages/credentials/package.json`)(
   "google-auth-library",
 );
-const { fromConfig } = await import(`${root}packages/credentials/dist/all.js`);
+const { fromConfig } = await import(`${root}packages/credentials-all/dist/index.js`);
 
 const CALLERS = Number(process.env.BENCH_CALLERS ?? 5000);
 

@@ -191,7 +191,7 @@ async function obtainToken(options: ObtainOptions, context: CommandContext): Pro
   const allow = await options.allow();
   const loaded = await loadConfig(options.configPath, allow, context, files);
   const binding = subjectBindingOf(loaded.config);
-  const { fromConfig, subjectTokenSupplierFromConfig } = await import("@wifkit/credentials/all");
+  const { fromConfig, subjectTokenSupplierFromConfig } = await import("@wifkit/credentials-all");
   let replacement: { supplier: SubjectTokenSupplier; sourceKind: ConfigSourceKind } | undefined;
   let key: string;
   if (binding.kind === "environment" || loaded.config.type !== "external_account") {

@@ -79,7 +79,7 @@ async function run(config: SidecarConfig, env: Env): Promise<number> {
     { createSidecarMetrics },
     { tokenHooks },
   ] = await Promise.all([
-    import("@wifkit/credentials/all"),
+    import("@wifkit/credentials-all"),
     import("@wifkit/metadata-server"),
     import("./metrics.js"),
     import("./hooks.js"),

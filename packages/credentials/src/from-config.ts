@@ -48,7 +48,7 @@ export interface FromConfigOptions extends CredentialsOptions, AuthorizedUserOpt
    * The cloud suppliers configs may need, registered explicitly (bundler-safe): `[awsSupplier]` from
    * `@wifkit/aws-supplier`, `[azureSupplier]` from `@wifkit/azure-supplier`, or both. An AWS config without
    * `awsSupplier` is refused with `ERR_WIF_SUPPLIER_NOT_REGISTERED`; an Azure IMDS URL config without
-   * `azureSupplier` is read as a plain URL source (VMs only). `@wifkit/credentials/all` registers both.
+   * `azureSupplier` is read as a plain URL source (VMs only). `@wifkit/credentials-all` registers both.
    */
   suppliers?: readonly SupplierRegistration[] | undefined;
   /** For AWS sources: region and credentials instead of discovery. */

@@ -116,7 +116,7 @@ export function supplierNotRegistered(
     `The credential config${configPath ? ` ${configPath}` : ""} has ${source}, and no ${kind.toUpperCase()} ` +
       `supplier is registered. Install ${name} (npm install ${name}) and register it: ` +
       `import { ${exported} } from "${name}"; fromConfig(config, { suppliers: [${exported}] }). ` +
-      `Or import fromConfig from "@wifkit/credentials/all", which registers every supplier.`,
+      `Or import fromConfig from "@wifkit/credentials-all", which registers every supplier.`,
     { code: REGISTRATION_ERROR_CODES.supplierNotRegistered, field: "suppliers" },
   );
 }

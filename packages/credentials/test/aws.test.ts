@@ -3,9 +3,16 @@
  * IMDSv1, IMDSv2, IMDS in v2-only mode refusing v1, the ECS / EKS Pod Identity container endpoint with a
  * token file, and EKS IRSA web identity. The emulator's env helpers give each workload its environment.
  */
+
+import { awsSupplier } from "@wifkit/aws-supplier";
 import { type Emulator, startEmulator } from "@wifkit/emulator";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { fromConfig } from "../src/all.js";
+import { type FromConfigOptions, fromConfig as fromConfigWith } from "../src/index.js";
+
+/** The AWS supplier registered, as an AWS-only application does. */
+const fromConfig = (config: Parameters<typeof fromConfigWith>[0], options: FromConfigOptions = {}) =>
+  fromConfigWith(config, { suppliers: [awsSupplier], ...options });
+
 import { emulatorClock, OBJECT_CONTENT, readGuardedObject } from "./emulator-helpers.js";
 
 let emulator: Emulator;

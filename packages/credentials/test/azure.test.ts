@@ -5,9 +5,22 @@
  * @wifkit/azure-supplier installed, fromConfig hands it to `fromAzure`, which detects the platform.
  */
 import { join } from "node:path";
+import { azureSupplier } from "@wifkit/azure-supplier";
+import type { ExternalAccountConfig } from "@wifkit/config";
 import { type Emulator, startEmulator } from "@wifkit/emulator";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { fromConfig, subjectTokenSupplierFromConfig } from "../src/all.js";
+import {
+  type FromConfigOptions,
+  fromConfig as fromConfigWith,
+  subjectTokenSupplierFromConfig as supplierWith,
+} from "../src/index.js";
+
+/** The Azure supplier registered, as an Azure-only application does. */
+const fromConfig = (config: Parameters<typeof fromConfigWith>[0], options: FromConfigOptions = {}) =>
+  fromConfigWith(config, { suppliers: [azureSupplier], ...options });
+const subjectTokenSupplierFromConfig = (config: ExternalAccountConfig, options: FromConfigOptions = {}) =>
+  supplierWith(config, { suppliers: [azureSupplier], ...options });
+
 import { emulatorClock, OBJECT_CONTENT, readGuardedObject } from "./emulator-helpers.js";
 
 let emulator: Emulator;

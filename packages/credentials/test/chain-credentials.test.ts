@@ -5,12 +5,14 @@
  * accepts connections and never answers (neither cloud). The winner's token works through `toAuthClient`
  * and google-auth-library.
  */
+
+import { awsSupplier } from "@wifkit/aws-supplier";
+import { azureSupplier } from "@wifkit/azure-supplier";
 import type { ExternalAccountConfig } from "@wifkit/config";
 import { type Emulator, startEmulator } from "@wifkit/emulator";
 import { AuthClient, GoogleAuth } from "google-auth-library";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startBlackHole } from "../../../tooling/test-server.js";
-import { awsSupplier, azureSupplier } from "../src/all.js";
 import {
   type Credentials,
   chainCredentials,

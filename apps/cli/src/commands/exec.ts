@@ -78,7 +78,7 @@ async function runWithMetadataServer(
   const allow = await allowFor(values, context.env, "exec");
   const loaded = await loadConfig(values.config, allow, context);
   const [{ fromConfig }, { createMetadataServer, metadataEnv }] = await Promise.all([
-    import("@wifkit/credentials/all"),
+    import("@wifkit/credentials-all"),
     import("@wifkit/metadata-server"),
   ]);
   const credentials = await fromConfig(loaded.config, {

@@ -4,7 +4,7 @@
  */
 
 import { WifError } from "@wifkit/core";
-import { subjectTokenSupplierFromConfig } from "@wifkit/credentials/all";
+import { subjectTokenSupplierFromConfig } from "@wifkit/credentials-all";
 import { oneOf, parseFlags } from "../args.js";
 import { accessKeyIdOf, decodeAwsSubjectToken, elideAwsSecrets, expectedArnForm } from "../aws-token.js";
 import type { CommandContext } from "../context.js";

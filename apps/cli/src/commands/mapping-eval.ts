@@ -100,7 +100,7 @@ async function assertionFromConfig(
     audience?.kind === "workload" ? { projectNumber: audience.projectNumber, poolId: audience.poolId } : {};
   // Loaded only now: --assertion needs none of the suppliers.
   const [{ subjectTokenSupplierFromConfig }, { getCallerIdentity }] = await Promise.all([
-    import("@wifkit/credentials/all"),
+    import("@wifkit/credentials-all"),
     import("@wifkit/aws-supplier"),
   ]);
   const { source: kind, supplier } = await subjectTokenSupplierFromConfig(config, {

@@ -192,7 +192,7 @@ export async function run(args: readonly string[], context: CommandContext): Pro
 
   // Loaded only now: --offline needs none of the suppliers.
 
-  const { subjectTokenSupplierFromConfig } = await import("@wifkit/credentials/all");
+  const { subjectTokenSupplierFromConfig } = await import("@wifkit/credentials-all");
 
   const { source: kind, supplier } = await subjectTokenSupplierFromConfig(config, {
     env,

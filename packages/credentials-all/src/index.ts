@@ -1,8 +1,8 @@
 /**
- * `@wifkit/credentials/all`: the batteries-included entry, for applications that want every cloud. Its
- * `fromConfig` and `subjectTokenSupplierFromConfig` are the main entry's with both cloud suppliers
- * registered, so any credential config works; everything else comes from `@wifkit/credentials` itself.
- * An application that bundles for one cloud imports the main entry and registers only that supplier.
+ * `@wifkit/credentials-all`: batteries included, for applications that want every cloud. Its `fromConfig`
+ * and `subjectTokenSupplierFromConfig` are `@wifkit/credentials`' with both cloud suppliers registered, so
+ * any credential config works; everything else comes from `@wifkit/credentials` itself. A package of its
+ * own, so that an application for one cloud installs `@wifkit/credentials` and that cloud's supplier only.
  */
 import { awsSupplier } from "@wifkit/aws-supplier";
 import { azureSupplier } from "@wifkit/azure-supplier";
@@ -13,9 +13,9 @@ import {
   type ConfiguredCredentials,
   type FromConfigOptions,
   fromConfig as fromConfigWith,
+  type SupplierRegistration,
   subjectTokenSupplierFromConfig as subjectTokenSupplierFromConfigWith,
-} from "./from-config.js";
-import type { SupplierRegistration } from "./registration.js";
+} from "@wifkit/credentials";
 
 /** Every cloud supplier: `awsSupplier` and `azureSupplier`. */
 export const ALL_SUPPLIERS: readonly SupplierRegistration[] = Object.freeze([awsSupplier, azureSupplier]);
@@ -29,7 +29,7 @@ function withAll(options: FromConfigOptions): FromConfigOptions {
  * URL, executable and certificate configs all work.
  *
  * @example
- * import { fromConfig } from "@wifkit/credentials/all";
+ * import { fromConfig } from "@wifkit/credentials-all";
  * const credentials = await fromConfig(); // GOOGLE_APPLICATION_CREDENTIALS, whatever its source
  */
 export function fromConfig(
