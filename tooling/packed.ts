@@ -45,7 +45,7 @@ export function packPackage(packageDir: string): PackedPackage {
 
 /**
  * Every package installing `name` installs, following wifkit packages through their own packed manifests:
- * dependencies and required peers (npm installs those), not optional peers (undici for proxies).
+ * dependencies and required peers (npm installs those), not optional peers.
  */
 export function dependencyClosure(packagesDir: string, name: string): string[] {
   const seen = new Set<string>();

@@ -41,11 +41,6 @@ export default defineConfig([
     entry: { commands: "src/commands.ts" },
     outDir: "dist/lib",
     splitting: true,
-    // undici (bundled for --proxy and HTTPS_PROXY) is CommonJS that requires node builtins, which esbuild's
-    // ES module output can only do through a `require` in scope: without it, loading undici throws.
-    banner: {
-      js: 'import { createRequire as __wifkitCreateRequire } from "node:module"; const require = __wifkitCreateRequire(import.meta.url);',
-    },
     clean: true,
     onSuccess: packageType("dist/lib", "module"),
   },

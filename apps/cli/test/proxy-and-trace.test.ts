@@ -156,6 +156,18 @@ describe("wif token --proxy", () => {
     },
   );
 
+  it("a proxy that resets every tunnel: one clear error naming it after the retries, and the process exits", async () => {
+    const proxy = await googleProxy({ refuse: "reset" });
+    const result = await wif(["token", "--config", awsConfig, "--no-cache", "--proxy", withPassword(proxy)]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      `error [ERR_WIF_PROXY]: The request to https://${GOOGLE_HOSTS.sts}/v1/token through the proxy ${proxy.url} failed: ECONNRESET.\n`,
+    );
+    expect(result.stderr).not.toContain(PROXY_PASSWORD);
+    // One CONNECT per attempt (the first and its three retries), never a reconnect loop.
+    expect(proxy.connects).toHaveLength(4);
+  });
+
   it("a regional endpoint, as create-cred-config --sts-location writes it, gets a token the same way", async () => {
     const proxy = await googleProxy();
     // The emulator's file source: a Kubernetes token file with the provider's audience.

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { dependencyClosure, packPackage } from "../../../tooling/packed.js";
 
 // Installing @wifkit/aws-supplier must pull no Azure, JWT or HTTP-client code: the published manifest
-// depends on @wifkit/core and @wifkit/http (whose undici, for proxies, is an optional peer) alone, and the SigV4 signer is a devDependency the build bundles into dist.
+// depends on @wifkit/core and @wifkit/http alone, and the SigV4 signer is a devDependency the build bundles into dist.
 
 const packageDir = fileURLToPath(new URL("..", import.meta.url));
 const packagesDir = fileURLToPath(new URL("../..", import.meta.url));

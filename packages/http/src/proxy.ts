@@ -131,7 +131,8 @@ function splitHostPort(entry: string): { host: string; port: string | undefined 
   return match ? { host: match[1] as string, port: match[2] } : { host: entry, port: undefined };
 }
 
-function unbracket(host: string): string {
+/** A host name without the brackets of an IPv6 literal. */
+export function unbracket(host: string): string {
   return host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host;
 }
 

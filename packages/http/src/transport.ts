@@ -1,15 +1,19 @@
 /**
- * The network edge. Direct requests go through `node:http`/`node:https` with keep-alive pools: the built-in
- * client does all a token exchange needs, while undici costs ~110 ms to import, which would dominate a CLI's
- * start-up. Requests a proxy applies to go through undici's `ProxyAgent` (CONNECT tunnelling, proxy
- * authentication, HTTPS proxies, mTLS through the tunnel), loaded on the first such request only.
+ * The network edge: `node:http`/`node:https` with keep-alive pools, and, where a proxy applies, a CONNECT
+ * tunnel through it opened by the same modules (proxy credentials, `https://` proxies, TLS and mutual TLS
+ * to the target inside the tunnel). Nothing beyond Node's own modules is loaded, on either path.
+ *
+ * Why not undici's ProxyAgent: undici 7 treats a proxy that resets the CONNECT as a recoverable socket error
+ * and reconnects in a tight loop (hundreds of CONNECTs a second) that ignores the request's abort signal,
+ * so a process talking to such a proxy burns CPU and never exits. A tunnel opened here fails its attempt at
+ * once, and the retry policy of `httpRequest` decides what happens next.
  */
 import type http from "node:http";
 import type https from "node:https";
+import { isIP, type Socket } from "node:net";
 import { WifError } from "@wifkit/core";
-import type { Dispatcher, ProxyAgent } from "undici";
 import { HTTP_ERROR_CODES } from "./errors.js";
-import { type ProxySettings, proxyResolver } from "./proxy.js";
+import { type ProxySettings, proxyResolver, unbracket } from "./proxy.js";
 import { describeProxy, describeUrl } from "./url.js";
 
 /** TLS settings of a request: a client certificate for mutual TLS, and extra trusted CAs. */
@@ -42,7 +46,7 @@ export interface HttpResponse {
 }
 
 /**
- * The network edge. The default speaks node:http(s) or, through a proxy, undici; inject another to record or
+ * The network edge. The default speaks node:http(s), through a CONNECT tunnel where a proxy applies; inject another to record or
  * fake. A transport that routes through proxies says which one a URL takes with `proxyFor` (scheme, host
  * and port, never credentials), for messages and traces.
  */
@@ -180,14 +184,21 @@ export const nodeTransport: HttpTransport = async (request) => {
   const { url } = request;
   checkScheme(url);
   const c = await loadClients();
-  return new Promise<HttpResponse>((resolve, reject) => {
-    const client = url.protocol === "http:" ? c.http : c.https;
-    const req = client.request(url, {
+  const client = url.protocol === "http:" ? c.http : c.https;
+  return send(
+    client.request(url, {
       method: request.method,
       headers: request.headers,
       agent: agentFor(c, url, request.tls),
       signal: request.signal,
-    });
+    }),
+    request,
+  );
+};
+
+/** Sends the body and reads the response, refusing it past `maxResponseBytes` while reading. */
+function send(req: http.ClientRequest, request: TransportRequest): Promise<HttpResponse> {
+  return new Promise<HttpResponse>((resolve, reject) => {
     req.once("error", reject);
     req.once("response", (res) => {
       const chunks: Buffer[] = [];
@@ -197,7 +208,7 @@ export const nodeTransport: HttpTransport = async (request) => {
         if (size > request.maxResponseBytes) {
           res.destroy();
           req.destroy();
-          reject(tooLarge(url, request.maxResponseBytes, res.statusCode));
+          reject(tooLarge(request.url, request.maxResponseBytes, res.statusCode));
           return;
         }
         chunks.push(chunk);
@@ -209,65 +220,13 @@ export const nodeTransport: HttpTransport = async (request) => {
     });
     req.end(request.body);
   });
-};
-
-// Agents are keyed by proxy URL (credentials included: two users of one proxy get separate tunnels) and,
-// for mTLS, by the client certificate, like the direct pools.
-const proxyAgents = new Map<string, { plain?: ProxyAgent; tls: WeakMap<TlsClientOptions, ProxyAgent> }>();
-let undiciModule: Promise<typeof import("undici")> | undefined;
+}
 
 /**
- * undici is an optional peer: installed by whoever needs a proxy (the CLI and the sidecar bundle it), so
- * the direct path installs and loads none of its 2 MB.
+ * One request through `proxy`: a CONNECT tunnel to the target's host and port, then the request inside it
+ * (TLS to the target for https, with the request's client certificate). One tunnel per request: a token
+ * exchange makes a handful of requests an hour, not worth a pool of tunnels.
  */
-function loadUndici(url: URL, via: string): Promise<typeof import("undici")> {
-  // A bundler that wraps undici's CommonJS (the CLI's) exposes it only as the default export.
-  undiciModule ??= import("undici")
-    .then((module) =>
-      "ProxyAgent" in module ? module : (module as { default: typeof import("undici") }).default,
-    )
-    .catch((error: unknown) => {
-      undiciModule = undefined;
-      throw error;
-    });
-  return undiciModule.catch((cause: unknown) => {
-    throw new WifError(
-      `A proxy (${via}) applies to ${describeUrl(url)}, and proxying needs the undici package: npm install undici@7 (or set NO_PROXY for this host).`,
-      { code: HTTP_ERROR_CODES.proxy, url: describeUrl(url), cause },
-    );
-  });
-}
-
-function proxyAgentFor(
-  proxy: URL,
-  tls: TlsClientOptions | undefined,
-  proxyCa: string | Buffer | undefined,
-  undici: typeof import("undici"),
-): ProxyAgent {
-  const { ProxyAgent } = undici;
-  let entry = proxyAgents.get(proxy.href);
-  if (!entry) {
-    entry = { tls: new WeakMap() };
-    proxyAgents.set(proxy.href, entry);
-  }
-  const create = () =>
-    new ProxyAgent({
-      uri: proxy.href,
-      ...(proxyCa ? { proxyTls: { ca: proxyCa } } : {}),
-      ...(tls ? { requestTls: tlsFields(tls) } : {}),
-    });
-  if (!tls) {
-    entry.plain ??= create();
-    return entry.plain;
-  }
-  let agent = entry.tls.get(tls);
-  if (!agent) {
-    agent = create();
-    entry.tls.set(tls, agent);
-  }
-  return agent;
-}
-
 async function proxiedTransport(
   request: TransportRequest,
   proxy: URL,
@@ -275,66 +234,112 @@ async function proxiedTransport(
 ): Promise<HttpResponse> {
   const { url } = request;
   checkScheme(url);
+  const c = await loadClients();
   const via = describeProxy(proxy);
-  let response: Dispatcher.ResponseData;
-  try {
-    const undici = await loadUndici(url, via);
-    const agent = proxyAgentFor(proxy, request.tls, proxyCa, undici);
-    response = await undici.request(url, {
-      method: request.method as Dispatcher.HttpMethod,
-      headers: request.headers,
-      body: request.body ?? null,
+  const tunnel = await openTunnel(c, request, proxy, proxyCa, via);
+  const socket = url.protocol === "https:" ? await secureTunnel(tunnel, request) : tunnel;
+  const response = await send(
+    c.http.request({
+      host: unbracket(url.hostname),
+      path: `${url.pathname}${url.search}`,
+      method: request.method,
+      headers: { host: url.host, ...request.headers },
+      createConnection: () => socket,
       signal: request.signal,
-      dispatcher: agent,
-    });
-  } catch (error) {
-    throw proxyError(error, url, via, request.signal);
-  }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of response.body as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > request.maxResponseBytes) {
-      response.body.destroy();
-      throw tooLarge(url, request.maxResponseBytes, response.statusCode);
-    }
-    chunks.push(chunk);
-  }
-  return {
-    status: response.statusCode,
-    headers: response.headers as http.IncomingHttpHeaders,
-    body: Buffer.concat(chunks),
-    proxy: via,
-  };
+    }),
+    request,
+  ).finally(() => socket.destroy());
+  return { ...response, proxy: via };
 }
 
-/**
- * A failure on the proxied path, naming the proxy without its credentials. undici reports a refused tunnel
- * as "Proxy response (407) !== 200 when HTTP Tunneling"; only the status and the error code are kept from
- * it, and the original is not attached as `cause`, so nothing of the proxy URL's userinfo can leak.
- */
-function proxyError(error: unknown, url: URL, via: string, signal: AbortSignal): unknown {
-  if (signal.aborted || error instanceof WifError) return error;
-  const message = error instanceof Error ? error.message : String(error);
-  const status = /Proxy response \((\d{3})\)/.exec(message)?.[1];
-  const code = (error as { code?: unknown } | undefined)?.code;
-  const where = describeUrl(url);
-  if (status) {
-    const hint =
-      status === "407"
-        ? "the proxy wants credentials: put them in the proxy URL (http://USER:PASSWORD@HOST:PORT)"
-        : "check the proxy and NO_PROXY";
-    return new WifError(`The proxy ${via} refused to connect to ${where} (HTTP ${status}); ${hint}.`, {
-      code: HTTP_ERROR_CODES.proxy,
-      status: Number(status),
-      url: where,
-      retryable: status !== "407" && status !== "403",
+/** TLS to the target inside the tunnel, with the request's client certificate and CAs. */
+async function secureTunnel(tunnel: Socket, request: TransportRequest): Promise<Socket> {
+  const { connect } = await import("node:tls");
+  return new Promise<Socket>((resolve, reject) => {
+    const socket = connect({
+      socket: tunnel,
+      servername: unbracket(request.url.hostname),
+      ...(request.tls ? tlsFields(request.tls) : {}),
     });
-  }
-  const detail = typeof code === "string" ? code : "connection failed";
-  return new WifError(`The request to ${where} through the proxy ${via} failed: ${detail}.`, {
-    code: HTTP_ERROR_CODES.proxy,
-    url: where,
-    retryable: true,
+    const fail = (error: Error) => {
+      socket.destroy();
+      reject(error);
+    };
+    socket.once("secureConnect", () => {
+      socket.off("error", fail);
+      request.signal.removeEventListener("abort", onAbort);
+      resolve(socket);
+    });
+    socket.once("error", fail);
+    const onAbort = () => fail(request.signal.reason as Error);
+    request.signal.addEventListener("abort", onAbort, { once: true });
   });
+}
+
+/** Opens a CONNECT tunnel to the target of `request` through `proxy`, or fails naming the proxy. */
+function openTunnel(
+  c: Clients,
+  request: TransportRequest,
+  proxy: URL,
+  proxyCa: string | Buffer | undefined,
+  via: string,
+): Promise<Socket> {
+  const { url } = request;
+  const authority = `${url.hostname}:${url.port || (url.protocol === "https:" ? "443" : "80")}`;
+  const headers: Record<string, string> = { host: authority };
+  if (proxy.username || proxy.password) {
+    const credentials = `${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`;
+    headers["proxy-authorization"] = `Basic ${Buffer.from(credentials).toString("base64")}`;
+  }
+  const secure = proxy.protocol === "https:";
+  return new Promise<Socket>((resolve, reject) => {
+    const connect = (secure ? c.https : c.http).request({
+      host: unbracket(proxy.hostname),
+      port: proxy.port || (secure ? 443 : 80),
+      method: "CONNECT",
+      path: authority,
+      headers,
+      agent: false,
+      signal: request.signal,
+      // The proxy's own name for TLS: node would otherwise take it from the Host header, the target's.
+      ...(secure ? { servername: isIP(unbracket(proxy.hostname)) ? "" : proxy.hostname } : {}),
+      ...(secure && proxyCa ? { ca: proxyCa } : {}),
+    });
+    connect.once("connect", (response, socket, head) => {
+      if (response.statusCode !== 200) {
+        socket.destroy();
+        reject(refusedTunnel(response.statusCode ?? 0, url, via));
+        return;
+      }
+      if (head.length > 0) socket.unshift(head);
+      resolve(socket);
+    });
+    connect.once("error", (error: NodeJS.ErrnoException) => {
+      if (request.signal.aborted) return reject(error);
+      reject(
+        new WifError(
+          `The request to ${describeUrl(url)} through the proxy ${via} failed: ${error.code ?? "connection failed"}.`,
+          { code: HTTP_ERROR_CODES.proxy, url: describeUrl(url), retryable: true },
+        ),
+      );
+    });
+    connect.end();
+  });
+}
+
+/** The proxy answered the CONNECT with something other than 200; errors never carry its credentials. */
+function refusedTunnel(status: number, url: URL, via: string): WifError {
+  const hint =
+    status === 407
+      ? "the proxy wants credentials: put them in the proxy URL (http://USER:PASSWORD@HOST:PORT)"
+      : "check the proxy and NO_PROXY";
+  return new WifError(
+    `The proxy ${via} refused to connect to ${describeUrl(url)} (HTTP ${status}); ${hint}.`,
+    {
+      code: HTTP_ERROR_CODES.proxy,
+      status,
+      url: describeUrl(url),
+      retryable: status !== 407 && status !== 403,
+    },
+  );
 }
