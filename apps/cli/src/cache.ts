@@ -10,6 +10,7 @@
  * This module is part of the entry's fast path: node builtins, @wifkit/core's bounded reader and the
  * suppliers' import-free `/identity` entries only.
  */
+
 import { createHash } from "node:crypto";
 import { mkdirSync, statSync } from "node:fs";
 import { homedir } from "node:os";
@@ -18,6 +19,7 @@ import { awsIdentityFingerprint } from "@wifkit/aws-supplier/identity";
 import { azureIdentityFingerprint } from "@wifkit/azure-supplier/identity";
 import { isAzureImdsTokenUrl } from "@wifkit/config";
 import { readFileBoundedSync, WifError } from "@wifkit/core";
+import { CLI_ERROR_CODES } from "./errors.js";
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -26,12 +28,6 @@ export const CACHE_DIR_ENV = "WIF_CACHE_DIR";
 
 /** Bigger files are neither credential configurations nor subject tokens (@wifkit/config's cap). */
 export const MAX_FILE_BYTES = 1024 * 1024;
-
-/** The codes of the cache's own errors. */
-export const CACHE_ERROR_CODES = Object.freeze({
-  /** `--cache-dir` / `WIF_CACHE_DIR` names something that is not, and cannot become, a directory. */
-  directoryUnusable: "ERR_WIF_CACHE_DIR_UNUSABLE",
-} as const);
 
 /**
  * Variables besides the suppliers' that decide whose subject credential is found: where the certificate
@@ -160,7 +156,7 @@ export function ensureCacheDirectory(directory: string): string {
   const unusable = (detail: string, cause?: unknown) =>
     new WifError(
       `The token cache directory ${absolute} cannot be used: ${detail}. Point --cache-dir or ${CACHE_DIR_ENV} at a directory you own, or pass --no-cache.`,
-      { code: CACHE_ERROR_CODES.directoryUnusable, cause },
+      { code: CLI_ERROR_CODES.cacheDirectoryUnusable, cause },
     );
   const missing: string[] = [];
   for (let current = absolute; ; current = dirname(current)) {

@@ -14,8 +14,11 @@ export interface TokenHooks {
   onError(event: TokenRefreshErrorEvent): void;
 }
 
-/** Code reported for a failure that is not a `WifError` (metrics label, logs). */
-export const UNKNOWN_FAILURE_CODE = "ERR_WIF_SIDECAR_UPSTREAM";
+/** The codes `wif-sidecar` reports itself (every other code is the failing package's). */
+export const SIDECAR_ERROR_CODES = Object.freeze({
+  /** A token fetch failed with an error that is not a `WifError` (metrics label, logs). */
+  unknownFailure: "ERR_WIF_SIDECAR_UPSTREAM",
+} as const);
 
 /**
  * A log-safe summary of an error: a `WifError`'s code and message with whatever it quotes from upstream
@@ -24,7 +27,10 @@ export const UNKNOWN_FAILURE_CODE = "ERR_WIF_SIDECAR_UPSTREAM";
 export function describeError(error: unknown): Record<string, unknown> {
   const failure = describeFailure(error);
   if (failure !== undefined) return { ...failure };
-  return { code: UNKNOWN_FAILURE_CODE, type: error instanceof Error ? error.name : typeof error };
+  return {
+    code: SIDECAR_ERROR_CODES.unknownFailure,
+    type: error instanceof Error ? error.name : typeof error,
+  };
 }
 
 /**
@@ -56,7 +62,10 @@ export function tokenHooks(metrics: SidecarMetrics, logger: Logger): TokenHooks 
     },
     onError(event) {
       const kind = event.tokenType;
-      metrics.tokenRefreshFailures.inc([kind, describeFailure(event.error)?.code ?? UNKNOWN_FAILURE_CODE]);
+      metrics.tokenRefreshFailures.inc([
+        kind,
+        describeFailure(event.error)?.code ?? SIDECAR_ERROR_CODES.unknownFailure,
+      ]);
       metrics.upstreamLatency.observe([kind, "failure"], event.durationMs / 1000);
       logger.warn(
         {

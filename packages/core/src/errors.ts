@@ -109,12 +109,15 @@ export function isSourceUnavailable(error: unknown): error is SourceUnavailableE
  * @example
  * if (!(timeoutMs > 0)) throw invalidOption("timeoutMs", `must be a positive number of milliseconds; got ${timeoutMs}.`);
  */
-export function invalidOption(field: string, problem: string): WifError<"ERR_WIF_INVALID_OPTION"> {
+export function invalidOption(
+  field: string,
+  problem: string,
+): WifError<typeof CORE_ERROR_CODES.invalidOption> {
   return new WifError(`Option ${field} ${problem}`, { code: CORE_ERROR_CODES.invalidOption, field });
 }
 
 /** The error a caller gets when its own signal ends its wait; never carries the abort reason's text. */
-export function abortedError(what: string, reason: unknown): WifError<"ERR_WIF_ABORTED"> {
+export function abortedError(what: string, reason: unknown): WifError<typeof CORE_ERROR_CODES.aborted> {
   return new WifError(`${what} was aborted by the caller's signal.`, {
     code: CORE_ERROR_CODES.aborted,
     cause: reason,

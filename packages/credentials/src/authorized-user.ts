@@ -12,6 +12,7 @@ import {
   QUOTA_PROJECT_ENV,
   requestHeaders,
 } from "./credentials.js";
+import { CREDENTIALS_ERROR_CODES } from "./errors.js";
 
 export interface AuthorizedUserCredentials extends Credentials {
   readonly type: "external_account_authorized_user";
@@ -102,7 +103,7 @@ export function createAuthorizedUserCredentials(
       throw new WifError(
         "external_account_authorized_user credentials (a workforce user's gcloud login) cannot mint ID tokens. " +
           "Use a workload identity config with service_account_impersonation_url for ID tokens.",
-        { code: "ERR_WIF_ID_TOKEN_UNSUPPORTED" },
+        { code: CREDENTIALS_ERROR_CODES.idTokenUnsupported },
       );
     },
     async getRequestHeaders(callOptions) {

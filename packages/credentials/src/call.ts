@@ -1,4 +1,4 @@
-import { type Sleep, systemSleep, WifError } from "@wifkit/core";
+import { CORE_ERROR_CODES, type Sleep, systemSleep, WifError } from "@wifkit/core";
 
 /** Options every credential call accepts. */
 export interface CallOptions {
@@ -44,7 +44,7 @@ export async function withDeadline<T>(
   } catch (error) {
     if (timedOut && !callerSignal?.aborted) {
       throw new WifError(`${what} did not finish within ${timeoutMs} ms.`, {
-        code: "ERR_WIF_TIMEOUT",
+        code: CORE_ERROR_CODES.timeout,
         retryable: true,
         cause: error,
       });

@@ -5,6 +5,7 @@
  */
 import {
   type Clock,
+  CORE_ERROR_CODES,
   invalidOption,
   type MemoizeOptions,
   memoize,
@@ -32,6 +33,7 @@ import { generateAccessToken, generateIdToken } from "@wifkit/impersonation";
 import { DEFAULT_SCOPES, exchangeToken } from "@wifkit/sts-client";
 import { createKeyedCache } from "@wifkit/token-cache";
 import { type CallOptions, withDeadline } from "./call.js";
+import { CREDENTIALS_ERROR_CODES } from "./errors.js";
 import type { Env } from "./io.js";
 import { WIFKIT_VERSION } from "./version.js";
 
@@ -222,7 +224,7 @@ export function createExternalAccountCredentials(
 ): ExternalAccountCredentials {
   if (typeof init.audience !== "string" || init.audience === "") {
     throw new WifError("An external-account credential needs the identity pool provider's audience.", {
-      code: "ERR_WIF_INVALID_OPTION",
+      code: CORE_ERROR_CODES.invalidOption,
     });
   }
   const clock = init.clock ?? systemClock;
@@ -376,12 +378,12 @@ export function createExternalAccountCredentials(
             "service_account_impersonation_url in the credential config (gcloud iam workload-identity-pools " +
             "create-cred-config --service-account=EMAIL), and grant the federated principal " +
             "roles/iam.workloadIdentityUser on it.",
-          { code: "ERR_WIF_ID_TOKEN_NEEDS_IMPERSONATION" },
+          { code: CREDENTIALS_ERROR_CODES.idTokenNeedsImpersonation },
         );
       }
       if (typeof options?.audience !== "string" || options.audience === "") {
         throw new WifError("getIdToken needs an audience: the URL of the service the token is for.", {
-          code: "ERR_WIF_ID_TOKEN_AUDIENCE_MISSING",
+          code: CREDENTIALS_ERROR_CODES.idTokenAudienceMissing,
         });
       }
       return withDeadline(
@@ -420,7 +422,7 @@ function normalizeScopes(scopes: readonly string[]): string[] {
     scopes.some((s) => typeof s !== "string" || s.trim() === "")
   ) {
     throw new WifError("scopes must be a non-empty list of OAuth scope URLs.", {
-      code: "ERR_WIF_INVALID_OPTION",
+      code: CORE_ERROR_CODES.invalidOption,
     });
   }
   return [...new Set(scopes.map((s) => s.trim()))].sort();

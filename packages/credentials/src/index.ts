@@ -30,6 +30,8 @@ export {
   DEFAULT_UNIVERSE_DOMAIN,
   QUOTA_PROJECT_ENV,
 } from "./credentials.js";
+export type { CredentialsErrorCode } from "./errors.js";
+export { CREDENTIALS_ERROR_CODES } from "./errors.js";
 export type {
   ConfigDetails,
   ConfigSourceKind,
@@ -52,11 +54,9 @@ export type {
   AwsSupplierRegistration,
   AzureSourceOptions,
   AzureSupplierRegistration,
-  RegistrationErrorCode,
   SupplierRegistration,
   SupplierSeams,
 } from "./registration.js";
-export { REGISTRATION_ERROR_CODES } from "./registration.js";
 export type { CertificateSubjectToken, FromCertificateInit } from "./suppliers/certificate.js";
 export {
   CERTIFICATE_CONFIG_ENV,

@@ -6,14 +6,7 @@
  */
 import { type Clock, type Env, type SubjectTokenSupplier, WifError } from "@wifkit/core";
 import type { HttpTransport } from "@wifkit/http";
-
-/** The codes of supplier registration. */
-export const REGISTRATION_ERROR_CODES = Object.freeze({
-  /** A config needs a cloud supplier that was not passed in `suppliers`; the message names the package and the line. */
-  supplierNotRegistered: "ERR_WIF_SUPPLIER_NOT_REGISTERED",
-} as const);
-
-export type RegistrationErrorCode = (typeof REGISTRATION_ERROR_CODES)[keyof typeof REGISTRATION_ERROR_CODES];
+import { CREDENTIALS_ERROR_CODES } from "./errors.js";
 
 /** The seams `fromConfig` hands every supplier it builds. */
 export interface SupplierSeams {
@@ -110,13 +103,13 @@ const PACKAGES = {
 export function supplierNotRegistered(
   kind: SupplierRegistration["kind"],
   configPath: string | undefined,
-): WifError<RegistrationErrorCode> {
+): WifError<typeof CREDENTIALS_ERROR_CODES.supplierNotRegistered> {
   const { name, export: exported, source } = PACKAGES[kind];
   return new WifError(
     `The credential config${configPath ? ` ${configPath}` : ""} has ${source}, and no ${kind.toUpperCase()} ` +
       `supplier is registered. Install ${name} (npm install ${name}) and register it: ` +
       `import { ${exported} } from "${name}"; fromConfig(config, { suppliers: [${exported}] }). ` +
       `Or import fromConfig from "@wifkit/credentials-all", which registers every supplier.`,
-    { code: REGISTRATION_ERROR_CODES.supplierNotRegistered, field: "suppliers" },
+    { code: CREDENTIALS_ERROR_CODES.supplierNotRegistered, field: "suppliers" },
   );
 }

@@ -496,13 +496,22 @@ export class EmulatorConfigError extends WifError {
   readonly problem: string;
 
   constructor(field: string, problem: string, options: { cause?: unknown } = {}) {
-    super(`emulator config ${field}: ${problem}`, { code: EMULATOR_CONFIG_ERROR_CODE, cause: options.cause });
+    super(`emulator config ${field}: ${problem}`, {
+      code: EMULATOR_ERROR_CODES.config,
+      cause: options.cause,
+    });
     this.field = field;
     this.problem = problem;
   }
 }
 
-export const EMULATOR_CONFIG_ERROR_CODE = "ERR_WIF_EMULATOR_CONFIG";
+/** The codes the emulator itself throws (what it answers its clients is each service's own wire format). */
+export const EMULATOR_ERROR_CODES = Object.freeze({
+  /** An emulator configuration (file, option or admin API input) is not usable; `field` names where. */
+  config: "ERR_WIF_EMULATOR_CONFIG",
+} as const);
+
+export type EmulatorErrorCode = (typeof EMULATOR_ERROR_CODES)[keyof typeof EMULATOR_ERROR_CODES];
 
 function fail(path: string, message: string): never {
   throw new EmulatorConfigError(path, message);

@@ -18,6 +18,7 @@ export type {
   BucketConfig,
   BucketState,
   EmulatorConfig,
+  EmulatorErrorCode,
   EmulatorState,
   FederatedCredentialConfig,
   IamConfig,
@@ -35,7 +36,7 @@ export type {
 export {
   DEFAULT_EMULATOR_CONFIG,
   EMPTY_EMULATOR_CONFIG,
-  EMULATOR_CONFIG_ERROR_CODE,
+  EMULATOR_ERROR_CODES,
   EmulatorConfigError,
   mergeConfig,
   resolveConfig,

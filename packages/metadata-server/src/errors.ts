@@ -14,7 +14,10 @@ export const METADATA_SERVER_ERROR_CODES = Object.freeze({
   socketPathTaken: "ERR_WIF_METADATA_SOCKET_PATH_TAKEN",
   /** `listen()` on a server that is already listening or was closed. */
   notIdle: "ERR_WIF_METADATA_SERVER_NOT_IDLE",
-});
+} as const);
+
+export type MetadataServerErrorCode =
+  (typeof METADATA_SERVER_ERROR_CODES)[keyof typeof METADATA_SERVER_ERROR_CODES];
 
 const REDACTED = "[redacted]";
 /** 32 or more characters of base64, hex or percent escapes: a key, a signature, an encoded token. */

@@ -1,4 +1,4 @@
-export type { FailureDescription } from "./errors.js";
+export type { FailureDescription, MetadataServerErrorCode } from "./errors.js";
 export { describeFailure, METADATA_SERVER_ERROR_CODES } from "./errors.js";
 export type { MetadataServerLogger } from "./handler.js";
 export {

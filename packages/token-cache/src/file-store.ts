@@ -38,6 +38,8 @@ export const FILE_STORE_ERROR_CODES = Object.freeze({
   aborted: "ERR_WIF_ABORTED",
 } as const);
 
+export type FileStoreErrorCode = (typeof FILE_STORE_ERROR_CODES)[keyof typeof FILE_STORE_ERROR_CODES];
+
 const FILE_MODE = 0o600;
 const DIRECTORY_MODE = 0o700;
 // Windows may refuse to replace a file another process has open for a moment; POSIX never needs this.

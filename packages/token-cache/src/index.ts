@@ -1,6 +1,7 @@
 export type { LockOptions, LockState } from "./file-lock.js";
 export { DEFAULT_LOCK_STALE_MS, DEFAULT_LOCK_WAIT_MS } from "./file-lock.js";
 export type {
+  FileStoreErrorCode,
   FileTokenStore,
   FileTokenStoreOptions,
   TokenStore,

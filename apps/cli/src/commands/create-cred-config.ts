@@ -3,6 +3,7 @@
  * provider, `iam workforce-pools create-cred-config`: same flags, same files (written by @wifkit/config's
  * buildCredentialConfig and buildCertificateConfig), written atomically.
  */
+
 import { randomBytes } from "node:crypto";
 import { mkdir, open, rename, stat, unlink } from "node:fs/promises";
 import { homedir } from "node:os";
@@ -31,6 +32,7 @@ import {
   UsageError,
 } from "../args.js";
 import type { CommandContext } from "../context.js";
+import { CLI_ERROR_CODES } from "../errors.js";
 import { GLOBAL_FLAGS } from "../specs.js";
 
 const COMMAND = "create-cred-config";
@@ -311,7 +313,7 @@ async function writeAtomically(
     throw new WifError(
       `${flag} ${path} is a directory; name the file to write, e.g. ${join(path, example)}.`,
       {
-        code: "ERR_WIF_OUTPUT_IS_DIRECTORY",
+        code: CLI_ERROR_CODES.outputIsDirectory,
       },
     );
   }
@@ -333,7 +335,7 @@ async function writeAtomically(
       code === "ENOENT"
         ? `Cannot write ${path}: the directory ${directory} does not exist.`
         : `Cannot write ${path} (${code ?? "error"}); check the directory's permissions.`,
-      { code: "ERR_WIF_OUTPUT_UNWRITABLE", cause },
+      { code: CLI_ERROR_CODES.outputUnwritable, cause },
     );
   }
   try {
@@ -347,7 +349,7 @@ async function writeAtomically(
   } catch (cause) {
     await unlink(temporary).catch(() => {});
     throw new WifError(`Cannot write ${path} (${(cause as NodeJS.ErrnoException).code ?? "error"}).`, {
-      code: "ERR_WIF_OUTPUT_UNWRITABLE",
+      code: CLI_ERROR_CODES.outputUnwritable,
       cause,
     });
   }

@@ -4,6 +4,7 @@
  * flow (managed identity -> STS -> direct resource access) and a credential the provider's attribute
  * condition refuses. Exit code 0 when every step behaved as expected.
  */
+
 import { compileProviderRules } from "@wifkit/attribute-mapping";
 import {
   fromInstanceMetadata,
@@ -17,9 +18,10 @@ import { SUBJECT_TOKEN_TYPES } from "@wifkit/core";
 import { type Emulator, startEmulator } from "@wifkit/emulator";
 import { httpRequest } from "@wifkit/http";
 import { generateAccessToken } from "@wifkit/impersonation";
-import { DEFAULT_SCOPES, exchangeToken } from "@wifkit/sts-client";
+import { DEFAULT_SCOPES, exchangeToken, STS_ERROR_CODES } from "@wifkit/sts-client";
 import { parseFlags } from "../args.js";
 import type { CommandContext } from "../context.js";
+import { CLI_ERROR_CODES } from "../errors.js";
 import type { Io } from "../io.js";
 import { GLOBAL_FLAGS } from "../specs.js";
 
@@ -91,7 +93,7 @@ async function readObject(emulator: Emulator, bearer: string): Promise<string> {
   const body = response.body.toString("utf8");
   if (response.status !== 200) {
     throw Object.assign(new Error(`Cloud Storage answered ${response.status}: ${body.slice(0, 200)}`), {
-      code: "ERR_WIF_DEMO_STORAGE_DENIED",
+      code: CLI_ERROR_CODES.demoStorageDenied,
     });
   }
   return body;
@@ -102,7 +104,7 @@ function mustEqual(actual: string, expected: string, what: string): string {
     throw Object.assign(
       new Error(`${what}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`),
       {
-        code: "ERR_WIF_DEMO_UNEXPECTED",
+        code: CLI_ERROR_CODES.demoUnexpected,
       },
     );
   }
@@ -262,7 +264,7 @@ async function refusedFlow(emulator: Emulator, narrator: Narrator): Promise<void
   );
   await narrator.refusal(
     "Google STS token exchange with that provider",
-    "ERR_WIF_STS_REJECTED_BY_CONDITION",
+    STS_ERROR_CODES.rejectedByCondition,
     () =>
       exchangeToken({
         tokenUrl: `${emulator.urls.sts}/v1/token`,

@@ -3,10 +3,12 @@
  * its flags, its output (the URLs, origins and a credential configuration on stdout, the request log on
  * stderr). Only the help and the errors are wif's.
  */
+
 import { isWifError, WifError } from "@wifkit/core";
 import { CLI_USAGE, type CliFailure, runCli } from "@wifkit/emulator";
 import { UsageError } from "../args.js";
 import type { CommandContext } from "../context.js";
+import { CLI_ERROR_CODES } from "../errors.js";
 import { COMMANDS } from "../help.js";
 
 const COMMAND = "emulator";
@@ -66,6 +68,6 @@ export async function run(args: readonly string[], { io }: CommandContext): Prom
   const inUse = (failure.error as { code?: unknown } | undefined)?.code === "EADDRINUSE";
   throw new WifError(
     `The emulator did not start: ${failure.message}${inUse ? ". Pick another --port-base, or leave it out for ephemeral ports." : "."}`,
-    { code: "ERR_WIF_EMULATOR_START", cause: failure.error },
+    { code: CLI_ERROR_CODES.emulatorStart, cause: failure.error },
   );
 }

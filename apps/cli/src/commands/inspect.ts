@@ -8,6 +8,7 @@ import { subjectTokenSupplierFromConfig } from "@wifkit/credentials-all";
 import { oneOf, parseFlags } from "../args.js";
 import { accessKeyIdOf, decodeAwsSubjectToken, elideAwsSecrets, expectedArnForm } from "../aws-token.js";
 import type { CommandContext } from "../context.js";
+import { CLI_ERROR_CODES } from "../errors.js";
 import { readJwt, relativeTime } from "../jwt.js";
 import { allowFor, loadConfig } from "../obtain.js";
 import { GLOBAL_FLAGS } from "../specs.js";
@@ -28,7 +29,7 @@ export async function run(args: readonly string[], context: CommandContext): Pro
   const { config } = await loadConfig(values.config, await allowFor(values, env, "inspect"), context);
   if (config.type !== "external_account") {
     throw new WifError("An external_account_authorized_user configuration has no subject token to inspect.", {
-      code: "ERR_WIF_NOTHING_TO_INSPECT",
+      code: CLI_ERROR_CODES.nothingToInspect,
     });
   }
   const { source: kind, supplier } = await subjectTokenSupplierFromConfig(config, {

@@ -2,11 +2,13 @@
  * `wif mapping eval`: what STS would make of an assertion under a provider's attribute mapping and
  * condition: google.subject, groups, attributes, the verdict, and the principal identifiers to bind.
  */
+
 import type { AllowOptions } from "@wifkit/config";
 import { readFileBounded, WifError } from "@wifkit/core";
 import { oneOf, parseFlags, UsageError } from "../args.js";
 import { decodeAwsSubjectToken } from "../aws-token.js";
 import type { CommandContext } from "../context.js";
+import { CLI_ERROR_CODES } from "../errors.js";
 import { readJwt } from "../jwt.js";
 import { allowFor, loadConfig } from "../obtain.js";
 import { GLOBAL_FLAGS } from "../specs.js";
@@ -51,7 +53,7 @@ async function readAssertion(source: string): Promise<Assertion> {
     throw new WifError(
       `Cannot read the assertion ${source} (${(cause as NodeJS.ErrnoException).code ?? "error"}).`,
       {
-        code: "ERR_WIF_ASSERTION_UNREADABLE",
+        code: CLI_ERROR_CODES.assertionUnreadable,
         cause,
       },
     );
@@ -65,12 +67,12 @@ async function readAssertion(source: string): Promise<Assertion> {
     const jwt = readJwt(text);
     if (jwt) return jwt.claims;
     throw new WifError(`The assertion in ${where} is not JSON (nor a JWT).`, {
-      code: "ERR_WIF_ASSERTION_INVALID",
+      code: CLI_ERROR_CODES.assertionInvalid,
     });
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new WifError(`The assertion in ${where} must be a JSON object.`, {
-      code: "ERR_WIF_ASSERTION_INVALID",
+      code: CLI_ERROR_CODES.assertionInvalid,
     });
   }
   return value as Assertion;
@@ -85,7 +87,7 @@ async function assertionFromConfig(
   const { config } = await loadConfig(configPath, allow, context);
   if (config.type !== "external_account") {
     throw new WifError("An external_account_authorized_user configuration has no assertion to map.", {
-      code: "ERR_WIF_NOTHING_TO_INSPECT",
+      code: CLI_ERROR_CODES.nothingToInspect,
     });
   }
   const { parseAudience } = await import("@wifkit/config");
@@ -127,7 +129,7 @@ async function assertionFromConfig(
     const jwt = readJwt(subject.token);
     if (!jwt) {
       throw new WifError(`The ${kind} subject token is not a JWT, so its claims cannot be shown.`, {
-        code: "ERR_WIF_ASSERTION_INVALID",
+        code: CLI_ERROR_CODES.assertionInvalid,
       });
     }
     return { assertion: jwt.claims, aws: false, ...pool };

@@ -1,9 +1,15 @@
 import { createPrivateKey, X509Certificate } from "node:crypto";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import type { Provider } from "@wifkit/core";
-import { SourceUnavailableError, SUBJECT_TOKEN_TYPES, type SubjectToken, WifError } from "@wifkit/core";
+import {
+  type Provider,
+  SourceUnavailableError,
+  SUBJECT_TOKEN_TYPES,
+  type SubjectToken,
+  WifError,
+} from "@wifkit/core";
 import type { TlsClientOptions } from "@wifkit/http";
+import { CREDENTIALS_ERROR_CODES } from "../errors.js";
 import { asText, defaultReadFile, type Env, fileErrorCode, type ReadFile } from "../io.js";
 
 /** Names a certificate config file, as gcloud and the Google libraries do. */
@@ -49,7 +55,7 @@ export function fromCertificate(init: FromCertificateInit): Provider<Certificate
     throw new WifError(
       "A certificate source needs exactly one of use_default_certificate_config: true or " +
         "certificate_config_location.",
-      { code: "ERR_WIF_CERTIFICATE_CONFIG_INVALID" },
+      { code: CREDENTIALS_ERROR_CODES.certificateConfigInvalid },
     );
   }
   const readFile = init.readFile ?? defaultReadFile;
@@ -72,7 +78,7 @@ export function fromCertificate(init: FromCertificateInit): Provider<Certificate
       leaf = new X509Certificate(cert);
     } catch (cause) {
       throw new WifError(`The certificate ${certPath} is not a PEM or DER X.509 certificate.`, {
-        code: "ERR_WIF_CERTIFICATE_INVALID",
+        code: CREDENTIALS_ERROR_CODES.certificateInvalid,
         cause,
       });
     }
@@ -81,7 +87,7 @@ export function fromCertificate(init: FromCertificateInit): Provider<Certificate
     } catch {
       // The parser's error is not kept: it is about key material.
       throw new WifError(`The private key ${keyPath} is not a PEM or DER private key.`, {
-        code: "ERR_WIF_CERTIFICATE_INVALID",
+        code: CREDENTIALS_ERROR_CODES.certificateInvalid,
       });
     }
     const chain = init.trustChainPath
@@ -124,11 +130,11 @@ async function findCertificateConfig(
         `No certificate config at ${candidate.path} (from ${candidate.from}). Create one with ` +
           `"gcloud iam workload-identity-pools create-cred-config --credential-cert-path ..." or set ` +
           `${CERTIFICATE_CONFIG_ENV}.`,
-        { code: "ERR_WIF_CERTIFICATE_CONFIG_NOT_FOUND", cause: error },
+        { code: CREDENTIALS_ERROR_CODES.certificateConfigNotFound, cause: error },
       );
     }
     throw new WifError(`Could not read the certificate config ${candidate.path}: ${code ?? "read failed"}.`, {
-      code: "ERR_WIF_CERTIFICATE_CONFIG_INVALID",
+      code: CREDENTIALS_ERROR_CODES.certificateConfigInvalid,
       cause: error,
     });
   }
@@ -140,7 +146,7 @@ function readWorkloadPaths(text: string, path: string): { certPath: string; keyP
     parsed = JSON.parse(text);
   } catch {
     throw new WifError(`The certificate config ${path} is not valid JSON.`, {
-      code: "ERR_WIF_CERTIFICATE_CONFIG_INVALID",
+      code: CREDENTIALS_ERROR_CODES.certificateConfigInvalid,
     });
   }
   const workload = (parsed as { cert_configs?: { workload?: Record<string, unknown> } } | null)?.cert_configs
@@ -150,7 +156,7 @@ function readWorkloadPaths(text: string, path: string): { certPath: string; keyP
   if (typeof certPath !== "string" || certPath === "" || typeof keyPath !== "string" || keyPath === "") {
     throw new WifError(
       `The certificate config ${path} needs cert_configs.workload.cert_path and cert_configs.workload.key_path.`,
-      { code: "ERR_WIF_CERTIFICATE_CONFIG_INVALID" },
+      { code: CREDENTIALS_ERROR_CODES.certificateConfigInvalid },
     );
   }
   return { certPath, keyPath };
@@ -169,7 +175,7 @@ async function readMaterial(
   } catch (error) {
     throw new WifError(
       `Could not read the ${what} ${path} named in ${configPath}: ${fileErrorCode(error) ?? "read failed"}.`,
-      { code: "ERR_WIF_CERTIFICATE_UNREADABLE", cause: error },
+      { code: CREDENTIALS_ERROR_CODES.certificateUnreadable, cause: error },
     );
   }
 }
@@ -189,7 +195,7 @@ async function readTrustChain(
     throw new WifError(
       `Could not read the trust chain ${path} (credential_source.certificate.trust_chain_path): ` +
         `${fileErrorCode(error) ?? "read failed"}.`,
-      { code: "ERR_WIF_CERTIFICATE_UNREADABLE", cause: error },
+      { code: CREDENTIALS_ERROR_CODES.certificateUnreadable, cause: error },
     );
   }
   const chain = (text.match(PEM_CERTIFICATE) ?? []).map((pem, index) => {
@@ -199,7 +205,7 @@ async function readTrustChain(
       throw new WifError(
         `Certificate ${index} in the trust chain ${path} is not a valid X.509 certificate.`,
         {
-          code: "ERR_WIF_CERTIFICATE_CHAIN_INVALID",
+          code: CREDENTIALS_ERROR_CODES.certificateChainInvalid,
           cause,
         },
       );
@@ -211,6 +217,6 @@ async function readTrustChain(
   throw new WifError(
     `The trust chain ${path} contains the leaf certificate at position ${leafIndex}; it must come first or ` +
       `not at all.`,
-    { code: "ERR_WIF_CERTIFICATE_CHAIN_INVALID" },
+    { code: CREDENTIALS_ERROR_CODES.certificateChainInvalid },
   );
 }

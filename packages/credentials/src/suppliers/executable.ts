@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import {
   type Clock,
+  CORE_ERROR_CODES,
   redactSecrets,
   type Sleep,
   SUBJECT_TOKEN_TYPES,
@@ -11,6 +12,7 @@ import {
   unrefSleep,
   WifError,
 } from "@wifkit/core";
+import { CREDENTIALS_ERROR_CODES } from "../errors.js";
 import { asText, defaultReadFile, type Env, type ReadFile } from "../io.js";
 
 /** What Google's libraries use when `timeout_millis` is not set: 30 s. */
@@ -81,7 +83,7 @@ export function fromExecutable(init: FromExecutableInit): SubjectTokenSupplier {
       throw new WifError(
         `The credential config runs an executable (${program}), and executables run only when the ` +
           `environment variable ${ALLOW_EXECUTABLES_ENV}=1 is set. Set it if you trust this config.`,
-        { code: "ERR_WIF_EXECUTABLES_NOT_ALLOWED" },
+        { code: CREDENTIALS_ERROR_CODES.executablesNotAllowed },
       );
     }
     options?.signal?.throwIfAborted();
@@ -108,7 +110,7 @@ export function fromExecutable(init: FromExecutableInit): SubjectTokenSupplier {
     const result = checkResponse(response, `The executable ${program}`);
     if (result.kind === "failure") {
       throw new WifError(`The executable ${program} reported failure: ${result.code}: ${result.message}`, {
-        code: "ERR_WIF_EXECUTABLE_UNSUCCESSFUL",
+        code: CREDENTIALS_ERROR_CODES.executableUnsuccessful,
         upstreamError: result.code,
         upstreamDescription: result.message,
       });
@@ -117,20 +119,20 @@ export function fromExecutable(init: FromExecutableInit): SubjectTokenSupplier {
       throw new WifError(
         `The executable ${program} printed a token but exited with code ${run.exitCode}; ` +
           `a successful executable exits with 0.`,
-        { code: "ERR_WIF_EXECUTABLE_FAILED" },
+        { code: CREDENTIALS_ERROR_CODES.executableFailed },
       );
     }
     if (init.outputFile && result.expiresAt === undefined) {
       throw new WifError(
         `The executable ${program} returned no expiration_time; it is required when ` +
           `credential_source.executable.output_file is set.`,
-        { code: "ERR_WIF_EXECUTABLE_RESPONSE_INVALID" },
+        { code: CREDENTIALS_ERROR_CODES.executableResponseInvalid },
       );
     }
     if (result.expiresAt !== undefined && result.expiresAt.getTime() <= clock.now()) {
       throw new WifError(
         `The executable ${program} returned a token that expired at ${result.expiresAt.toISOString()}.`,
-        { code: "ERR_WIF_EXECUTABLE_RESPONSE_EXPIRED" },
+        { code: CREDENTIALS_ERROR_CODES.executableResponseExpired },
       );
     }
     return { token: result.token, type: result.type, expiresAt: result.expiresAt };
@@ -158,7 +160,7 @@ export function splitCommand(command: string): string[] {
         if (close === -1) {
           throw new WifError(
             "credential_source.executable.command has an unterminated double quote. Close the quote.",
-            { code: "ERR_WIF_EXECUTABLE_COMMAND_INVALID" },
+            { code: CREDENTIALS_ERROR_CODES.executableCommandInvalid },
           );
         }
         part += command.slice(index, close + 1);
@@ -172,7 +174,7 @@ export function splitCommand(command: string): string[] {
   }
   if (parts.length === 0 || parts[0] === "") {
     throw new WifError("credential_source.executable.command is empty. Set the executable's absolute path.", {
-      code: "ERR_WIF_EXECUTABLE_COMMAND_INVALID",
+      code: CREDENTIALS_ERROR_CODES.executableCommandInvalid,
     });
   }
   return parts;
@@ -242,7 +244,7 @@ function runExecutable(
     const onAbort = () =>
       stop(
         new WifError(`Running the executable ${program} was aborted by the caller.`, {
-          code: "ERR_WIF_ABORTED",
+          code: CORE_ERROR_CODES.aborted,
           cause: options.signal?.reason,
         }),
       );
@@ -252,7 +254,7 @@ function runExecutable(
           new WifError(
             `The executable ${program} did not finish within ${options.timeoutMs} ms and was stopped. ` +
               `Raise credential_source.executable.timeout_millis or make it faster.`,
-            { code: "ERR_WIF_EXECUTABLE_TIMEOUT", retryable: true },
+            { code: CREDENTIALS_ERROR_CODES.executableTimeout, retryable: true },
           ),
         ),
       () => {},
@@ -266,7 +268,7 @@ function runExecutable(
           new WifError(
             `The executable ${program} printed more than ${options.maxOutputBytes} bytes; a response is small. ` +
               `It was stopped.`,
-            { code: "ERR_WIF_EXECUTABLE_OUTPUT_TOO_LARGE" },
+            { code: CREDENTIALS_ERROR_CODES.executableOutputTooLarge },
           ),
         );
         return;
@@ -282,7 +284,7 @@ function runExecutable(
         new WifError(
           `Could not start the executable ${program}: ${error.code ?? error.message}. ` +
             `Check that credential_source.executable.command names an executable file by its absolute path.`,
-          { code: "ERR_WIF_EXECUTABLE_FAILED", cause: error },
+          { code: CREDENTIALS_ERROR_CODES.executableFailed, cause: error },
         ),
       );
     });
@@ -326,13 +328,13 @@ function parseExecutableOutput(run: ExecutableRun, program: string): unknown {
       throw new WifError(
         `The executable ${program} ${run.exitCode === null ? `was killed by ${run.signal}` : `exited with code ${run.exitCode}`}` +
           `${detail ? `; stderr: ${detail}` : ""}.`,
-        { code: "ERR_WIF_EXECUTABLE_FAILED" },
+        { code: CREDENTIALS_ERROR_CODES.executableFailed },
       );
     }
     throw new WifError(
       `The executable ${program} did not print a JSON response on stdout. It must print ` +
         `{"version": 1, "success": true, ...}.`,
-      { code: "ERR_WIF_EXECUTABLE_RESPONSE_INVALID" },
+      { code: CREDENTIALS_ERROR_CODES.executableResponseInvalid },
     );
   }
 }
@@ -347,7 +349,7 @@ const OIDC_TYPES: readonly string[] = [SUBJECT_TOKEN_TYPES.idToken, SUBJECT_TOKE
 function checkResponse(response: unknown, source: string): CheckedResponse {
   const invalid = (problem: string) =>
     new WifError(`${source} returned an invalid response: ${problem}.`, {
-      code: "ERR_WIF_EXECUTABLE_RESPONSE_INVALID",
+      code: CREDENTIALS_ERROR_CODES.executableResponseInvalid,
     });
   if (response === null || typeof response !== "object" || Array.isArray(response)) {
     throw invalid("it is not a JSON object");
@@ -357,7 +359,7 @@ function checkResponse(response: unknown, source: string): CheckedResponse {
   if (r.version !== EXECUTABLE_RESPONSE_VERSION) {
     throw new WifError(
       `${source} returned response version ${JSON.stringify(r.version)}; only version 1 is supported.`,
-      { code: "ERR_WIF_EXECUTABLE_RESPONSE_INVALID" },
+      { code: CREDENTIALS_ERROR_CODES.executableResponseInvalid },
     );
   }
   if (typeof r.success !== "boolean") throw invalid('"success" must be true or false');

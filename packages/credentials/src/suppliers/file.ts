@@ -1,5 +1,6 @@
 import { realpath } from "node:fs/promises";
 import {
+  CORE_ERROR_CODES,
   READ_FILE_ERROR_CODES,
   type ReadFileError,
   SourceUnavailableError,
@@ -9,6 +10,7 @@ import {
   type SubjectTokenType,
   WifError,
 } from "@wifkit/core";
+import { CREDENTIALS_ERROR_CODES } from "../errors.js";
 import { asText, defaultReadFile, fileErrorCode, type ReadFile } from "../io.js";
 import { DEFAULT_SUBJECT_TOKEN_FORMAT, extractSubjectToken, type SubjectTokenFormat } from "./format.js";
 
@@ -58,12 +60,12 @@ export function fromFile(init: FromFileInit): SubjectTokenSupplier {
         throw new SourceUnavailableError(
           `The subject token file ${init.path} does not exist. Check credential_source.file, and that the ` +
             `platform mounts the token there.`,
-          { code: "ERR_WIF_SUBJECT_TOKEN_FILE_NOT_FOUND", cause: error },
+          { code: CREDENTIALS_ERROR_CODES.subjectTokenFileNotFound, cause: error },
         );
       }
       if (code === "ABORT_ERR" || options?.signal?.aborted) {
         throw new WifError(`Reading the subject token file ${init.path} was aborted by the caller.`, {
-          code: "ERR_WIF_ABORTED",
+          code: CORE_ERROR_CODES.aborted,
           cause: error,
         });
       }
@@ -71,7 +73,7 @@ export function fromFile(init: FromFileInit): SubjectTokenSupplier {
       throw new WifError(
         `Could not read the subject token file ${init.path}: ${unreadableReason(error as ReadFileError)}. ` +
           `Check credential_source.file, and that the process may read it.`,
-        { code: "ERR_WIF_SUBJECT_TOKEN_FILE_UNREADABLE", cause: error },
+        { code: CREDENTIALS_ERROR_CODES.subjectTokenFileUnreadable, cause: error },
       );
     }
     const size = typeof content === "string" ? Buffer.byteLength(content) : content.length;
@@ -84,7 +86,7 @@ function tooLarge(path: string): WifError {
   return new WifError(
     `The subject token file ${path} holds more than ${DEFAULT_MAX_SUBJECT_TOKEN_FILE_BYTES} bytes, more than a ` +
       `token can be. Check credential_source.file.`,
-    { code: "ERR_WIF_SUBJECT_TOKEN_TOO_LARGE" },
+    { code: CREDENTIALS_ERROR_CODES.subjectTokenTooLarge },
   );
 }
 
@@ -108,7 +110,7 @@ async function refuseKernelFile(path: string): Promise<void> {
     throw new WifError(
       `The subject token file ${path} resolves to ${real}, a kernel or device file, not a token. ` +
         `Check credential_source.file.`,
-      { code: "ERR_WIF_SUBJECT_TOKEN_FILE_UNREADABLE" },
+      { code: CREDENTIALS_ERROR_CODES.subjectTokenFileUnreadable },
     );
   }
 }

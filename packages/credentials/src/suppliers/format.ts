@@ -1,4 +1,5 @@
 import { WifError } from "@wifkit/core";
+import { CREDENTIALS_ERROR_CODES } from "../errors.js";
 
 /** How a file or URL body holds the subject token (`credential_source.format`). */
 export interface SubjectTokenFormat {
@@ -22,7 +23,7 @@ export function extractSubjectToken(raw: string, format: SubjectTokenFormat, whe
     const token = raw.trim();
     if (token === "") {
       throw new WifError(`The subject token from ${where} is empty. Check that it is written before use.`, {
-        code: "ERR_WIF_SUBJECT_TOKEN_EMPTY",
+        code: CREDENTIALS_ERROR_CODES.subjectTokenEmpty,
       });
     }
     return checkCharacters(token, where);
@@ -31,12 +32,12 @@ export function extractSubjectToken(raw: string, format: SubjectTokenFormat, whe
   if (!field) {
     throw new WifError(
       `The subject token format for ${where} is "json" but names no field: set format.subject_token_field_name.`,
-      { code: "ERR_WIF_SUBJECT_TOKEN_FORMAT_INVALID" },
+      { code: CREDENTIALS_ERROR_CODES.subjectTokenFormatInvalid },
     );
   }
   if (raw.trim() === "") {
     throw new WifError(`The subject token from ${where} is empty. Check that it is written before use.`, {
-      code: "ERR_WIF_SUBJECT_TOKEN_EMPTY",
+      code: CREDENTIALS_ERROR_CODES.subjectTokenEmpty,
     });
   }
   let parsed: unknown;
@@ -47,7 +48,7 @@ export function extractSubjectToken(raw: string, format: SubjectTokenFormat, whe
     throw new WifError(
       `The subject token source ${where} is not valid JSON, but its format type is "json". ` +
         `Use format type "text" if it holds the bare token.`,
-      { code: "ERR_WIF_SUBJECT_TOKEN_INVALID_JSON" },
+      { code: CREDENTIALS_ERROR_CODES.subjectTokenInvalidJson },
     );
   }
   const value =
@@ -62,12 +63,12 @@ export function extractSubjectToken(raw: string, format: SubjectTokenFormat, whe
     throw new WifError(
       `The JSON from ${where} has no string field "${field}" (${found}). ` +
         `Check format.subject_token_field_name.`,
-      { code: "ERR_WIF_SUBJECT_TOKEN_FIELD_MISSING" },
+      { code: CREDENTIALS_ERROR_CODES.subjectTokenFieldMissing },
     );
   }
   if (value.trim() === "") {
     throw new WifError(`The field "${field}" in the JSON from ${where} is empty.`, {
-      code: "ERR_WIF_SUBJECT_TOKEN_EMPTY",
+      code: CREDENTIALS_ERROR_CODES.subjectTokenEmpty,
     });
   }
   return checkCharacters(value.trim(), where);
@@ -82,7 +83,7 @@ function checkCharacters(token: string, where: string): string {
   if (CONTROL_CHARACTERS.test(token)) {
     throw new WifError(
       `The subject token from ${where} holds control characters, which no token has. Check what writes it.`,
-      { code: "ERR_WIF_SUBJECT_TOKEN_FORMAT_INVALID" },
+      { code: CREDENTIALS_ERROR_CODES.subjectTokenFormatInvalid },
     );
   }
   return token;

@@ -6,6 +6,7 @@ import {
   type SubjectTokenType,
   WifError,
 } from "@wifkit/core";
+import { CREDENTIALS_ERROR_CODES } from "../errors.js";
 
 /** What a programmatic supplier's function returns: the bare token, or the token with its expiry. */
 export type SuppliedSubjectToken = string | { token: string; expiresAt?: Date | undefined };
@@ -41,14 +42,14 @@ export function fromSupplier(init: FromSupplierInit): SubjectTokenSupplier {
     } catch (error) {
       if (isWifError(error)) throw error;
       throw new WifError(`${capitalize(name)} failed. See the cause for what your code threw.`, {
-        code: "ERR_WIF_SUPPLIER_FAILED",
+        code: CREDENTIALS_ERROR_CODES.supplierFailed,
         cause: error,
       });
     }
     const token = typeof supplied === "string" ? supplied : supplied?.token;
     if (typeof token !== "string" || token.trim() === "") {
       throw new WifError(`${capitalize(name)} returned no subject token.`, {
-        code: "ERR_WIF_SUBJECT_TOKEN_EMPTY",
+        code: CREDENTIALS_ERROR_CODES.subjectTokenEmpty,
       });
     }
     const expiresAt = typeof supplied === "string" ? undefined : supplied.expiresAt;

@@ -14,6 +14,7 @@ import {
   httpRequest,
   type RetryPolicy,
 } from "@wifkit/http";
+import { CREDENTIALS_ERROR_CODES } from "../errors.js";
 import { DEFAULT_SUBJECT_TOKEN_FORMAT, extractSubjectToken, type SubjectTokenFormat } from "./format.js";
 
 /** A subject token body is at most this large (what Google's Go library allows): 1 MiB. */
@@ -73,7 +74,7 @@ export function fromUrl(init: FromUrlInit): SubjectTokenSupplier {
         `Fetching the subject token from ${where} failed with HTTP ${response.status}` +
           `${upstream.error && /^[\w.-]{1,64}$/.test(upstream.error) ? ` (${upstream.error})` : ""}. Check credential_source.url and its headers.`,
         {
-          code: "ERR_WIF_SUBJECT_TOKEN_URL_FAILED",
+          code: CREDENTIALS_ERROR_CODES.subjectTokenUrlFailed,
           status: response.status,
           upstreamError: upstream.error,
           upstreamDescription: upstream.description,
