@@ -109,6 +109,7 @@ export interface SetupPlanInit {
  * Stands for the project number in commands when the plan does not know it: the shell script reads it into
  * this variable, the REST calls substitute what `projects describe` answered.
  */
+// biome-ignore lint/suspicious/noTemplateCurlyInString: a shell variable reference, on purpose.
 export const PROJECT_NUMBER_REF = "${PROJECT_NUMBER}";
 
 /** Who gets a role: a federated principal (set) of the pool, or a service account. */
