@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: Terraform and shell references, on purpose.
 /**
  * The renderings are checked by the programs that read them: bash runs the script (with a stand-in gcloud
  * that records its arguments), and HashiCorp's HCL parser (@cdktf/hcl2json, WebAssembly, offline) reads
@@ -7,7 +8,6 @@ import { execFileSync } from "node:child_process";
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { getReferencesInExpression, parse } from "@cdktf/hcl2json";
 import { afterAll, describe, expect, it } from "vitest";
 import {
   gcloudArgs,
@@ -19,6 +19,16 @@ import {
   type SetupPlanInit,
   shellQuote,
 } from "../src/index.js";
+
+/**
+ * @cdktf/hcl2json, typed here: its own declarations pull in the DOM library, which changes Node's types for
+ * the rest of the compilation.
+ */
+const HCL2JSON = "@cdktf/hcl2json";
+const { parse, getReferencesInExpression } = (await import(HCL2JSON)) as {
+  parse(file: string, text: string): Promise<Record<string, unknown>>;
+  getReferencesInExpression(file: string, expression: string): Promise<unknown[]>;
+};
 
 const dir = mkdtempSync(join(tmpdir(), "wif-setup-render-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -100,7 +110,11 @@ describe("renderGcloudScript", () => {
   });
 });
 
-type Blocks = Record<string, Record<string, Record<string, unknown>[]>>;
+/** hcl2json's shape: `resource.TYPE.NAME[0]`, `output.NAME[0]`. */
+type Blocks = {
+  resource?: Record<string, Record<string, Record<string, unknown>[]>>;
+  output?: Record<string, Record<string, unknown>[]>;
+};
 
 describe("renderTerraform", () => {
   it("is HCL with the google provider's pool, provider, service account and IAM member resources (AWS)", async () => {
