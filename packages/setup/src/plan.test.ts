@@ -71,7 +71,7 @@ describe("planSetup", () => {
         ...AWS,
         source: { kind: "aws", accountId: "111122223333", role: "arn:aws:iam::444455556666:role/app-role" },
       }),
-    ).toThrow(/accountId is 111122223333 but the role ARN is in account 444455556666/);
+    ).toThrow(/source.accountId is 111122223333 but the role ARN is in account 444455556666/);
   });
 
   it("follows the guide for Azure: issuer, allowed audience, sub as subject, the object id as principal", () => {
@@ -103,10 +103,10 @@ describe("planSetup", () => {
     ["providerId", { ...AWS, providerId: "AB" }, /4 to 32 characters/],
     ["projectId", { ...AWS, projectId: "123456789012" }, /project id/],
     ["projectId", { ...AWS, projectId: undefined }, /or projectNumber is required/],
-    ["accountId", { ...AWS, source: { kind: "aws", accountId: "1111", role: "r" } }, /12-digit/],
-    ["accountId", { ...AWS, source: { kind: "aws", role: "r" } }, /required/],
+    ["source.accountId", { ...AWS, source: { kind: "aws", accountId: "1111", role: "r" } }, /12-digit/],
+    ["source.accountId", { ...AWS, source: { kind: "aws", role: "r" } }, /required/],
     [
-      "serviceAccount",
+      "access.serviceAccount",
       { ...AWS, access: { kind: "impersonation", serviceAccount: "app@gmail.com" } },
       /email/,
     ],
@@ -123,5 +123,18 @@ describe("planSetup", () => {
         message: expect.stringMatching(message),
       }),
     );
+  });
+});
+
+describe("planSetup for a second workload", () => {
+  it("leaves out the APIs, the pool and the provider when the pool exists", () => {
+    const plan = planSetup({ ...AZURE, poolExists: true });
+    expect(plan.steps.map((step) => step.action.kind)).toEqual(["grantOnBucket"]);
+    const aws = planSetup({ ...AWS, poolExists: true });
+    expect(aws.steps.map((step) => step.action.kind)).toEqual([
+      "readProjectNumber",
+      "createServiceAccount",
+      "grantOnServiceAccount",
+    ]);
   });
 });

@@ -101,6 +101,11 @@ export interface SetupPlanInit {
   attributeCondition?: string | undefined;
   /** Default `DEFAULT_CREDENTIAL_CONFIG_FILE`. */
   credentialConfigFile?: string | undefined;
+  /**
+   * The pool and the provider exist already (set up for another workload of the same account or tenant):
+   * the plan then leaves out enabling the APIs and creating them, and grants only this workload's access.
+   */
+  poolExists?: boolean | undefined;
   /** Flags appended to the printed `wif create-cred-config` (e.g. an emulator's `--sts-url URL`). */
   credentialConfigFlags?: readonly string[] | undefined;
 }
@@ -192,15 +197,19 @@ function awsRole(source: Extract<WorkloadSource, { kind: "aws" }>): { role: stri
   if (arn) {
     const [, account, role] = arn as unknown as [string, string, string];
     if (source.accountId !== undefined && source.accountId !== account) {
-      throw invalidOption("accountId", `is ${source.accountId} but the role ARN is in account ${account}.`);
+      throw invalidOption(
+        "source.accountId",
+        `is ${source.accountId} but the role ARN is in account ${account}.`,
+      );
     }
     return { role, accountId: account };
   }
-  checked("role", source.role, AWS_ROLE_NAME, "an IAM role name or arn:aws:iam::ACCOUNT:role/NAME");
-  if (source.accountId === undefined) throw invalidOption("accountId", "is required with a role name.");
+  checked("source.role", source.role, AWS_ROLE_NAME, "an IAM role name or arn:aws:iam::ACCOUNT:role/NAME");
+  if (source.accountId === undefined)
+    throw invalidOption("source.accountId", "is required with a role name.");
   return {
     role: source.role,
-    accountId: checked("accountId", source.accountId, AWS_ACCOUNT, "a 12-digit AWS account id"),
+    accountId: checked("source.accountId", source.accountId, AWS_ACCOUNT, "a 12-digit AWS account id"),
   };
 }
 
@@ -269,15 +278,15 @@ export function planSetup(init: SetupPlanInit): SetupPlan {
 
   const aws = source.kind === "aws" ? awsRole(source) : undefined;
   if (azure) {
-    checked("tenantId", azure.tenantId, UUID, "the Entra ID tenant id (a GUID)");
+    checked("source.tenantId", azure.tenantId, UUID, "the Entra ID tenant id (a GUID)");
     checked(
-      "managedIdentityObjectId",
+      "source.managedIdentityObjectId",
       azure.managedIdentityObjectId,
       UUID,
       "the managed identity's object id (a GUID)",
     );
     if (azure.appIdUri.trim() === "" || azure.appIdUri.length > 256)
-      throw invalidOption("appIdUri", "must be the Application ID URI, at most 256 characters.");
+      throw invalidOption("source.appIdUri", "must be the Application ID URI, at most 256 characters.");
   }
   const attributeMapping = mappingOf(init);
   const condition = init.attributeCondition ?? (aws ? guideAwsCondition(aws.accountId) : undefined);
@@ -312,48 +321,51 @@ export function planSetup(init: SetupPlanInit): SetupPlan {
       "is required with direct access: it is the resource the principal is granted.",
     );
 
-  const steps: SetupStep[] = [
-    {
+  const steps: SetupStep[] = [];
+  if (init.poolExists !== true) {
+    steps.push({
       title: "Enable the IAM, Resource Manager, Service Account Credentials and Security Token Service APIs",
       action: { kind: "enableServices", project, services: GUIDE_APIS },
-    },
-  ];
+    });
+  }
   if (knownNumber === undefined) {
     steps.push({
       title: "Read the project number: principal identifiers name the project by number, not id",
       action: { kind: "readProjectNumber", project },
     });
   }
-  steps.push({
-    title: `Create the workload identity pool ${poolId}`,
-    action: { kind: "createPool", project, poolId },
-  });
-  steps.push({
-    title: azure
-      ? `Create the Azure provider ${providerId}: it trusts tenant ${azure.tenantId} for tokens issued to ${azure.appIdUri}`
-      : `Create the AWS provider ${providerId}: it trusts account ${aws?.accountId}${attributeCondition ? ", and its condition admits only roles" : ""}`,
-    action: {
-      kind: "createProvider",
-      project,
-      poolId,
-      providerId,
-      attributeMapping,
-      attributeCondition,
-      ...(azure
-        ? {
-            oidc: {
-              issuerUri: azure.issuerUri ?? azureIssuer(azure.tenantId),
-              allowedAudiences: [azure.appIdUri],
-            },
-          }
-        : { aws: { accountId: aws?.accountId as string } }),
-    },
-  });
+  if (init.poolExists !== true) {
+    steps.push({
+      title: `Create the workload identity pool ${poolId}`,
+      action: { kind: "createPool", project, poolId },
+    });
+    steps.push({
+      title: azure
+        ? `Create the Azure provider ${providerId}: it trusts tenant ${azure.tenantId} for tokens issued to ${azure.appIdUri}`
+        : `Create the AWS provider ${providerId}: it trusts account ${aws?.accountId}${attributeCondition ? ", and its condition admits only roles" : ""}`,
+      action: {
+        kind: "createProvider",
+        project,
+        poolId,
+        providerId,
+        attributeMapping,
+        attributeCondition,
+        ...(azure
+          ? {
+              oidc: {
+                issuerUri: azure.issuerUri ?? azureIssuer(azure.tenantId),
+                allowedAudiences: [azure.appIdUri],
+              },
+            }
+          : { aws: { accountId: aws?.accountId as string } }),
+      },
+    });
+  }
   if (access.kind === "impersonation") {
     const [, accountId, saProject] = SERVICE_ACCOUNT.exec(access.serviceAccount) ?? [];
     if (accountId === undefined || saProject === undefined) {
       throw invalidOption(
-        "serviceAccount",
+        "access.serviceAccount",
         `must be a service account email NAME@PROJECT.iam.gserviceaccount.com (got '${access.serviceAccount}').`,
       );
     }
