@@ -5,6 +5,15 @@ export {
   DEFAULT_OPERATION_POLL_INTERVAL_MS,
   DEFAULT_OPERATION_POLLS,
 } from "./apply.js";
+export type {
+  AwsCallerIdentity,
+  DoctorInit,
+  DoctorReport,
+  DoctorStatus,
+  DoctorStep,
+  DoctorStepId,
+} from "./doctor.js";
+export { DEFAULT_DOCTOR_TIMEOUT_MS, runDoctor } from "./doctor.js";
 export type { SetupErrorCode } from "./errors.js";
 export { SETUP_ERROR_CODES } from "./errors.js";
 export { gcloudArgs, renderGcloudScript, shellQuote } from "./gcloud.js";
