@@ -151,7 +151,10 @@ describe("wif doctor", () => {
       pools: {
         "wifkit-pool": {
           providers: {
-            "aws-provider": { attributeCondition: "attribute.aws_role.endsWith('/ci-deployer')" },
+            "aws-provider": {
+              type: "aws",
+              attributeCondition: "attribute.aws_role.endsWith('/ci-deployer')",
+            },
           },
         },
       },
@@ -195,7 +198,9 @@ describe("wif doctor", () => {
   });
 
   it("provider disabled: the fix enables it", async () => {
-    emulator.reconfigure({ pools: { "wifkit-pool": { providers: { "aws-provider": { disabled: true } } } } });
+    emulator.reconfigure({
+      pools: { "wifkit-pool": { providers: { "aws-provider": { type: "aws", disabled: true } } } },
+    });
     const { code, step } = await doctor(awsConfig);
     expect(code).toBe(1);
     expect(step("sts-exchange")?.status).toBe("fail");
