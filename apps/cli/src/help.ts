@@ -208,7 +208,7 @@ export const COMMANDS: Record<string, CommandHelp> = {
   },
   validate: {
     summary:
-      "check a credential configuration offline: the schema, the endpoint policy and what it needs from this machine (variables, files); never uses the network",
+      "check a credential configuration offline: the schema, the endpoint policy and what it needs from this machine (variables, files, a token file's content); never uses the network",
     usage: "wif validate [--config PATH] [--offline]",
     flags: [
       CONFIG_FLAG,

@@ -2,11 +2,9 @@
  * `wif doctor` against the emulator, one failure injected at a time: each run says which step fails and
  * the command that fixes it, and exits 1; a healthy setup passes every step and exits 0.
  */
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { type Emulator, startEmulator } from "@wifkit/emulator";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { runWif, scratch } from "./helpers.js";
+import { runWif, scratch, writeJson } from "./helpers.js";
 
 let emulator: Emulator;
 const dir = scratch("wif-doctor-test-");
@@ -19,11 +17,7 @@ const EC2_SESSION = "arn:aws:sts::111122223333:assumed-role/wifkit-ec2-role/i-0a
 const POOL = "projects/123456789012/locations/global/workloadIdentityPools/wifkit-pool";
 const PROVIDER_FLAGS = "--workload-identity-pool=wifkit-pool --location=global --project=123456789012";
 
-function write(name: string, config: object): string {
-  const path = join(dir.dir, name);
-  writeFileSync(path, JSON.stringify(config, null, 2));
-  return path;
-}
+const write = (name: string, config: object) => writeJson(dir.dir, name, config);
 
 beforeAll(async () => {
   emulator = await startEmulator();

@@ -23,6 +23,8 @@ if (!GCLOUD) console.warn("SKIPPED: gcloud is not installed (not on PATH): wif p
 const TENANT = "7e1c2b3a-4d5e-4f60-8a7b-9c0d1e2f3a4b";
 const AZURE_OBJECT_ID = "4d7c6b2a-1e3f-4a5b-9c8d-0f1e2d3c4b5a";
 const dir = scratch("wif-gcloud-plan-");
+/** What reading gs://wifkit-bucket/hello.txt answers when the setup works. */
+const READ = { status: 200, body: "hello from wifkit\n" };
 let emulator: Emulator;
 
 /** Runs `script` with bash; `wif` on PATH is the built CLI. Resolves with stdout, rejects with stderr. */
@@ -122,28 +124,16 @@ describe.skipIf(!GCLOUD)(
         setUp(azure, ["--direct"]),
       ]);
       expect(awsImpersonation).toContain("--aws --enable-imdsv2 --service-account=aws-reader@");
-      await expect(readObject(aws, awsImpersonation, "aws-sa")).resolves.toEqual({
-        status: 200,
-        body: "hello from wifkit\n",
-      });
-      await expect(readObject(azure, azureDirect, "azure-direct")).resolves.toEqual({
-        status: 200,
-        body: "hello from wifkit\n",
-      });
+      await expect(readObject(aws, awsImpersonation, "aws-sa")).resolves.toEqual(READ);
+      await expect(readObject(azure, azureDirect, "azure-direct")).resolves.toEqual(READ);
 
       // The second workload of each pool: only its access is granted.
       const [awsDirect, azureImpersonation] = await Promise.all([
         setUp(aws, ["--pool-exists", "--direct"]),
         setUp(azure, ["--pool-exists", "--service-account=azure-reader@wifkit-demo.iam.gserviceaccount.com"]),
       ]);
-      await expect(readObject(aws, awsDirect, "aws-direct")).resolves.toEqual({
-        status: 200,
-        body: "hello from wifkit\n",
-      });
-      await expect(readObject(azure, azureImpersonation, "azure-sa")).resolves.toEqual({
-        status: 200,
-        body: "hello from wifkit\n",
-      });
+      await expect(readObject(aws, awsDirect, "aws-direct")).resolves.toEqual(READ);
+      await expect(readObject(azure, azureImpersonation, "azure-sa")).resolves.toEqual(READ);
       expect(emulator.state.pools["aws-pool"]?.providers["aws-provider"]?.attributeCondition).toBe(
         "assertion.arn.startsWith('arn:aws:sts::111122223333:assumed-role/')",
       );

@@ -1,8 +1,7 @@
-import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Emulator, startEmulator } from "@wifkit/emulator";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runProcess, runWif, scratch, WIF } from "./helpers.js";
+import { runProcess, runWif, scratch, WIF, writeJson } from "./helpers.js";
 
 let emulator: Emulator;
 const dir = scratch();
@@ -11,11 +10,7 @@ let azureConfig: string;
 let fileConfig: string;
 let allow: Record<string, string>;
 
-function write(name: string, config: object): string {
-  const path = join(dir.dir, name);
-  writeFileSync(path, JSON.stringify(config, null, 2));
-  return path;
-}
+const write = (name: string, config: object) => writeJson(dir.dir, name, config);
 
 beforeAll(async () => {
   emulator = await startEmulator();
@@ -60,6 +55,8 @@ describe("wif validate", () => {
     const file = await runWif(["validate", "--config", fileConfig], { env: allow });
     expect(file.code).toBe(0);
     expect(file.stderr).toMatch(/✔ Subject token file .* is readable/);
+    // A token file is read (locally): its expiry, issuer and audience.
+    expect(file.stderr).toMatch(/✔ Subject token expires in \d+ min \(iss http:\/\/127\.0\.0\.1:\d+/);
   });
 
   it("lists the configuration's problems with their JSON paths, exit 1", async () => {

@@ -23,12 +23,7 @@ afterAll(() => emulator.stop());
 function apply(plan: SetupPlan, onStep?: (command: string[]) => void) {
   return applySetupPlan(plan, {
     accessToken: emulator.gcloudEnv().CLOUDSDK_AUTH_ACCESS_TOKEN as string,
-    endpoints: {
-      iam: emulator.urls.iam,
-      serviceUsage: emulator.urls.serviceUsage,
-      resourceManager: emulator.urls.resourceManager,
-      storage: emulator.urls.storage,
-    },
+    endpoints: emulator.urls,
     onStep: (step) => onStep?.(gcloudArgs(step.action)),
   });
 }

@@ -17,11 +17,7 @@ async function doctor(config: ReturnType<Emulator["credentialConfig"]>, env: Rec
     config,
     supplier,
     adminToken: emulator.gcloudEnv().CLOUDSDK_AUTH_ACCESS_TOKEN,
-    endpoints: {
-      iam: emulator.urls.iam,
-      serviceUsage: emulator.urls.serviceUsage,
-      resourceManager: emulator.urls.resourceManager,
-    },
+    endpoints: emulator.urls,
     onStep: (step) => seen.push(step),
   });
   expect(seen).toEqual(report.steps);

@@ -19,6 +19,7 @@ import {
   type SetupPlanInit,
   shellQuote,
 } from "../src/index.js";
+import { AWS_WORKLOAD, AZURE_WORKLOAD } from "./fixtures.js";
 
 /**
  * @cdktf/hcl2json, typed here: its own declarations pull in the DOM library, which changes Node's types for
@@ -33,23 +34,10 @@ const { parse, getReferencesInExpression } = (await import(HCL2JSON)) as {
 const dir = mkdtempSync(join(tmpdir(), "wif-setup-render-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const AWS: SetupPlanInit = {
-  projectId: "my-project",
-  source: { kind: "aws", accountId: "111122223333", role: "app-role" },
-  access: { kind: "impersonation", serviceAccount: "app-runner@my-project.iam.gserviceaccount.com" },
-  bucket: "my-bucket",
-};
+const AWS: SetupPlanInit = { ...AWS_WORKLOAD, bucket: "my-bucket" };
 const AZURE: SetupPlanInit = {
+  ...AZURE_WORKLOAD,
   projectId: "my-project",
-  projectNumber: "123456789012",
-  source: {
-    kind: "azure",
-    tenantId: "7e1c2b3a-4d5e-4f60-8a7b-9c0d1e2f3a4b",
-    appIdUri: "api://my-app",
-    managedIdentityObjectId: "4d7c6b2a-1e3f-4a5b-9c8d-0f1e2d3c4b5a",
-  },
-  access: { kind: "direct" },
-  bucket: "my-bucket",
   attributeCondition:
     "assertion.tid == '7e1c2b3a-4d5e-4f60-8a7b-9c0d1e2f3a4b' && assertion.sub != \"${x}%{y} $HOME\"",
 };

@@ -312,12 +312,8 @@ async function setupFlow(io: Io, narrator: Narrator): Promise<void> {
       () =>
         applySetupPlan(plan, {
           accessToken: emulator.gcloudEnv().CLOUDSDK_AUTH_ACCESS_TOKEN as string,
-          endpoints: {
-            iam: emulator.urls.iam,
-            serviceUsage: emulator.urls.serviceUsage,
-            resourceManager: emulator.urls.resourceManager,
-            storage: emulator.urls.storage,
-          },
+          // The emulator's URLs carry the admin APIs under the same names.
+          endpoints: emulator.urls,
           timeoutMs: TIMEOUT_MS,
           onStep: (step) =>
             io.err(`    ${io.styles.dim(`$ ${gcloudArgs(step.action).map(shellQuote).join(" ")}`)}\n`),

@@ -1,18 +1,23 @@
 /**
  * `wif validate`: the configuration against the schema and the endpoint policy, then what it needs from this
- * machine that can be seen without the network: environment variables, files, executables. It never sends a
- * request; `wif doctor` checks the live setup (subject token, STS, the provider, APIs, bindings).
+ * machine that can be seen without the network: environment variables, files (a token file is read: empty,
+ * malformed, expired), executables. It never sends a request; `wif doctor` checks the live setup (subject token, STS, the provider, APIs, bindings).
  */
 import { access, constants, stat } from "node:fs/promises";
 import type { ExternalAccountConfig } from "@wifkit/config";
+import type { SubjectTokenSupplier } from "@wifkit/core";
 import type { ConfigSourceKind } from "@wifkit/credentials";
 import { parseFlags } from "../args.js";
 import type { CommandContext } from "../context.js";
 import type { Io } from "../io.js";
+import { readJwt, relativeTime } from "../jwt.js";
 import { allowFor, loadConfig } from "../obtain.js";
 import { GLOBAL_FLAGS } from "../specs.js";
 
 const FLAGS = { ...GLOBAL_FLAGS, config: { type: "string" }, offline: { type: "boolean" } } as const;
+
+/** Bound on reading a token file (a FIFO or a slow disk must not hang validate). */
+const SUBJECT_FILE_TIMEOUT_MS = 10_000;
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -159,6 +164,36 @@ async function checkEnvironment(
   return true;
 }
 
+/** The subject token in a file source: it reads, and a JWT has not expired. */
+async function checkTokenFile(checks: Checks, supplier: SubjectTokenSupplier): Promise<void> {
+  try {
+    const subject = await supplier({ signal: AbortSignal.timeout(SUBJECT_FILE_TIMEOUT_MS) });
+    check(checks, true, `Subject token read (${subject.type}, ${subject.token.length} characters)`);
+    const jwt =
+      subject.type.endsWith(":jwt") || subject.type.endsWith(":id_token")
+        ? readJwt(subject.token)
+        : undefined;
+    const exp = jwt?.claims.exp;
+    if (typeof exp === "number") {
+      const valid = exp * 1000 > Date.now();
+      check(
+        checks,
+        valid,
+        `Subject token ${valid ? "expires" : "expired"} ${relativeTime(exp, Date.now())} (iss ${String(jwt?.claims.iss)}, aud ${JSON.stringify(jwt?.claims.aud)})`,
+        valid ? undefined : "fix: whatever writes the token must refresh it before it expires",
+      );
+    }
+  } catch (error) {
+    const e = error as { message?: string; code?: string };
+    check(
+      checks,
+      false,
+      `Could not read the subject token${e.code ? ` [${e.code}]` : ""}`,
+      e.message ?? String(error),
+    );
+  }
+}
+
 export async function run(args: readonly string[], context: CommandContext): Promise<number> {
   const { io, env } = context;
   const { values } = parseFlags("validate", args, FLAGS);
@@ -188,8 +223,10 @@ export async function run(args: readonly string[], context: CommandContext): Pro
 
   // Loaded only now: --offline needs none of the suppliers. Building a supplier sends nothing.
   const { subjectTokenSupplierFromConfig } = await import("@wifkit/credentials");
-  const { source: kind } = await subjectTokenSupplierFromConfig(config, { env, timeoutMs: 5_000 });
-  await checkEnvironment(checks, config, kind);
+  const { source: kind, supplier } = await subjectTokenSupplierFromConfig(config, { env, timeoutMs: 5_000 });
+  const ready = await checkEnvironment(checks, config, kind);
+  // A token file is read here (a local read): what is in it. Every other source would reach out.
+  if (ready && kind === "file") await checkTokenFile(checks, supplier);
   if (checks.failures === 0) {
     io.err(
       io.styles.dim(

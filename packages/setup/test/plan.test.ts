@@ -5,24 +5,11 @@ import {
   PROJECT_NUMBER_REF,
   planSetup,
   type SetupPlanInit,
-} from "./plan.js";
+} from "../src/index.js";
+import { AWS_WORKLOAD, AZURE_WORKLOAD } from "./fixtures.js";
 
-const AWS: SetupPlanInit = {
-  projectId: "my-project",
-  source: { kind: "aws", accountId: "111122223333", role: "app-role" },
-  access: { kind: "impersonation", serviceAccount: "app-runner@my-project.iam.gserviceaccount.com" },
-};
-const AZURE: SetupPlanInit = {
-  projectNumber: "123456789012",
-  source: {
-    kind: "azure",
-    tenantId: "7e1c2b3a-4d5e-4f60-8a7b-9c0d1e2f3a4b",
-    appIdUri: "api://my-app",
-    managedIdentityObjectId: "4d7c6b2a-1e3f-4a5b-9c8d-0f1e2d3c4b5a",
-  },
-  access: { kind: "direct" },
-  bucket: "gs://my-bucket",
-};
+const AWS = AWS_WORKLOAD;
+const AZURE = AZURE_WORKLOAD;
 
 describe("planSetup", () => {
   it("follows the guide for AWS: the four APIs, the number, the pool, the provider, the service account", () => {
