@@ -191,6 +191,18 @@ describe("wif doctor", () => {
     });
   });
 
+  it("binding missing, seen by wif token: the real project number and pool, not placeholders", async () => {
+    emulator.reconfigure({
+      serviceAccounts: { "wifkit-reader": { bindings: { "roles/iam.workloadIdentityUser": [] } } },
+    });
+    const result = await runWif(["token", "--config", awsConfig, "--no-cache"], { env });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(
+      `gcloud iam service-accounts add-iam-policy-binding wifkit-reader@wifkit-demo.iam.gserviceaccount.com --role=roles/iam.workloadIdentityUser --member="principalSet://iam.googleapis.com/${POOL}/*"`,
+    );
+    expect(result.stderr).not.toMatch(/PROJECT_NUMBER|POOL_ID/);
+  });
+
   it("provider disabled: the fix enables it", async () => {
     emulator.reconfigure({
       pools: { "wifkit-pool": { providers: { "aws-provider": { type: "aws", disabled: true } } } },
