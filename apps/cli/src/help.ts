@@ -251,7 +251,7 @@ export const COMMANDS: Record<string, CommandHelp> = {
     summary:
       "print the administrator's half for a workload: the gcloud commands (or Terraform) that enable the APIs, create the pool and the AWS or Azure provider, and grant access",
     usage:
-      "wif plan (--project ID | --project-number N) (--aws-role ROLE [--aws-account ID] | --azure-tenant ID --app-id-uri URI --managed-identity-object-id ID) (--service-account EMAIL | --direct --bucket NAME) [--bucket NAME] [--format gcloud|terraform]",
+      "wif plan --project ID [--project-number N] (--aws-role ROLE [--aws-account ID] | --azure-tenant ID --app-id-uri URI --managed-identity-object-id ID) (--service-account EMAIL | --direct --bucket NAME) [--bucket NAME] [--format gcloud|terraform]",
     flags: [
       [
         "--project ID",

@@ -5,19 +5,12 @@
  * up the pool and provider, the second (`--pool-exists`) only another workload's access.
  */
 import { execFile } from "node:child_process";
-import { chmodSync, existsSync, writeFileSync } from "node:fs";
+import { chmodSync, writeFileSync } from "node:fs";
 import { delimiter, join } from "node:path";
 import { type Emulator, startEmulator } from "@wifkit/emulator";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runWif, scratch, WIF } from "./helpers.js";
+import { GCLOUD, runWif, scratch, WIF } from "./helpers.js";
 
-function findGcloud(): string | undefined {
-  return (process.env.PATH ?? "")
-    .split(delimiter)
-    .map((directory) => join(directory, "gcloud"))
-    .find((candidate) => existsSync(candidate));
-}
-const GCLOUD = findGcloud();
 if (!GCLOUD) console.warn("SKIPPED: gcloud is not installed (not on PATH): wif plan's commands were not run");
 
 const TENANT = "7e1c2b3a-4d5e-4f60-8a7b-9c0d1e2f3a4b";

@@ -1,8 +1,8 @@
 /** Running the built `wif` as a child process, with a clean environment and a private cache directory. */
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { delimiter, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const WIF = fileURLToPath(new URL("../dist/main.js", import.meta.url));
@@ -33,6 +33,13 @@ export function writeJson(dir: string, name: string, value: unknown): string {
   writeFileSync(path, JSON.stringify(value, null, 2));
   return path;
 }
+
+/** The gcloud on PATH, or undefined: tests that need it say they were skipped and why. */
+export const GCLOUD = (process.env.PATH ?? "")
+  .split(delimiter)
+  .filter((directory) => directory !== "")
+  .map((directory) => join(directory, "gcloud"))
+  .find((candidate) => existsSync(candidate));
 
 const shared = scratch();
 /** The HOME and cache every run gets unless it says otherwise: nothing leaks in from the developer's. */

@@ -69,7 +69,7 @@ describe("wif plan", () => {
   });
 
   it.each([
-    [["--aws-role", "r", ...SA], "--project (the pool's project id) is required, or --project-number"],
+    [["--aws-role", "r", ...SA], "--project is required: the id of the pool's project (gcloud takes the id)"],
     [["--project", "my-project", ...SA], "say who runs the workload: --aws-role ROLE"],
     [[...AWS, "--azure-tenant", "x", ...SA], "give either the AWS flags"],
     [

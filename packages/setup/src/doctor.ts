@@ -129,9 +129,6 @@ export async function runDoctor(init: DoctorInit): Promise<DoctorReport> {
 
   const audience = parseAudience(config.audience);
   const ref = audience?.kind === "workload" ? audience : undefined;
-  const flags = ref
-    ? `--workload-identity-pool=${ref.poolId} --location=${ref.location} --project=${ref.projectNumber}`
-    : "";
   const serviceAccount = config.service_account_impersonation_url
     ? serviceAccountFromImpersonationUrl(config.service_account_impersonation_url)
     : undefined;
@@ -296,7 +293,6 @@ export async function runDoctor(init: DoctorInit): Promise<DoctorReport> {
     record(
       await providerStep({
         ref,
-        flags,
         pool,
         provider,
         listProviders: () => read(`${poolUrl}/providers`),
@@ -447,7 +443,6 @@ export async function runDoctor(init: DoctorInit): Promise<DoctorReport> {
 
 interface ProviderCheck {
   ref: { projectNumber: string; location: string; poolId: string; providerId: string };
-  flags: string;
   pool: Read | { status: number; message: string };
   provider: Read | { status: number; message: string } | undefined;
   listProviders: () => Promise<Read>;
@@ -458,7 +453,10 @@ interface ProviderCheck {
 
 /** The pool's and the provider's state, then the provider's settings against this credential. */
 async function providerStep(check: ProviderCheck): Promise<DoctorStep> {
-  const { ref, flags, pool } = check;
+  const { ref, pool } = check;
+  // gcloud refuses a project number in --project, but takes full resource names, which have it.
+  const poolName = `projects/${ref.projectNumber}/locations/${ref.location}/workloadIdentityPools/${ref.poolId}`;
+  const providerName = `${poolName}/providers/${ref.providerId}`;
   const id = "provider" as const;
   if (pool.status !== "ok") {
     if (pool.status === 404) {
@@ -466,19 +464,18 @@ async function providerStep(check: ProviderCheck): Promise<DoctorStep> {
         id,
         status: "fail",
         summary: `pool ${ref.poolId} does not exist in project ${ref.projectNumber}`,
-        fix: `gcloud iam workload-identity-pools create ${ref.poolId} --location=${ref.location} --project=${ref.projectNumber} (or correct the audience)`,
+        fix: `gcloud iam workload-identity-pools create ${poolName} (or correct the audience)`,
       };
     }
     return { id, status: "skipped", summary: check.mayNotRead(`pool ${ref.poolId}`, pool) };
   }
   const poolBody = pool.body as ProviderResource;
-  const poolFlags = `--location=${ref.location} --project=${ref.projectNumber}`;
   if (poolBody.state === "DELETED") {
     return {
       id,
       status: "fail",
       summary: `pool ${ref.poolId} was deleted: STS refuses every provider in it`,
-      fix: `gcloud iam workload-identity-pools undelete ${ref.poolId} ${poolFlags}`,
+      fix: `gcloud iam workload-identity-pools undelete ${poolName}`,
     };
   }
   if (poolBody.disabled) {
@@ -486,7 +483,7 @@ async function providerStep(check: ProviderCheck): Promise<DoctorStep> {
       id,
       status: "fail",
       summary: `pool ${ref.poolId} is disabled: STS refuses every provider in it`,
-      fix: `gcloud iam workload-identity-pools update ${ref.poolId} ${poolFlags} --no-disabled`,
+      fix: `gcloud iam workload-identity-pools update ${poolName} --no-disabled`,
     };
   }
   const provider = check.provider;
@@ -506,7 +503,7 @@ async function providerStep(check: ProviderCheck): Promise<DoctorStep> {
         fix:
           names.length > 0
             ? `write the configuration again for the right provider: wif create-cred-config projects/${ref.projectNumber}/locations/${ref.location}/workloadIdentityPools/${ref.poolId}/providers/${names[0]} ...`
-            : `gcloud iam workload-identity-pools providers list ${flags}`,
+            : `gcloud iam workload-identity-pools providers list --workload-identity-pool=${poolName}`,
       };
     }
     return {
@@ -517,13 +514,13 @@ async function providerStep(check: ProviderCheck): Promise<DoctorStep> {
   }
   const body = provider.body as ProviderResource;
   const kind = body.aws ? "aws" : "oidc";
-  const update = `gcloud iam workload-identity-pools providers update-${kind} ${ref.providerId} ${flags}`;
+  const update = `gcloud iam workload-identity-pools providers update-${kind} ${providerName}`;
   if (body.state === "DELETED") {
     return {
       id,
       status: "fail",
       summary: `provider ${ref.providerId} was deleted`,
-      fix: `gcloud iam workload-identity-pools providers undelete ${ref.providerId} ${flags}`,
+      fix: `gcloud iam workload-identity-pools providers undelete ${providerName}`,
     };
   }
   if (body.disabled) {

@@ -81,8 +81,11 @@ export type WorkloadAccess =
   | { kind: "direct" };
 
 export interface SetupPlanInit {
-  /** The project id of the pool (`my-project`). At least one of `projectId` and `projectNumber`. */
-  projectId?: string | undefined;
+  /**
+   * The project id of the pool (`my-project`): gcloud's `--project` and Terraform's `project` take the id
+   * (gcloud refuses a number there).
+   */
+  projectId: string;
   /** The project number; without it the plan reads it (`gcloud projects describe`). */
   projectNumber?: string | undefined;
   /** Default `DEFAULT_POOL_ID`. */
@@ -148,7 +151,7 @@ export interface SetupStep {
 }
 
 export interface SetupPlan {
-  projectId: string | undefined;
+  projectId: string;
   /** The number, or `PROJECT_NUMBER_REF` when a step reads it. */
   projectNumber: string;
   poolId: string;
@@ -257,16 +260,18 @@ function principalOf(
  * process.stdout.write(renderGcloudScript(plan));
  */
 export function planSetup(init: SetupPlanInit): SetupPlan {
-  const projectId =
-    init.projectId === undefined
-      ? undefined
-      : checked("projectId", init.projectId, PROJECT_ID, "a project id such as my-project (not the number)");
+  if (init.projectId === undefined)
+    throw invalidOption("projectId", "is required: the id of the pool's project.");
+  const project = checked(
+    "projectId",
+    init.projectId,
+    PROJECT_ID,
+    "a project id such as my-project (not the number)",
+  );
   const knownNumber =
     init.projectNumber === undefined
       ? undefined
       : checked("projectNumber", init.projectNumber, PROJECT_NUMBER, "the project number (digits)");
-  const project = projectId ?? knownNumber;
-  if (project === undefined) throw invalidOption("projectId", "or projectNumber is required.");
   const projectNumber = knownNumber ?? PROJECT_NUMBER_REF;
   const source = init.source;
   const azure = source.kind === "azure" ? source : undefined;
@@ -420,7 +425,7 @@ export function planSetup(init: SetupPlanInit): SetupPlan {
       ? `impersonating ${access.serviceAccount}`
       : `with direct resource access${bucket ? ` to gs://${bucket}` : ""}`;
   return {
-    projectId,
+    projectId: project,
     projectNumber,
     poolId,
     providerId,

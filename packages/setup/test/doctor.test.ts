@@ -53,7 +53,7 @@ describe("runDoctor", () => {
         id: "provider",
         status: "fail",
         summary: "pool wifkit-pool is disabled: STS refuses every provider in it",
-        fix: "gcloud iam workload-identity-pools update wifkit-pool --location=global --project=123456789012 --no-disabled",
+        fix: "gcloud iam workload-identity-pools update projects/123456789012/locations/global/workloadIdentityPools/wifkit-pool --no-disabled",
       });
     } finally {
       emulator.reconfigure({ pools: { "wifkit-pool": { disabled: false } } });

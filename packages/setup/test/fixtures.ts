@@ -8,6 +8,7 @@ export const AWS_WORKLOAD: SetupPlanInit = {
 };
 
 export const AZURE_WORKLOAD: SetupPlanInit = {
+  projectId: "my-project",
   projectNumber: "123456789012",
   source: {
     kind: "azure",

@@ -69,7 +69,7 @@ describe("planSetup", () => {
       "createProvider",
       "grantOnBucket",
     ]);
-    expect(plan.steps[0]?.action).toMatchObject({ project: "123456789012" });
+    expect(plan.steps[0]?.action).toMatchObject({ project: "my-project" });
     expect(plan.steps[2]?.action).toMatchObject({
       oidc: {
         issuerUri: "https://sts.windows.net/7e1c2b3a-4d5e-4f60-8a7b-9c0d1e2f3a4b",
@@ -89,7 +89,11 @@ describe("planSetup", () => {
     ["poolId", { ...AWS, poolId: "gcp-pool" }, /reserves/],
     ["providerId", { ...AWS, providerId: "AB" }, /4 to 32 characters/],
     ["projectId", { ...AWS, projectId: "123456789012" }, /project id/],
-    ["projectId", { ...AWS, projectId: undefined }, /or projectNumber is required/],
+    [
+      "projectId",
+      { ...AWS, projectId: undefined as unknown as string },
+      /is required: the id of the pool's project/,
+    ],
     ["source.accountId", { ...AWS, source: { kind: "aws", accountId: "1111", role: "r" } }, /12-digit/],
     ["source.accountId", { ...AWS, source: { kind: "aws", role: "r" } }, /required/],
     [

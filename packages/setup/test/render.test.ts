@@ -37,7 +37,6 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const AWS: SetupPlanInit = { ...AWS_WORKLOAD, bucket: "my-bucket" };
 const AZURE: SetupPlanInit = {
   ...AZURE_WORKLOAD,
-  projectId: "my-project",
   attributeCondition:
     "assertion.tid == '7e1c2b3a-4d5e-4f60-8a7b-9c0d1e2f3a4b' && assertion.sub != \"${x}%{y} $HOME\"",
 };

@@ -87,11 +87,14 @@ function providerOf(audience: string | undefined) {
   return match ? { project: match[1], location: match[2], pool: match[3], provider: match[4] } : undefined;
 }
 
-/** `gcloud iam workload-identity-pools providers describe` for the audience's provider, or its placeholder form. */
+/**
+ * `gcloud iam workload-identity-pools providers describe` for the audience's provider, by its full name: the
+ * audience has the project number, which gcloud refuses in `--project` but takes in a resource name.
+ */
 function describeCommand(audience: string | undefined): string {
   const ref = providerOf(audience);
   return ref
-    ? `gcloud iam workload-identity-pools providers describe ${ref.provider} --workload-identity-pool=${ref.pool} --location=${ref.location} --project=${ref.project}`
+    ? `gcloud iam workload-identity-pools providers describe projects/${ref.project}/locations/${ref.location}/workloadIdentityPools/${ref.pool}/providers/${ref.provider}`
     : "gcloud iam workload-identity-pools providers describe PROVIDER_ID --workload-identity-pool=POOL_ID --location=global";
 }
 

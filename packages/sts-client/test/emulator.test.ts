@@ -124,7 +124,7 @@ describe("STS rejections from the emulator", () => {
       "Provider no-such-provider of pool wifkit-pool in project 123456789012 does not exist, is disabled or was deleted",
     );
     expect(error.message).toContain(
-      "`gcloud iam workload-identity-pools providers describe no-such-provider --workload-identity-pool=wifkit-pool --location=global --project=123456789012`",
+      "`gcloud iam workload-identity-pools providers describe projects/123456789012/locations/global/workloadIdentityPools/wifkit-pool/providers/no-such-provider`",
     );
   });
 

@@ -118,8 +118,8 @@ function endpointFlags(values: Values): string[] {
 export async function run(args: readonly string[], { io }: CommandContext): Promise<number> {
   const { values } = parseFlags("plan", args, FLAGS);
   const format = oneOf("plan", "format", values.format, FORMATS, "gcloud");
-  if (values.project === undefined && values["project-number"] === undefined)
-    throw new UsageError("--project (the pool's project id) is required, or --project-number", "plan");
+  if (values.project === undefined)
+    throw new UsageError("--project is required: the id of the pool's project (gcloud takes the id)", "plan");
   const init: SetupPlanInit = {
     projectId: values.project,
     projectNumber: values["project-number"],
