@@ -132,7 +132,8 @@ function blockOf(action: SetupAction, createdAccount: string | undefined): strin
             "service_account_id",
             action.serviceAccount === createdAccount
               ? expr(`${SERVICE_ACCOUNT}.name`)
-              : `projects/-/serviceAccounts/${action.serviceAccount}`,
+              : // NAME@PROJECT.iam.gserviceaccount.com lives in PROJECT.
+                `projects/${action.serviceAccount.split("@")[1]?.split(".")[0]}/serviceAccounts/${action.serviceAccount}`,
           ],
           ["role", action.role],
           ["member", memberValue(action.member, createdAccount)],

@@ -165,4 +165,16 @@ describe("renderTerraform", () => {
     );
     expect(resource?.google_service_account).toBeUndefined();
   });
+
+  it("names an existing service account by its project", async () => {
+    const plan = planSetup({
+      ...AWS,
+      access: { ...AWS.access, createServiceAccount: false } as SetupPlanInit["access"],
+    });
+    const { resource } = (await parse("main.tf", renderTerraform(plan))) as Blocks;
+    expect(resource?.google_service_account).toBeUndefined();
+    expect(resource?.google_service_account_iam_member?.workload_identity_user?.[0]?.service_account_id).toBe(
+      "projects/my-project/serviceAccounts/app-runner@my-project.iam.gserviceaccount.com",
+    );
+  });
 });
