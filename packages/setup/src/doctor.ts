@@ -91,7 +91,9 @@ interface ProviderResource {
   oidc?: { issuerUri?: string; allowedAudiences?: string[] };
 }
 
-type Read = { status: "ok"; body: Record<string, unknown> } | { status: number; message: string };
+/** What an admin API answered: the resource, or the status (0: no answer) and Google's message. */
+type Unread = { status: number; message: string };
+type Read = { status: "ok"; body: Record<string, unknown> } | Unread;
 
 function errorText(error: unknown): string {
   const e = error as { code?: string; message?: string };
@@ -256,6 +258,7 @@ export async function runDoctor(init: DoctorInit): Promise<DoctorReport> {
 
   // Reads of the admin APIs, with the administrator's token or the federated one.
   const readToken = init.adminToken ?? federated;
+  /** A GET of an admin API; never throws (a network failure is status 0). */
   const read = async (url: string): Promise<Read> => {
     if (!readToken) return { status: 401, message: "no token to read it with" };
     const response = await httpRequest({
@@ -263,7 +266,8 @@ export async function runDoctor(init: DoctorInit): Promise<DoctorReport> {
       headers: { authorization: `Bearer ${readToken}`, accept: "application/json" },
       operation: "Reading the setup",
       ...http,
-    });
+    }).catch((error: unknown) => error as Error);
+    if (response instanceof Error) return { status: 0, message: errorText(response) };
     let body: Record<string, unknown> = {};
     try {
       body = JSON.parse(response.body.toString("utf8")) as Record<string, unknown>;
@@ -274,7 +278,7 @@ export async function runDoctor(init: DoctorInit): Promise<DoctorReport> {
     const message = (body.error as { message?: string } | undefined)?.message ?? `HTTP ${response.status}`;
     return { status: response.status, message };
   };
-  const mayNotRead = (what: string, answer: { status: number; message: string }) =>
+  const mayNotRead = (what: string, answer: Unread) =>
     `${what} could not be read (${answer.message}); with an administrator's token (CLOUDSDK_AUTH_ACCESS_TOKEN=$(gcloud auth print-access-token)) it is checked too`;
 
   // 4. The pool and the provider, and the provider's rules applied to this credential.
@@ -282,14 +286,8 @@ export async function runDoctor(init: DoctorInit): Promise<DoctorReport> {
     skip("provider", "the audience is not a workload identity pool provider");
   } else {
     const poolUrl = `${endpoints.iam}/v1/projects/${ref.projectNumber}/locations/${ref.location}/workloadIdentityPools/${ref.poolId}`;
-    const pool = await read(poolUrl).catch((error: unknown) => ({ status: 0, message: errorText(error) }));
-    const provider =
-      pool.status === "ok"
-        ? await read(`${poolUrl}/providers/${ref.providerId}`).catch((error: unknown) => ({
-            status: 0,
-            message: errorText(error),
-          }))
-        : undefined;
+    const pool = await read(poolUrl);
+    const provider = pool.status === "ok" ? await read(`${poolUrl}/providers/${ref.providerId}`) : undefined;
     record(
       await providerStep({
         ref,
@@ -303,57 +301,11 @@ export async function runDoctor(init: DoctorInit): Promise<DoctorReport> {
     );
   }
 
-  // 6 (before 5: enablement is told by what each API answered). Impersonation.
-  let impersonationError: { code?: string; fix?: string } | undefined;
-  let impersonationOk = false;
-  const impersonation = (): DoctorStep | undefined => {
-    if (!serviceAccount)
-      return {
-        id: "impersonation",
-        status: "skipped",
-        summary: "the configuration uses direct resource access (no service account)",
-      };
-    if (!federated)
-      return {
-        id: "impersonation",
-        status: "skipped",
-        summary: `no federated token to impersonate ${serviceAccount} with`,
-      };
-    return undefined;
-  };
-  let impersonationStep = impersonation();
-  if (!impersonationStep && serviceAccount && federated) {
-    try {
-      await generateAccessToken({
-        serviceAccount,
-        bearer: federated,
-        scopes: DEFAULT_SCOPES,
-        baseUrl: parseImpersonationUrl(config.service_account_impersonation_url as string).baseUrl,
-        audience: config.audience,
-        ...(principal ? { principal } : {}),
-        ...http,
-      });
-      impersonationOk = true;
-      impersonationStep = {
-        id: "impersonation",
-        status: "ok",
-        summary: `${principal ?? "the federated principal"} may impersonate ${serviceAccount}`,
-      };
-    } catch (error) {
-      impersonationError = error as typeof impersonationError;
-      impersonationStep = {
-        id: "impersonation",
-        status: "fail",
-        summary: `impersonating ${serviceAccount} was refused`,
-        details: [errorText(error)],
-        fix: impersonationError?.fix,
-      };
-    }
-  }
-
+  // 6 before 5: enablement is told in part by what IAM Credentials answered.
+  const impersonation = await impersonationCheck();
   // 5. API enablement: read when the caller may, else told by STS's and IAM Credentials' answers.
   record(await apisStep());
-  if (impersonationStep) record(impersonationStep);
+  record(impersonation.step);
 
   // 7. The project number of the audience.
   if (!ref) {
@@ -366,9 +318,7 @@ export async function runDoctor(init: DoctorInit): Promise<DoctorReport> {
       fix: `gcloud projects describe ${ref.projectNumber} --format="value(projectNumber)"`,
     });
   } else {
-    const project = await read(`${endpoints.resourceManager}/v1/projects/${ref.projectNumber}`).catch(
-      (error: unknown) => ({ status: 0, message: errorText(error) }),
-    );
+    const project = await read(`${endpoints.resourceManager}/v1/projects/${ref.projectNumber}`);
     if (project.status === "ok") {
       record({
         id: "project",
@@ -395,21 +345,73 @@ export async function runDoctor(init: DoctorInit): Promise<DoctorReport> {
 
   return { ok: steps.every((step) => step.status !== "fail"), steps };
 
+  async function impersonationCheck(): Promise<{
+    step: DoctorStep;
+    error?: { code?: string; fix?: string };
+  }> {
+    const id = "impersonation" as const;
+    if (!serviceAccount) {
+      return {
+        step: {
+          id,
+          status: "skipped",
+          summary: "the configuration uses direct resource access (no service account)",
+        },
+      };
+    }
+    if (!federated) {
+      return {
+        step: { id, status: "skipped", summary: `no federated token to impersonate ${serviceAccount} with` },
+      };
+    }
+    try {
+      await generateAccessToken({
+        serviceAccount,
+        bearer: federated,
+        scopes: DEFAULT_SCOPES,
+        baseUrl: parseImpersonationUrl(config.service_account_impersonation_url as string).baseUrl,
+        // A refusal's fix then names the real principal (from introspection), else the audience's pool.
+        audience: config.audience,
+        ...(principal ? { principal } : {}),
+        ...http,
+      });
+      return {
+        step: {
+          id,
+          status: "ok",
+          summary: `${principal ?? "the federated principal"} may impersonate ${serviceAccount}`,
+        },
+      };
+    } catch (error) {
+      const refusal = error as { code?: string; fix?: string };
+      return {
+        step: {
+          id,
+          status: "fail",
+          summary: `impersonating ${serviceAccount} was refused`,
+          details: [errorText(error)],
+          fix: refusal.fix,
+        },
+        error: refusal,
+      };
+    }
+  }
+
   async function apisStep(): Promise<DoctorStep> {
     const disabled = new Set<string>();
     const enabled = new Set<string>();
     if (stsError?.code === STS_ERROR_CODES.serviceDisabled) disabled.add("sts.googleapis.com");
     else if (federated) enabled.add("sts.googleapis.com");
-    if (impersonationError?.code === IAM_ERROR_CODES.serviceDisabled)
+    if (impersonation.error?.code === IAM_ERROR_CODES.serviceDisabled)
       disabled.add("iamcredentials.googleapis.com");
-    else if (impersonationOk) enabled.add("iamcredentials.googleapis.com");
-    let unreadable: { status: number; message: string } | undefined;
+    else if (impersonation.step.status === "ok") enabled.add("iamcredentials.googleapis.com");
+    let unreadable: Unread | undefined;
     if (ref) {
       for (const service of GUIDE_APIS) {
         if (enabled.has(service) || disabled.has(service)) continue;
         const answer = await read(
           `${endpoints.serviceUsage}/v1/projects/${ref.projectNumber}/services/${service}`,
-        ).catch((error: unknown) => ({ status: 0, message: errorText(error) }));
+        );
         if (answer.status !== "ok") {
           unreadable ??= answer;
           continue;
@@ -443,12 +445,12 @@ export async function runDoctor(init: DoctorInit): Promise<DoctorReport> {
 
 interface ProviderCheck {
   ref: { projectNumber: string; location: string; poolId: string; providerId: string };
-  pool: Read | { status: number; message: string };
-  provider: Read | { status: number; message: string } | undefined;
+  pool: Read;
+  provider: Read | undefined;
   listProviders: () => Promise<Read>;
   assertion: Record<string, unknown> | undefined;
   tokenAudience: unknown;
-  mayNotRead: (what: string, answer: { status: number; message: string }) => string;
+  mayNotRead: (what: string, answer: Unread) => string;
 }
 
 /** The pool's and the provider's state, then the provider's settings against this credential. */
