@@ -22,6 +22,8 @@ const LOADERS: Record<string, () => Promise<{ run: CommandRun; help?: () => stri
   exec: () => import("./commands/exec.js"),
   "create-cred-config": () => import("./commands/create-cred-config.js"),
   validate: () => import("./commands/validate.js"),
+  doctor: () => import("./commands/doctor.js"),
+  plan: () => import("./commands/plan.js"),
   inspect: () => import("./commands/inspect.js"),
   "mapping eval": () => import("./commands/mapping-eval.js"),
   emulator: () => import("./commands/emulator.js"),

@@ -215,17 +215,104 @@ export const COMMANDS: Record<string, CommandHelp> = {
     ],
   },
   validate: {
-    summary: "check a credential configuration, then whether its subject credential is reachable from here",
+    summary:
+      "check a credential configuration offline: the schema, the endpoint policy and what it needs from this machine (variables, files, a token file's content); never uses the network",
     usage: "wif validate [--config PATH] [--offline]",
     flags: [
       CONFIG_FLAG,
-      ["--offline", "only the schema and endpoint policy, no doctor"],
+      ["--offline", "only the schema and the endpoint policy, not this machine's variables and files"],
       ALLOW_ORIGIN_FLAG,
       UNIVERSE_DOMAIN_FLAG,
       ...COMMON_FLAGS,
     ],
     examples: ["wif validate --config ./wif-config.json"],
-    notes: ["Exit code 0 when every check passes, 1 when one fails (each failure says how to fix it)."],
+    notes: [
+      "Exit code 0 when every check passes, 1 when one fails (each failure says how to fix it).",
+      "Nothing is sent: `wif doctor` checks the live setup (the subject token, STS, the provider, the APIs, the bindings).",
+    ],
+  },
+  doctor: {
+    summary:
+      "check a live setup step by step (subject token, STS, introspection, provider, APIs, impersonation, project number) and say which step fails and the command that fixes it",
+    usage: "wif doctor [--config PATH] [--format text|json]",
+    flags: [
+      CONFIG_FLAG,
+      [
+        "--format FORMAT",
+        "text (one line per step on stderr) or json ({ok, steps: [{id, status, summary, details, fix}]} on stdout)",
+      ],
+      ALLOW_ORIGIN_FLAG,
+      UNIVERSE_DOMAIN_FLAG,
+      ...COMMON_FLAGS,
+    ],
+    examples: [
+      "wif doctor --config ./wif-config.json",
+      "CLOUDSDK_AUTH_ACCESS_TOKEN=$(gcloud auth print-access-token) wif doctor --config ./wif-config.json --format json",
+    ],
+    notes: [
+      "Steps: the subject token (its claims; for AWS the caller identity AWS reports), the STS exchange, introspection at token_info_url (the real principal), the pool and the provider (issuer, allowed audiences, mapping, and the condition evaluated on this subject token), API enablement (SERVICE_DISABLED is told apart from a missing binding), the impersonation permission, and the project number.",
+      "The pool, provider, services and project are read with CLOUDSDK_AUTH_ACCESS_TOKEN when it is set (an administrator's token), else with the federated token; a step that cannot be read is skipped, saying so. The admin APIs are reached where gcloud's CLOUDSDK_API_ENDPOINT_OVERRIDES_IAM, _SERVICEUSAGE and _CLOUDRESOURCEMANAGER point.",
+      "Exit code 0 when no step fails, 1 when one does.",
+    ],
+  },
+  plan: {
+    summary:
+      "print the administrator's half for a workload: the gcloud commands (or Terraform) that enable the APIs, create the pool and the AWS or Azure provider, and grant access",
+    usage:
+      "wif plan --project ID [--project-number N] (--aws-role ROLE [--aws-account ID] | --azure-tenant ID --app-id-uri URI --managed-identity-object-id ID) (--service-account EMAIL | --direct --bucket NAME) [--bucket NAME] [--format gcloud|terraform]",
+    flags: [
+      [
+        "--project ID",
+        "the project of the pool (its id; the plan reads the number with gcloud projects describe)",
+      ],
+      ["--project-number N", "the project number, when known (then no describe step)"],
+      ["--pool ID", "the workload identity pool (default wif-pool)"],
+      ["--provider ID", "the provider (default aws-provider or azure-provider)"],
+      [
+        "--pool-exists",
+        "the pool and provider exist (another workload's): only grant this workload's access",
+      ],
+      ["--aws-role ROLE", "AWS: the IAM role the workload runs as, a name or arn:aws:iam::ACCOUNT:role/NAME"],
+      ["--aws-account ID", "AWS: the 12-digit account id (default: from the role ARN)"],
+      ["--azure-tenant ID", "Azure: the Entra ID tenant id"],
+      ["--app-id-uri URI", "Azure: the Application ID URI of the Entra application (the allowed audience)"],
+      ["--managed-identity-object-id ID", "Azure: the object id of the managed identity (the token's sub)"],
+      ["--issuer-uri URL", "Azure: the issuer (default https://sts.windows.net/TENANT)"],
+      [
+        "--service-account EMAIL",
+        "impersonation: the service account the workload impersonates (created by the plan)",
+      ],
+      ["--service-account-exists", "with --service-account: do not create it"],
+      ["--direct", "direct resource access: grant the workload's federated principal on the resource"],
+      [
+        "--bucket NAME",
+        "the Cloud Storage bucket to grant --role on (to the principal, or to the service account)",
+      ],
+      ["--role ROLE", "the role on the bucket (default roles/storage.objectViewer)"],
+      [
+        "--attribute-mapping M",
+        "replaces the guide's mapping (AWS: subject arn, attributes account, aws_role, aws_ec2_instance; Azure: subject sub)",
+      ],
+      [
+        "--attribute-condition C",
+        'replaces the guide\'s condition (AWS: only assumed roles of the account); "" for none',
+      ],
+      ["--output-file PATH", "where the printed create-cred-config writes (default wif-config.json)"],
+      [
+        "--sts-url, --iam-credentials-url, --metadata-url URL",
+        "wifkit only: passed on to the printed create-cred-config (an emulator's base URLs)",
+      ],
+      ["--format FORMAT", "gcloud (a bash script, default) or terraform (google provider resources)"],
+      ...COMMON_FLAGS,
+    ],
+    examples: [
+      "wif plan --project my-project --aws-role arn:aws:iam::111122223333:role/app --service-account app-runner@my-project.iam.gserviceaccount.com --bucket my-bucket",
+      "wif plan --project my-project --azure-tenant 00000000-1111-2222-3333-444444444444 --app-id-uri api://my-app --managed-identity-object-id 4d7c6b2a-1e3f-4a5b-9c8d-0f1e2d3c4b5a --direct --bucket my-bucket --format terraform",
+    ],
+    notes: [
+      "Follows Google's guide \"Configure Workload Identity Federation with AWS or Azure VMs\". Nothing is changed: the plan is printed (stdout), to read, edit and run (`wif plan ... > setup.sh && bash setup.sh`). The script's last step prints the workload's create-cred-config command with the project number filled in.",
+      "Ids, accounts, mappings and conditions are checked with Google's rules before anything is printed.",
+    ],
   },
   inspect: {
     summary: "show what the identity provider will see: the subject token this environment produces",
@@ -300,7 +387,9 @@ export const COMMAND_ORDER = [
   "id-token",
   "exec",
   "create-cred-config",
+  "plan",
   "validate",
+  "doctor",
   "inspect",
   "mapping eval",
   "emulator",

@@ -104,6 +104,16 @@ describe("wif demo", () => {
       "✔ Read gs://wifkit-bucket/hello.txt directly as the federated principal",
     );
     expect(result.stderr).toContain("refused as expected: [ERR_WIF_STS_REJECTED_BY_CONDITION]");
+    // The administrator's half: an empty project set up with wif plan's commands (their API calls).
+    expect(result.stderr).toContain(
+      "    $ gcloud iam workload-identity-pools providers create-aws aws-provider --project=wifkit-demo",
+    );
+    expect(result.stderr).toContain(
+      "✔ Apply the plan: APIs, project number, pool, AWS provider, service account, bindings",
+    );
+    expect(result.stderr).toContain(
+      '200 OK: "hello from wifkit\\n" (as wif-demo-reader@wifkit-demo.iam.gserviceaccount.com)',
+    );
     expect(result.stderr).not.toContain("✖");
     expect(result.stderr).toContain("Every step behaved as expected.");
     expect(result.code).toBe(0);

@@ -1,8 +1,8 @@
 /** Running the built `wif` as a child process, with a clean environment and a private cache directory. */
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { delimiter, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const WIF = fileURLToPath(new URL("../dist/main.js", import.meta.url));
@@ -26,6 +26,20 @@ export function scratch(prefix = "wif-cli-test-"): { dir: string; cleanup: () =>
   const dir = mkdtempSync(join(tmpdir(), prefix));
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
+
+/** Writes `value` as JSON to `dir/name` and returns the path: a configuration for `--config`. */
+export function writeJson(dir: string, name: string, value: unknown): string {
+  const path = join(dir, name);
+  writeFileSync(path, JSON.stringify(value, null, 2));
+  return path;
+}
+
+/** The gcloud on PATH, or undefined: tests that need it say they were skipped and why. */
+export const GCLOUD = (process.env.PATH ?? "")
+  .split(delimiter)
+  .filter((directory) => directory !== "")
+  .map((directory) => join(directory, "gcloud"))
+  .find((candidate) => existsSync(candidate));
 
 const shared = scratch();
 /** The HOME and cache every run gets unless it says otherwise: nothing leaks in from the developer's. */

@@ -289,6 +289,8 @@ export function createExternalAccountCredentials(
   const impersonation = (bearer: FederatedToken, signal: AbortSignal | undefined) => ({
     serviceAccount: serviceAccount as string,
     bearer: bearer.value,
+    // For a 403's message: the real project number and pool of the principal that needs the binding.
+    audience: init.audience,
     ...(init.delegates ? { delegates: init.delegates } : {}),
     universeDomain,
     ...(init.iamCredentialsBaseUrl ? { baseUrl: init.iamCredentialsBaseUrl } : {}),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { readGoogleError } from "./google-error.js";
+import { disabledService, readGoogleError } from "./google-error.js";
 
 const response = (body: unknown, status = 403) => ({
   status,
@@ -42,5 +42,29 @@ describe("readGoogleError", () => {
     });
     expect(readGoogleError(response("<html>502</html>", 502))).toEqual({});
     expect(readGoogleError(response([1, 2]))).toEqual({});
+  });
+});
+
+describe("disabledService", () => {
+  it("names the API, its title, the consumer project and the command that enables it", () => {
+    const details = {
+      reason: "SERVICE_DISABLED",
+      metadata: {
+        service: "sts.googleapis.com",
+        consumer: "projects/123456789012",
+        serviceTitle: "Security Token Service API",
+      },
+    };
+    expect(disabledService(details)).toEqual({
+      service: "sts.googleapis.com",
+      title: "Security Token Service API",
+      project: "123456789012",
+      command: "gcloud services enable sts.googleapis.com --project=123456789012",
+    });
+  });
+
+  it("is undefined for any other reason, or without a service", () => {
+    expect(disabledService({ reason: "IAM_PERMISSION_DENIED", metadata: { service: "x" } })).toBeUndefined();
+    expect(disabledService({ reason: "SERVICE_DISABLED" })).toBeUndefined();
   });
 });

@@ -69,3 +69,36 @@ function stringValues(record: Record<string, unknown>): Record<string, string> {
     Object.entries(record).filter((entry): entry is [string, string] => typeof entry[1] === "string"),
   );
 }
+
+/** What a `SERVICE_DISABLED` answer says to do: which API to enable in which project, and the command. */
+export interface DisabledService {
+  /** The API, e.g. `iamcredentials.googleapis.com`. */
+  service: string;
+  /** Its name as Google titles it (`IAM Service Account Credentials API`), else the service. */
+  title: string;
+  /** The consumer project (a number, as Google reports it), when the error names it. */
+  project: string | undefined;
+  /** `gcloud services enable SERVICE --project=PROJECT`. */
+  command: string;
+}
+
+/**
+ * The API a 403 `SERVICE_DISABLED` error is about, read from its ErrorInfo metadata (`service`, `consumer`
+ * `projects/N`, `serviceTitle`); undefined for any other error. Callers word their own message around it.
+ *
+ * @example
+ * const disabled = disabledService(readGoogleError(response));
+ * if (disabled) console.error(`${disabled.title} is disabled: ${disabled.command}`);
+ */
+export function disabledService(details: GoogleErrorDetails): DisabledService | undefined {
+  const service = details.metadata?.service;
+  if (details.reason !== "SERVICE_DISABLED" || service === undefined) return undefined;
+  const consumer = details.metadata?.consumer ?? "";
+  const project = /^projects\/([^/]+)$/.exec(consumer)?.[1] ?? details.metadata?.containerInfo;
+  return {
+    service,
+    title: details.metadata?.serviceTitle ?? service,
+    project,
+    command: `gcloud services enable ${service}${project === undefined ? "" : ` --project=${project}`}`,
+  };
+}

@@ -1,7 +1,7 @@
 export type { HttpErrorCode } from "./errors.js";
 export { HTTP_ERROR_CODES } from "./errors.js";
-export type { GoogleErrorDetails } from "./google-error.js";
-export { readGoogleError } from "./google-error.js";
+export type { DisabledService, GoogleErrorDetails } from "./google-error.js";
+export { disabledService, readGoogleError } from "./google-error.js";
 export type { ProxyResolver, ProxySettings } from "./proxy.js";
 export { isLocalOnlyHost, noProxyMatcher, proxyResolver } from "./proxy.js";
 export type { HttpRequestInit, RetryPolicy } from "./request.js";

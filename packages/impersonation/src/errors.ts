@@ -1,5 +1,11 @@
 import { redactSecrets, WifError, type WifErrorOptions } from "@wifkit/core";
-import { describeUrl, type HttpResponse } from "@wifkit/http";
+import {
+  type DisabledService,
+  describeUrl,
+  disabledService,
+  type HttpResponse,
+  readGoogleError,
+} from "@wifkit/http";
 
 /**
  * The codes an `ImpersonationError` carries; callers switch on `error.code`. Timeouts, network failures,
@@ -9,6 +15,11 @@ import { describeUrl, type HttpResponse } from "@wifkit/http";
 export const IAM_ERROR_CODES = Object.freeze({
   /** 403: the caller may not impersonate the service account (or it does not exist). */
   permissionDenied: "ERR_WIF_IAM_PERMISSION_DENIED",
+  /**
+   * 403 `SERVICE_DISABLED`: the IAM Service Account Credentials API is not enabled in the project Google
+   * names. `fix` is the `gcloud services enable` command for that project.
+   */
+  serviceDisabled: "ERR_WIF_SERVICE_DISABLED",
   /** 401: the bearer token (the federated STS token) was not accepted. */
   unauthenticated: "ERR_WIF_IAM_UNAUTHENTICATED",
   /** 400 and other 4xx: the request itself was refused (lifetime, scopes, audience, delegates). */
@@ -35,6 +46,8 @@ export interface ImpersonationErrorOptions extends WifErrorOptions {
   permission?: string | undefined;
   /** `ErrorInfo.reason` from the Google API error, e.g. `IAM_PERMISSION_DENIED`. */
   reason?: string | undefined;
+  /** The one command that fixes it, when it is known exactly. */
+  fix?: string | undefined;
 }
 
 /**
@@ -48,11 +61,17 @@ export class ImpersonationError extends WifError {
   declare readonly code: ImpersonationErrorCode;
   readonly permission: string | undefined;
   readonly reason: string | undefined;
+  /**
+   * The one command that fixes it, when it is known exactly: `gcloud services enable ...` for a disabled
+   * API, `gcloud iam service-accounts add-iam-policy-binding ...` for a missing binding.
+   */
+  readonly fix: string | undefined;
 
   constructor(message: string, options: ImpersonationErrorOptions) {
     super(message, options);
     this.permission = options.permission;
     this.reason = options.reason;
+    this.fix = options.fix;
   }
 }
 
@@ -63,6 +82,10 @@ export interface IamCallContext {
   serviceAccount: string;
   delegates: readonly string[];
   principal: string | undefined;
+  /** The provider's audience the bearer came from: gives the project number and pool of the principal. */
+  audience?: string | undefined;
+  /** The federated subject (`google.subject`), when the caller knows it. */
+  subject?: string | undefined;
   lifetimeSeconds?: number | undefined;
   /** Values that must never appear in a message. */
   secrets: ReadonlyArray<string | undefined>;
@@ -79,60 +102,71 @@ function redact(text: string, secrets: ReadonlyArray<string | undefined>): strin
   return redactSecrets(text, secrets);
 }
 
-/** Reads `{"error":{"code","message","status","details":[{reason, metadata.permission}]}}`, tolerating anything else. */
-function readGoogleApiError(response: HttpResponse): GoogleApiError {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(response.body.toString("utf8"));
-  } catch {
-    return {};
-  }
-  const error = (parsed as { error?: unknown } | null)?.error;
-  if (typeof error !== "object" || error === null) {
-    // An OAuth-shaped error from a proxy or an emulator: keep what it says.
-    const record = (parsed ?? {}) as Record<string, unknown>;
-    const result: GoogleApiError = {};
-    if (typeof record.error === "string") result.status = record.error;
-    if (typeof record.error_description === "string") result.message = record.error_description;
-    return result;
-  }
-  const record = error as Record<string, unknown>;
-  const result: GoogleApiError = {};
-  if (typeof record.status === "string") result.status = record.status;
-  if (typeof record.message === "string") result.message = record.message;
-  if (Array.isArray(record.details)) {
-    for (const detail of record.details as unknown[]) {
-      if (typeof detail !== "object" || detail === null) continue;
-      const info = detail as { reason?: unknown; metadata?: { permission?: unknown } };
-      if (result.reason === undefined && typeof info.reason === "string") result.reason = info.reason;
-      const permission = info.metadata?.permission;
-      if (result.permission === undefined && typeof permission === "string") result.permission = permission;
-    }
-  }
-  if (result.permission === undefined && result.message) {
-    const match = /Permission '([\w.]+)' denied/.exec(result.message);
-    if (match?.[1]) result.permission = match[1];
-  }
-  return result;
+/** Google's error (`readGoogleError`) plus the IAM permission it names, in the ErrorInfo or the message. */
+function readIamError(response: HttpResponse): {
+  body: GoogleApiError;
+  disabled: DisabledService | undefined;
+} {
+  const details = readGoogleError(response);
+  const permission =
+    details.metadata?.permission ?? /Permission '([\w.]+)' denied/.exec(details.message ?? "")?.[1];
+  const body: GoogleApiError = {};
+  if (details.error !== undefined) body.status = details.error;
+  if (details.message !== undefined) body.message = details.message;
+  if (details.reason !== undefined) body.reason = details.reason;
+  if (permission !== undefined) body.permission = permission;
+  return { body, disabled: disabledService(details) };
 }
 
-const UNKNOWN_PRINCIPAL =
-  "the federated principal (principal://iam.googleapis.com/projects/PROJECT_NUMBER/locations/global/" +
-  "workloadIdentityPools/POOL_ID/subject/SUBJECT, or a principalSet:// that contains it)";
+const POOL_AUDIENCE =
+  /^\/\/iam\.[^/]+\/(projects\/[^/]+\/locations\/[^/]+\/workloadIdentityPools\/[^/]+)\/providers\/[^/]+$/;
+
+/**
+ * The member a binding for this caller names: the given principal; else, from the audience's project
+ * number and pool, `principal://.../subject/SUBJECT` when the subject is known and `principalSet://.../*`
+ * (every identity of the pool) when it is not; else undefined.
+ */
+function memberOf(ctx: IamCallContext): string | undefined {
+  if (ctx.principal !== undefined) return ctx.principal;
+  const pool = POOL_AUDIENCE.exec(ctx.audience ?? "")?.[1];
+  if (pool === undefined) return undefined;
+  return ctx.subject === undefined
+    ? `principalSet://iam.googleapis.com/${pool}/*`
+    : `principal://iam.googleapis.com/${pool}/subject/${ctx.subject}`;
+}
+
+const PLACEHOLDER_MEMBER =
+  "principal://iam.googleapis.com/projects/PROJECT_NUMBER/locations/global/workloadIdentityPools/POOL_ID/subject/SUBJECT";
+
+/** The binding that lets the caller impersonate the first service account of the chain. */
+function bindingCommand(ctx: IamCallContext): {
+  command: string;
+  member: string | undefined;
+  account: string;
+} {
+  const member = memberOf(ctx);
+  const first = ctx.delegates[0];
+  const account = first === undefined ? ctx.serviceAccount : first.slice(first.lastIndexOf("/") + 1);
+  return {
+    command:
+      `gcloud iam service-accounts add-iam-policy-binding ${account} --role=roles/iam.workloadIdentityUser ` +
+      `--member="${member ?? PLACEHOLDER_MEMBER}"`,
+    member,
+    account,
+  };
+}
 
 function permissionHint(ctx: IamCallContext): string {
-  const principal = ctx.principal ?? UNKNOWN_PRINCIPAL;
-  const member =
-    ctx.principal ??
-    "principal://iam.googleapis.com/projects/PROJECT_NUMBER/locations/global/workloadIdentityPools/POOL_ID/subject/SUBJECT";
-  const delegateEmails = ctx.delegates.map((d) => d.slice(d.lastIndexOf("/") + 1));
-  const first = delegateEmails[0] ?? ctx.serviceAccount;
-  let hint =
-    `${principal} needs roles/iam.workloadIdentityUser on service account ${first}: ` +
-    `gcloud iam service-accounts add-iam-policy-binding ${first} --role=roles/iam.workloadIdentityUser ` +
-    `--member="${member}".`;
-  if (delegateEmails.length > 0) {
-    const chain = [...delegateEmails, ctx.serviceAccount];
+  const { command, member, account } = bindingCommand(ctx);
+  const who =
+    member === undefined
+      ? "the federated principal (principal://iam.googleapis.com/projects/PROJECT_NUMBER/locations/global/workloadIdentityPools/POOL_ID/subject/SUBJECT, or a principalSet:// that contains it)"
+      : member.endsWith("/*")
+        ? `${member} (every identity of the pool; the subject is not known here: \`wif doctor\` shows the exact principal://.../subject/... to grant instead)`
+        : member;
+  let hint = `${who} needs roles/iam.workloadIdentityUser on service account ${account}: ${command}.`;
+  if (ctx.delegates.length > 0) {
+    const chain = [...ctx.delegates.map((d) => d.slice(d.lastIndexOf("/") + 1)), ctx.serviceAccount];
     hint += ` With delegates, each service account in ${chain.join(" -> ")} also needs roles/iam.serviceAccountTokenCreator on the next one.`;
   }
   return `${hint} Google reports the same error when the service account does not exist; check the email too.`;
@@ -176,7 +210,7 @@ function hintFor(code: ImpersonationErrorCode, description: string, ctx: IamCall
 /** Turns a non-2xx IAM Credentials response into an `ImpersonationError`. */
 export function iamErrorFromResponse(response: HttpResponse, ctx: IamCallContext): ImpersonationError {
   if (response.status >= 300 && response.status < 400) return redirectError(response, ctx);
-  const raw = readGoogleApiError(response);
+  const { body: raw, disabled } = readIamError(response);
   // Every field a caller may print or log is upstream text: all of it is redacted, not only the message.
   const body: GoogleApiError = {};
   for (const field of ["status", "message", "reason", "permission"] as const) {
@@ -185,6 +219,7 @@ export function iamErrorFromResponse(response: HttpResponse, ctx: IamCallContext
   }
   const description = body.message;
   const googleStatus = body.status;
+  if (disabled) return serviceDisabledError(disabled, response.status, body, ctx);
   const code = codeFor(response.status, googleStatus);
   const answered = [
     `HTTP ${response.status}`,
@@ -206,7 +241,37 @@ export function iamErrorFromResponse(response: HttpResponse, ctx: IamCallContext
     permission: body.permission,
     reason: body.reason,
     retryable: code === IAM_ERROR_CODES.throttled || code === IAM_ERROR_CODES.unavailable,
+    fix:
+      code === IAM_ERROR_CODES.permissionDenied && memberOf(ctx) !== undefined
+        ? bindingCommand(ctx).command
+        : undefined,
   });
+}
+
+/**
+ * A 403 whose ErrorInfo says the API is not enabled: no binding would help, so the message names the API
+ * and the project Google reported and gives the command, instead of the binding hint.
+ */
+function serviceDisabledError(
+  disabled: DisabledService,
+  status: number,
+  body: GoogleApiError,
+  ctx: IamCallContext,
+): ImpersonationError {
+  return new ImpersonationError(
+    `IAM Credentials ${ctx.method} for service account ${ctx.serviceAccount} at ${ctx.url} failed: HTTP ${status} ` +
+      `SERVICE_DISABLED: the ${disabled.title} (${disabled.service}) is not enabled in project ` +
+      `${disabled.project ?? "of the service account"}. Enable it: ${disabled.command} (it takes a few minutes to apply).`,
+    {
+      code: IAM_ERROR_CODES.serviceDisabled,
+      status,
+      upstreamError: body.status,
+      upstreamDescription: body.message,
+      url: ctx.url,
+      reason: "SERVICE_DISABLED",
+      fix: disabled.command,
+    },
+  );
 }
 
 /**

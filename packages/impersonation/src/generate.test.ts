@@ -474,7 +474,13 @@ describe("IAM errors", () => {
           code: 403,
           status: "PERMISSION_DENIED",
           message: "denied",
-          details: [{ reason: `R ${req.headers.authorization}`, metadata: { permission: `${BEARER}` } }],
+          details: [
+            {
+              "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+              reason: `R ${req.headers.authorization}`,
+              metadata: { permission: `${BEARER}` },
+            },
+          ],
         },
       }),
     );

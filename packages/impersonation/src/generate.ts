@@ -30,6 +30,15 @@ export interface ImpersonationCallOptions {
    * `roles/iam.workloadIdentityUser` when IAM says no. Without it a 403 speaks of "the federated principal".
    */
   principal?: string | undefined;
+  /**
+   * Only for error messages, when `principal` is not given: the provider's audience the bearer came from
+   * (`//iam.googleapis.com/projects/N/locations/global/workloadIdentityPools/P/providers/X`). A 403 then names
+   * project N and pool P, and its binding command grants `principal://.../subject/SUBJECT` when `subject` is
+   * given, else `principalSet://.../*`.
+   */
+  audience?: string | undefined;
+  /** Only for error messages: the federated subject (`google.subject` as the provider maps it). */
+  subject?: string | undefined;
   /** Extra request headers, e.g. `x-goog-api-client`. Cannot override authorization or content type. */
   headers?: Record<string, string> | undefined;
   /** The network edge; defaults to @wifkit/core's node:http(s) transport with keep-alive pools. */
@@ -114,6 +123,8 @@ function prepare(
       serviceAccount,
       delegates,
       principal: init.principal,
+      audience: init.audience,
+      subject: init.subject,
       lifetimeSeconds,
       secrets: [bearer],
     },

@@ -127,6 +127,61 @@ describe("impersonation against the emulator", () => {
     expect(emulator.counters.get("iam.generateAccessToken")).toBe(1);
   });
 
+  it("names the real project number, pool and subject from the audience when no principal is given", async () => {
+    const admin = emulator.serviceAccountEmail("wifkit-admin");
+    const audience = emulator.providerAudience("oidc-provider");
+    const init = { baseUrl: reader.baseUrl, serviceAccount: admin, bearer: federatedToken, scopes: SCOPES };
+    const bySubject = await rejection(
+      generateAccessToken({ ...init, audience, subject: KUBERNETES_SUBJECT }),
+    );
+    const command = `gcloud iam service-accounts add-iam-policy-binding ${admin} --role=roles/iam.workloadIdentityUser --member="${principal()}"`;
+    expect(bySubject.code).toBe("ERR_WIF_IAM_PERMISSION_DENIED");
+    expect(bySubject.fix).toBe(command);
+    expect(bySubject.message).toContain(command);
+    expect(bySubject.message).not.toMatch(/PROJECT_NUMBER|POOL_ID|SUBJECT\b/);
+
+    const byPool = await rejection(generateAccessToken({ ...init, audience }));
+    const poolSet = `principalSet://iam.googleapis.com/projects/${emulator.state.projectNumber}/locations/global/workloadIdentityPools/wifkit-pool/*`;
+    expect(byPool.fix).toBe(
+      `gcloud iam service-accounts add-iam-policy-binding ${admin} --role=roles/iam.workloadIdentityUser --member="${poolSet}"`,
+    );
+    expect(byPool.message).toContain("every identity of the pool");
+
+    // The command works: run its API call, and the same request succeeds.
+    emulator.reconfigure({
+      serviceAccounts: { "wifkit-admin": { bindings: { "roles/iam.workloadIdentityUser": [principal()] } } },
+    });
+    const minted = await generateAccessToken({ ...init, audience, subject: KUBERNETES_SUBJECT });
+    expect(minted.accessToken).toMatch(/^ya29\./);
+  });
+
+  it("maps SERVICE_DISABLED to ERR_WIF_SERVICE_DISABLED with the enable command, not a binding hint", async () => {
+    emulator.reconfigure({ services: { "iamcredentials.googleapis.com": false } });
+    try {
+      const error = await rejection(
+        generateAccessToken({
+          baseUrl: reader.baseUrl,
+          serviceAccount: reader.serviceAccount,
+          bearer: federatedToken,
+          scopes: SCOPES,
+          audience: emulator.providerAudience("oidc-provider"),
+        }),
+      );
+      const command = `gcloud services enable iamcredentials.googleapis.com --project=${emulator.state.projectNumber}`;
+      expect(error.code).toBe("ERR_WIF_SERVICE_DISABLED");
+      expect(error.status).toBe(403);
+      expect(error.reason).toBe("SERVICE_DISABLED");
+      expect(error.fix).toBe(command);
+      expect(error.message).toContain(
+        `the IAM Service Account Credentials API (iamcredentials.googleapis.com) is not enabled in project ${emulator.state.projectNumber}. Enable it: ${command}`,
+      );
+      expect(error.message).not.toContain("workloadIdentityUser");
+      expect(error.message).not.toContain(federatedToken);
+    } finally {
+      emulator.reconfigure({ services: { "iamcredentials.googleapis.com": true } });
+    }
+  });
+
   it("maps an unknown service account to ERR_WIF_IAM_NOT_FOUND", async () => {
     const error = await rejection(
       generateAccessToken({

@@ -1,5 +1,5 @@
 import { redactSecrets, type SubjectTokenType, WifError, type WifErrorOptions } from "@wifkit/core";
-import { describeUrl, type HttpResponse } from "@wifkit/http";
+import { describeUrl, disabledService, type HttpResponse, readGoogleError } from "@wifkit/http";
 
 /**
  * The codes an `StsError` carries; callers switch on `error.code`. Timeouts, network failures, aborts and
@@ -25,6 +25,11 @@ export const STS_ERROR_CODES = Object.freeze({
   responseInvalid: "ERR_WIF_STS_RESPONSE_INVALID",
   /** A 3xx: STS never redirects, so the URL is not STS (often a proxy's or a portal's login page). */
   redirected: "ERR_WIF_STS_REDIRECTED",
+  /**
+   * 403 `SERVICE_DISABLED`: the Security Token Service API is not enabled in the pool's project. `fix` is
+   * the `gcloud services enable` command for that project.
+   */
+  serviceDisabled: "ERR_WIF_SERVICE_DISABLED",
   /** An option failed validation before any request was sent. */
   invalidOption: "ERR_WIF_INVALID_OPTION",
 } as const);
@@ -39,10 +44,22 @@ export type StsErrorCode = (typeof STS_ERROR_CODES)[keyof typeof STS_ERROR_CODES
 export class StsError extends WifError {
   override name = "StsError";
   declare readonly code: StsErrorCode;
+  /** `ErrorInfo.reason` of a Google API error, e.g. `SERVICE_DISABLED`. */
+  readonly reason: string | undefined;
+  /** The one command that fixes it, when it is known exactly (e.g. `gcloud services enable ...`). */
+  readonly fix: string | undefined;
 
-  constructor(message: string, options: WifErrorOptions & { code: StsErrorCode }) {
+  constructor(message: string, options: StsErrorOptions) {
     super(message, options);
+    this.reason = options.reason;
+    this.fix = options.fix;
   }
+}
+
+export interface StsErrorOptions extends WifErrorOptions {
+  code: StsErrorCode;
+  reason?: string | undefined;
+  fix?: string | undefined;
 }
 
 /** Which call failed, for messages and for choosing the hints that apply. */
@@ -61,30 +78,24 @@ export function redact(text: string, secrets: ReadonlyArray<string | undefined>)
   return redactSecrets(text, secrets);
 }
 
-interface OAuthErrorBody {
-  error?: string;
-  description?: string;
+/** The parts of a provider's audience, `//iam.googleapis.com/projects/N/locations/L/workloadIdentityPools/P/providers/X`. */
+function providerOf(audience: string | undefined) {
+  const match =
+    /^\/\/iam\.[^/]+\/projects\/([^/]+)\/locations\/([^/]+)\/workloadIdentityPools\/([^/]+)\/providers\/([^/]+)$/.exec(
+      audience ?? "",
+    );
+  return match ? { project: match[1], location: match[2], pool: match[3], provider: match[4] } : undefined;
 }
 
-function readOAuthError(response: HttpResponse): OAuthErrorBody {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(response.body.toString("utf8"));
-  } catch {
-    return {};
-  }
-  if (typeof parsed !== "object" || parsed === null) return {};
-  const record = parsed as Record<string, unknown>;
-  const result: OAuthErrorBody = {};
-  if (typeof record.error === "string") result.error = record.error;
-  // Some Google endpoints answer OAuth calls with the Google API error shape instead.
-  else if (typeof record.error === "object" && record.error !== null) {
-    const nested = record.error as Record<string, unknown>;
-    if (typeof nested.status === "string") result.error = nested.status;
-    if (typeof nested.message === "string") result.description = nested.message;
-  }
-  if (typeof record.error_description === "string") result.description = record.error_description;
-  return result;
+/**
+ * `gcloud iam workload-identity-pools providers describe` for the audience's provider, by its full name: the
+ * audience has the project number, which gcloud refuses in `--project` but takes in a resource name.
+ */
+function describeCommand(audience: string | undefined): string {
+  const ref = providerOf(audience);
+  return ref
+    ? `gcloud iam workload-identity-pools providers describe projects/${ref.project}/locations/${ref.location}/workloadIdentityPools/${ref.pool}/providers/${ref.provider}`
+    : "gcloud iam workload-identity-pools providers describe PROVIDER_ID --workload-identity-pool=POOL_ID --location=global";
 }
 
 const PROVIDER_NAME_FORM =
@@ -128,8 +139,8 @@ function hintFor(
     case STS_ERROR_CODES.rejectedByCondition:
       return (
         "The workload identity provider's attribute condition rejected this credential. Compare the token's " +
-        "claims (after attribute mapping) with the provider's attributeCondition " +
-        "(`gcloud iam workload-identity-pools providers describe PROVIDER_ID --workload-identity-pool=POOL_ID --location=global`)."
+        `claims (after attribute mapping) with the provider's attributeCondition (\`${describeCommand(ctx.audience)}\`; ` +
+        "`wif doctor` evaluates it on this credential)."
       );
     case STS_ERROR_CODES.invalidSubjectToken:
       return subjectTokenHint(ctx.subjectTokenType);
@@ -151,9 +162,11 @@ function hintFor(
       break;
   }
   if (oauthError === "invalid_target") {
+    const ref = providerOf(ctx.audience);
     return (
-      "The pool or provider named by the audience does not exist, is disabled or was deleted, or the project " +
-      `number is wrong. Check audience${ctx.audience ? ` "${ctx.audience}"` : ""} against the provider.`
+      `${ref ? `Provider ${ref.provider} of pool ${ref.pool} in project ${ref.project}` : "The pool or provider named by the audience"} ` +
+      "does not exist, is disabled or was deleted, or the project number is wrong. Check audience" +
+      `${ctx.audience ? ` "${ctx.audience}"` : ""} against the provider: \`${describeCommand(ctx.audience)}\`.`
     );
   }
   if (oauthError === "invalid_request" && /audience/i.test(description)) {
@@ -189,9 +202,11 @@ function codeFor(status: number, oauthError: string | undefined, kind: StsCallCo
 /** Turns a non-2xx STS response into an `StsError` with a code, the upstream error and what to check. */
 export function stsErrorFromResponse(response: HttpResponse, ctx: StsCallContext): StsError {
   if (response.status >= 300 && response.status < 400) return redirectError(response, ctx);
-  const body = readOAuthError(response);
-  const description = body.description === undefined ? undefined : redact(body.description, ctx.secrets);
+  const body = readGoogleError(response);
+  const description = body.message === undefined ? undefined : redact(body.message, ctx.secrets);
   const oauthError = body.error === undefined ? undefined : redact(body.error, ctx.secrets);
+  const disabled = disabledService(body);
+  if (disabled) return serviceDisabledError(disabled, response.status, oauthError, description, ctx);
   const code = codeFor(response.status, oauthError, ctx.kind);
   const answered = [`HTTP ${response.status}`, oauthError, description ? `"${description}"` : undefined]
     .filter(Boolean)
@@ -205,6 +220,33 @@ export function stsErrorFromResponse(response: HttpResponse, ctx: StsCallContext
     url: ctx.url,
     retryable: code === STS_ERROR_CODES.throttled || code === STS_ERROR_CODES.unavailable,
   });
+}
+
+/**
+ * A 403 whose ErrorInfo says the API is not enabled: not a refusal of this credential, so none of the
+ * audience or token hints apply; the message names the API and the project and gives the command.
+ */
+function serviceDisabledError(
+  disabled: NonNullable<ReturnType<typeof disabledService>>,
+  status: number,
+  oauthError: string | undefined,
+  description: string | undefined,
+  ctx: StsCallContext,
+): StsError {
+  return new StsError(
+    `${ctx.operation} at ${ctx.url} failed: HTTP ${status} SERVICE_DISABLED: the ${disabled.title} ` +
+      `(${disabled.service}) is not enabled in project ${disabled.project ?? "of the pool"}. Enable it: ` +
+      `${disabled.command} (it takes a few minutes to apply).`,
+    {
+      code: STS_ERROR_CODES.serviceDisabled,
+      status,
+      upstreamError: oauthError,
+      upstreamDescription: description,
+      url: ctx.url,
+      reason: "SERVICE_DISABLED",
+      fix: disabled.command,
+    },
+  );
 }
 
 /** The configuration field that holds the URL of this kind of call. */

@@ -1,4 +1,4 @@
-export type { StsErrorCode } from "./errors.js";
+export type { StsErrorCode, StsErrorOptions } from "./errors.js";
 export { STS_ERROR_CODES, StsError } from "./errors.js";
 export type { ClientAuth, ExchangeTokenInit, ExchangeTokenResult } from "./exchange.js";
 export {

@@ -120,6 +120,34 @@ describe("STS rejections from the emulator", () => {
     );
     expect(error.code).toBe("ERR_WIF_STS_BAD_REQUEST");
     expect(error.upstreamError).toBe("invalid_target");
+    expect(error.message).toContain(
+      "Provider no-such-provider of pool wifkit-pool in project 123456789012 does not exist, is disabled or was deleted",
+    );
+    expect(error.message).toContain(
+      "`gcloud iam workload-identity-pools providers describe projects/123456789012/locations/global/workloadIdentityPools/wifkit-pool/providers/no-such-provider`",
+    );
+  });
+
+  it("maps SERVICE_DISABLED to ERR_WIF_SERVICE_DISABLED with the command that enables STS in the pool's project", async () => {
+    emulator.reconfigure({ services: { "sts.googleapis.com": false } });
+    try {
+      const { audience, subjectToken } = kubernetesToken();
+      const error = await rejection(
+        exchangeToken({ tokenUrl: tokenUrl(), audience, subjectToken, subjectTokenType: JWT }),
+      );
+      expect(error.code).toBe("ERR_WIF_SERVICE_DISABLED");
+      expect(error.status).toBe(403);
+      expect(error.reason).toBe("SERVICE_DISABLED");
+      expect(error.fix).toBe("gcloud services enable sts.googleapis.com --project=123456789012");
+      expect(error.message).toContain(
+        "the Security Token Service API (sts.googleapis.com) is not enabled in project 123456789012. Enable it: gcloud services enable sts.googleapis.com --project=123456789012",
+      );
+      expect(error.message).not.toMatch(/audience|attribute condition/);
+      expect(error.message).not.toContain(subjectToken);
+      expect(emulator.counters.get("sts.token")).toBe(1);
+    } finally {
+      emulator.reconfigure({ services: { "sts.googleapis.com": true } });
+    }
   });
 
   it("maps a token for another audience to ERR_WIF_STS_INVALID_SUBJECT_TOKEN", async () => {

@@ -1,8 +1,9 @@
 /**
  * `wif demo`: the whole flow on one machine. Starts the emulator in this process and narrates, step by step,
  * the AWS flow (IMDSv2 -> signed GetCallerIdentity -> STS -> impersonation -> the guarded object), the Azure
- * flow (managed identity -> STS -> direct resource access) and a credential the provider's attribute
- * condition refuses. Exit code 0 when every step behaved as expected.
+ * flow (managed identity -> STS -> direct resource access), a credential the provider's attribute
+ * condition refuses, and the administrator's half: an empty project set up with `wif plan`'s commands.
+ * Exit code 0 when every step behaved as expected.
  */
 
 import { compileProviderRules } from "@wifkit/attribute-mapping";
@@ -15,9 +16,11 @@ import {
 } from "@wifkit/aws-supplier";
 import { decodeTokenClaims, fromAzure } from "@wifkit/azure-supplier";
 import { SUBJECT_TOKEN_TYPES } from "@wifkit/core";
+import { fromConfig } from "@wifkit/credentials";
 import { type Emulator, startEmulator } from "@wifkit/emulator";
 import { httpRequest } from "@wifkit/http";
 import { generateAccessToken } from "@wifkit/impersonation";
+import { applySetupPlan, gcloudArgs, planSetup, shellQuote } from "@wifkit/setup";
 import { DEFAULT_SCOPES, exchangeToken, STS_ERROR_CODES } from "@wifkit/sts-client";
 import { parseFlags } from "../args.js";
 import type { CommandContext } from "../context.js";
@@ -278,6 +281,73 @@ async function refusedFlow(emulator: Emulator, narrator: Narrator): Promise<void
   );
 }
 
+/**
+ * The administrator's half on a new, empty project: `wif plan` for the EC2 role with impersonation, carried
+ * out through the admin API calls its gcloud commands make (gcloud takes about a second per command; the
+ * calls are the same), then the workload reads the object through the setup it made.
+ */
+async function setupFlow(io: Io, narrator: Narrator): Promise<void> {
+  const emulator = await startEmulator({ empty: true });
+  try {
+    const { projectId, aws } = emulator.state;
+    const serviceAccount = `wif-demo-reader@${projectId}.iam.gserviceaccount.com`;
+    const flags = [
+      `--project=${projectId}`,
+      `--aws-account=${aws.accountId}`,
+      `--aws-role=${aws.instance.roleName}`,
+      `--service-account=${serviceAccount}`,
+      `--bucket=${BUCKET}`,
+    ];
+    narrator.heading("Setup: a new, empty project, set up with wif plan's commands");
+    io.err(
+      `${io.styles.dim(`wif plan ${flags.join(" ")} prints these gcloud commands; the demo makes the API calls they make:`)}\n`,
+    );
+    const plan = planSetup({
+      projectId,
+      source: { kind: "aws", accountId: aws.accountId, role: aws.instance.roleName },
+      access: { kind: "impersonation", serviceAccount },
+      bucket: BUCKET,
+    });
+    const applied = await narrator.step(
+      "Apply the plan: APIs, project number, pool, AWS provider, service account, bindings",
+      () =>
+        applySetupPlan(plan, {
+          accessToken: emulator.gcloudEnv().CLOUDSDK_AUTH_ACCESS_TOKEN as string,
+          // The emulator's URLs carry the admin APIs under the same names.
+          endpoints: emulator.urls,
+          timeoutMs: TIMEOUT_MS,
+          onStep: (step) =>
+            io.err(`    ${io.styles.dim(`$ ${gcloudArgs(step.action).map(shellQuote).join(" ")}`)}\n`),
+        }),
+      ({ projectNumber }) =>
+        `${plan.steps.length} steps; pool ${plan.poolId} in project ${projectNumber}; ${serviceAccount} may be impersonated by role ${aws.instance.roleName}`,
+    );
+    if (!applied) return;
+    const expected = emulator.state.storage.buckets[BUCKET]?.objects[OBJECT]?.content ?? "";
+    await narrator.step(
+      `The workload: the configuration ${plan.credentialConfigCommand.slice(0, 2).join(" ")} writes, then read gs://${BUCKET}/${OBJECT}`,
+      async () => {
+        const config = emulator.credentialConfig({
+          source: "aws",
+          pool: plan.poolId,
+          imdsv2: true,
+          serviceAccount,
+        });
+        const credentials = await fromConfig(config, {
+          allow: { origins: emulator.allowOrigins },
+          env: emulator.awsEnv(),
+          timeoutMs: TIMEOUT_MS,
+        });
+        const token = await credentials.getAccessToken();
+        return mustEqual(await readObject(emulator, token.value), expected, "object content");
+      },
+      (content) => `200 OK: ${JSON.stringify(content)} (as ${serviceAccount})`,
+    );
+  } finally {
+    await emulator.stop();
+  }
+}
+
 export async function run(args: readonly string[], { io }: CommandContext): Promise<number> {
   parseFlags("demo", args, GLOBAL_FLAGS);
   const narrator = new Narrator(io);
@@ -308,6 +378,7 @@ export async function run(args: readonly string[], { io }: CommandContext): Prom
   } finally {
     await emulator.stop();
   }
+  await setupFlow(io, narrator);
   io.err(
     narrator.failures === 0
       ? `\n${io.styles.green("Every step behaved as expected.")}\n`

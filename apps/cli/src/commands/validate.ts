@@ -1,10 +1,11 @@
 /**
- * `wif validate`: the configuration against the schema and the endpoint policy, then a doctor that checks,
- * from this machine, that the subject credential the configuration names can be had: environment
- * variables, files, metadata services, and finally a real fetch of the subject token.
+ * `wif validate`: the configuration against the schema and the endpoint policy, then what it needs from this
+ * machine that can be seen without the network: environment variables, files (a token file is read: empty,
+ * malformed, expired), executables. It never sends a request; `wif doctor` checks the live setup (subject token, STS, the provider, APIs, bindings).
  */
 import { access, constants, stat } from "node:fs/promises";
 import type { ExternalAccountConfig } from "@wifkit/config";
+import type { SubjectTokenSupplier } from "@wifkit/core";
 import type { ConfigSourceKind } from "@wifkit/credentials";
 import { parseFlags } from "../args.js";
 import type { CommandContext } from "../context.js";
@@ -15,40 +16,40 @@ import { GLOBAL_FLAGS } from "../specs.js";
 
 const FLAGS = { ...GLOBAL_FLAGS, config: { type: "string" }, offline: { type: "boolean" } } as const;
 
-/** Bound on the doctor's subject token fetch (metadata probes and their retries included). */
-const SUBJECT_FETCH_TIMEOUT_MS = 20_000;
+/** Bound on reading a token file (a FIFO or a slow disk must not hang validate). */
+const SUBJECT_FILE_TIMEOUT_MS = 10_000;
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-interface Doctor {
+interface Checks {
   io: Io;
   env: Env;
   failures: number;
 }
 
-function check(doctor: Doctor, ok: boolean | "warn", text: string, detail?: string): void {
-  if (ok === false) doctor.failures += 1;
-  doctor.io.check(ok, text, detail);
+function check(checks: Checks, ok: boolean | "warn", text: string, detail?: string): void {
+  if (ok === false) checks.failures += 1;
+  checks.io.check(ok, text, detail);
 }
 
 function set(env: Env, name: string): boolean {
   return (env[name] ?? "").trim() !== "";
 }
 
-async function checkFile(doctor: Doctor, what: string, path: string, fix: string): Promise<boolean> {
+async function checkFile(checks: Checks, what: string, path: string, fix: string): Promise<boolean> {
   try {
     const info = await stat(path);
     if (!info.isFile()) {
-      check(doctor, false, `${what} ${path} is not a file`, fix);
+      check(checks, false, `${what} ${path} is not a file`, fix);
       return false;
     }
     await access(path, constants.R_OK);
-    check(doctor, true, `${what} ${path} is readable`);
+    check(checks, true, `${what} ${path} is readable`);
     return true;
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     check(
-      doctor,
+      checks,
       false,
       `${what} ${path} ${code === "ENOENT" ? "does not exist" : `cannot be read (${code})`}`,
       fix,
@@ -57,11 +58,11 @@ async function checkFile(doctor: Doctor, what: string, path: string, fix: string
   }
 }
 
-function checkAwsEnvironment(doctor: Doctor): void {
-  const { env } = doctor;
+function checkAwsEnvironment(checks: Checks): void {
+  const { env } = checks;
   const region = env.AWS_REGION || env.AWS_DEFAULT_REGION;
   check(
-    doctor,
+    checks,
     true,
     region
       ? `AWS region ${region} (from ${env.AWS_REGION ? "AWS_REGION" : "AWS_DEFAULT_REGION"})`
@@ -70,7 +71,7 @@ function checkAwsEnvironment(doctor: Doctor): void {
   if (set(env, "AWS_ACCESS_KEY_ID") || set(env, "AWS_SECRET_ACCESS_KEY")) {
     const complete = set(env, "AWS_ACCESS_KEY_ID") && set(env, "AWS_SECRET_ACCESS_KEY");
     check(
-      doctor,
+      checks,
       complete,
       complete
         ? `AWS credentials from AWS_ACCESS_KEY_ID${set(env, "AWS_SESSION_TOKEN") ? ", AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN" : " and AWS_SECRET_ACCESS_KEY"}`
@@ -84,7 +85,7 @@ function checkAwsEnvironment(doctor: Doctor): void {
   if (set(env, "AWS_ROLE_ARN") || set(env, "AWS_WEB_IDENTITY_TOKEN_FILE")) {
     const complete = set(env, "AWS_ROLE_ARN") && set(env, "AWS_WEB_IDENTITY_TOKEN_FILE");
     check(
-      doctor,
+      checks,
       complete,
       complete
         ? `AWS credentials from the web identity role ${env.AWS_ROLE_ARN} (EKS IRSA)`
@@ -97,48 +98,48 @@ function checkAwsEnvironment(doctor: Doctor): void {
   }
   if (set(env, "AWS_CONTAINER_CREDENTIALS_FULL_URI") || set(env, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")) {
     check(
-      doctor,
+      checks,
       true,
       "AWS credentials from the container credentials endpoint (ECS, Fargate or EKS Pod Identity)",
     );
     return;
   }
   check(
-    doctor,
+    checks,
     true,
     "AWS credentials: none in the environment, so the EC2 instance role is read from the instance metadata service",
   );
 }
 
 async function checkEnvironment(
-  doctor: Doctor,
+  checks: Checks,
   config: ExternalAccountConfig,
   kind: ConfigSourceKind,
 ): Promise<boolean> {
   const source = config.credential_source;
   if (kind === "aws") {
-    checkAwsEnvironment(doctor);
+    checkAwsEnvironment(checks);
     return true;
   }
   if (kind === "azure") {
     const { detectAzureSource } = await import("@wifkit/azure-supplier");
-    const detection = detectAzureSource({ env: doctor.env });
+    const detection = detectAzureSource({ env: checks.env });
     const chosen = detection.checks.find((candidate) => candidate.source === detection.source);
-    check(doctor, true, `Azure managed identity source: ${chosen?.detail ?? detection.source}`);
+    check(checks, true, `Azure managed identity source: ${chosen?.detail ?? detection.source}`);
     return true;
   }
   if ("file" in source) {
     return checkFile(
-      doctor,
+      checks,
       "Subject token file",
       source.file,
       "fix: the file is written by your platform or a sidecar (e.g. a Kubernetes projected service account token); check the path in credential_source.file",
     );
   }
   if ("executable" in source) {
-    const allowed = doctor.env.GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES === "1";
+    const allowed = checks.env.GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES === "1";
     check(
-      doctor,
+      checks,
       allowed,
       allowed ? "GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES=1 is set" : "executables are not allowed to run",
       allowed
@@ -148,10 +149,10 @@ async function checkEnvironment(
     const program = source.executable.command.trim().split(/\s+/)[0] ?? "";
     try {
       await access(program, constants.X_OK);
-      check(doctor, true, `Executable ${program} exists and may run`);
+      check(checks, true, `Executable ${program} exists and may run`);
     } catch {
       check(
-        doctor,
+        checks,
         false,
         `Executable ${program} does not exist or is not executable`,
         "fix: install it, or correct credential_source.executable.command (an absolute path)",
@@ -163,50 +164,11 @@ async function checkEnvironment(
   return true;
 }
 
-export async function run(args: readonly string[], context: CommandContext): Promise<number> {
-  const { io, env } = context;
-  const { values } = parseFlags("validate", args, FLAGS);
-  const doctor: Doctor = { io, env, failures: 0 };
-  let loaded: Awaited<ReturnType<typeof loadConfig>>;
+/** The subject token in a file source: it reads, and a JWT has not expired. */
+async function checkTokenFile(checks: Checks, supplier: SubjectTokenSupplier): Promise<void> {
   try {
-    loaded = await loadConfig(values.config, await allowFor(values, env, "validate"), context);
-  } catch (error) {
-    const issues = (error as { issues?: { path: string; message: string }[] }).issues;
-    const code = (error as { code?: string }).code;
-    if (!issues) throw error;
-    check(
-      doctor,
-      false,
-      `Configuration is invalid (${issues.length === 1 ? "1 problem" : `${issues.length} problems`}) [${code}]`,
-      issues.map((issue) => `${issue.path ? `${issue.path}: ` : ""}${issue.message}`).join("\n"),
-    );
-    return 1;
-  }
-  const { config, path } = loaded;
-  check(doctor, true, `Configuration ${path} matches the schema and the endpoint policy (${config.type})`);
-  if (config.type !== "external_account") {
-    check(doctor, true, "An authorized user configuration has no subject credential to check");
-    return 0;
-  }
-  if (values.offline) return 0;
-
-  // Loaded only now: --offline needs none of the suppliers.
-
-  const { subjectTokenSupplierFromConfig } = await import("@wifkit/credentials-all");
-
-  const { source: kind, supplier } = await subjectTokenSupplierFromConfig(config, {
-    env,
-    timeoutMs: 5_000,
-    transport: context.transport,
-  });
-  const ready = await checkEnvironment(doctor, config, kind);
-  if (!ready) return 1;
-
-  const spinner = io.spinner(`Fetching the ${kind} subject token…`);
-  try {
-    const subject = await supplier({ signal: AbortSignal.timeout(SUBJECT_FETCH_TIMEOUT_MS) });
-    spinner.stop();
-    check(doctor, true, `Subject token fetched (${subject.type}, ${subject.token.length} characters)`);
+    const subject = await supplier({ signal: AbortSignal.timeout(SUBJECT_FILE_TIMEOUT_MS) });
+    check(checks, true, `Subject token read (${subject.type}, ${subject.token.length} characters)`);
     const jwt =
       subject.type.endsWith(":jwt") || subject.type.endsWith(":id_token")
         ? readJwt(subject.token)
@@ -215,21 +177,62 @@ export async function run(args: readonly string[], context: CommandContext): Pro
     if (typeof exp === "number") {
       const valid = exp * 1000 > Date.now();
       check(
-        doctor,
+        checks,
         valid,
         `Subject token ${valid ? "expires" : "expired"} ${relativeTime(exp, Date.now())} (iss ${String(jwt?.claims.iss)}, aud ${JSON.stringify(jwt?.claims.aud)})`,
         valid ? undefined : "fix: whatever writes the token must refresh it before it expires",
       );
     }
   } catch (error) {
-    spinner.stop();
     const e = error as { message?: string; code?: string };
     check(
-      doctor,
+      checks,
       false,
-      `Could not fetch the subject token${e.code ? ` [${e.code}]` : ""}`,
+      `Could not read the subject token${e.code ? ` [${e.code}]` : ""}`,
       e.message ?? String(error),
     );
   }
-  return doctor.failures === 0 ? 0 : 1;
+}
+
+export async function run(args: readonly string[], context: CommandContext): Promise<number> {
+  const { io, env } = context;
+  const { values } = parseFlags("validate", args, FLAGS);
+  const checks: Checks = { io, env, failures: 0 };
+  let loaded: Awaited<ReturnType<typeof loadConfig>>;
+  try {
+    loaded = await loadConfig(values.config, await allowFor(values, env, "validate"), context);
+  } catch (error) {
+    const issues = (error as { issues?: { path: string; message: string }[] }).issues;
+    const code = (error as { code?: string }).code;
+    if (!issues) throw error;
+    check(
+      checks,
+      false,
+      `Configuration is invalid (${issues.length === 1 ? "1 problem" : `${issues.length} problems`}) [${code}]`,
+      issues.map((issue) => `${issue.path ? `${issue.path}: ` : ""}${issue.message}`).join("\n"),
+    );
+    return 1;
+  }
+  const { config, path } = loaded;
+  check(checks, true, `Configuration ${path} matches the schema and the endpoint policy (${config.type})`);
+  if (config.type !== "external_account") {
+    check(checks, true, "An authorized user configuration has no subject credential to check");
+    return 0;
+  }
+  if (values.offline) return 0;
+
+  // Loaded only now: --offline needs none of the suppliers. Building a supplier sends nothing.
+  const { subjectTokenSupplierFromConfig } = await import("@wifkit/credentials-all");
+  const { source: kind, supplier } = await subjectTokenSupplierFromConfig(config, { env, timeoutMs: 5_000 });
+  const ready = await checkEnvironment(checks, config, kind);
+  // A token file is read here (a local read): what is in it. Every other source would reach out.
+  if (ready && kind === "file") await checkTokenFile(checks, supplier);
+  if (checks.failures === 0) {
+    io.err(
+      io.styles.dim(
+        "Checked offline. `wif doctor` checks the live setup: subject token, STS, provider, APIs, bindings.\n",
+      ),
+    );
+  }
+  return checks.failures === 0 ? 0 : 1;
 }
