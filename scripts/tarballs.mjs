@@ -6,7 +6,15 @@
  * Used by the packed-tarball test (tooling/release-tests) and the footprint benchmark.
  */
 import { execFile } from "node:child_process";
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  writeFileSync,
+} from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { promisify } from "node:util";
 
@@ -55,7 +63,8 @@ export function storeClosure(fromDir, names) {
   const found = new Map();
   const visit = (from, name) => {
     const dir = resolvePackageDir(from, name);
-    if (dir === undefined) throw new Error(`${name} is not installed where ${from} can see it; run pnpm install`);
+    if (dir === undefined)
+      throw new Error(`${name} is not installed where ${from} can see it; run pnpm install`);
     const manifest = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"));
     const known = found.get(manifest.name);
     if (known?.version === manifest.version) return;
@@ -79,7 +88,11 @@ export async function packStorePackage({ name, version, dir }, destination) {
 }
 
 /** `npm install --offline` of `tarballs` into a new project at `projectDir`, with an npm cache of its own. */
-export async function installTarballs(projectDir, tarballs, { cacheDir = join(projectDir, ".npm-cache") } = {}) {
+export async function installTarballs(
+  projectDir,
+  tarballs,
+  { cacheDir = join(projectDir, ".npm-cache") } = {},
+) {
   mkdirSync(projectDir, { recursive: true });
   writeFileSync(
     join(projectDir, "package.json"),
@@ -99,7 +112,11 @@ export async function installTarballs(projectDir, tarballs, { cacheDir = join(pr
       "--loglevel=error",
       ...tarballs,
     ],
-    { cwd: projectDir, env: { ...process.env, npm_config_update_notifier: "false" }, maxBuffer: 16 * 1024 * 1024 },
+    {
+      cwd: projectDir,
+      env: { ...process.env, npm_config_update_notifier: "false" },
+      maxBuffer: 16 * 1024 * 1024,
+    },
   );
 }
 

@@ -4,8 +4,8 @@
  * start-up. Requests a proxy applies to go through undici's `ProxyAgent` (CONNECT tunnelling, proxy
  * authentication, HTTPS proxies, mTLS through the tunnel), loaded on the first such request only.
  */
-import type http from "node:http";
-import type https from "node:https";
+import type * as http from "node:http";
+import type * as https from "node:https";
 import { WifError } from "@wifkit/core";
 import type { Dispatcher, ProxyAgent } from "undici";
 import { HTTP_ERROR_CODES } from "./errors.js";
