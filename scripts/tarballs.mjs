@@ -83,7 +83,8 @@ export function storeClosure(fromDir, names) {
 export async function packStorePackage({ name, version, dir }, destination) {
   mkdirSync(destination, { recursive: true });
   const file = join(destination, `${name.replace("@", "").replace("/", "-")}-${version}.tgz`);
-  await run("tar", ["-czf", file, "-C", dirname(dir), basename(dir)]);
+  // pnpm hard-links identical files; a registry tarball holds each as a file of its own.
+  await run("tar", ["--hard-dereference", "-czf", file, "-C", dirname(dir), basename(dir)]);
   return file;
 }
 
