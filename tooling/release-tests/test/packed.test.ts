@@ -23,14 +23,12 @@ import { build } from "esbuild";
 import { publint } from "publint";
 import { formatMessage } from "publint/utils";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-// @ts-expect-error: plain JavaScript shared with the benchmarks
 import {
   installTarballs,
   packStorePackage,
   packWorkspacePackages,
   storeClosure,
 } from "../../../scripts/tarballs.mjs";
-// @ts-expect-error: plain JavaScript shared with the release scripts
 import { publicPackages } from "../../../scripts/workspace.mjs";
 
 const run = promisify(execFile);

@@ -4,9 +4,7 @@
  * the pending changesets and for a minor of each published library alone.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-// @ts-expect-error: plain JavaScript, also run from the command line (`pnpm release-check`)
 import { checkReleases } from "../../../scripts/release-check.mjs";
-// @ts-expect-error: plain JavaScript shared with the release scripts
 import { publicPackages } from "../../../scripts/workspace.mjs";
 
 interface Result {
