@@ -4,7 +4,8 @@
  * workspace's pnpm store) into fresh projects outside the workspace, with an empty npm cache. Nothing can
  * come from the registry or from the workspace's own node_modules.
  *
- * - an AWS-only application (fixtures/aws-consumer) compiled with `tsc --strict` for nodenext and for
+ * - an AWS-only application (fixtures/aws-consumer: a chain with caching and impersonation, and `fromConfig`
+ *   with the AWS supplier registered explicitly) compiled with `tsc --strict` for nodenext and for
  *   commonjs/node10, run against the emulator (started here, on 127.0.0.1), and bundled by esbuild;
  * - `wif` and `wif-sidecar` from their tarballs;
  * - publint (strict) and attw (its default profile) over every tarball.
@@ -102,6 +103,11 @@ describe("an AWS-only application on the AWS path's tarballs", () => {
     return JSON.parse(stdout) as { principal: string; type: string; expiresAt: string; length: number };
   };
 
+  const compile = (variant: string) =>
+    run(process.execPath, [tsc, "-p", join(project, variant)]).catch((error: { stdout: string }) => {
+      throw new Error(`tsc failed for ${variant}:\n${error.stdout}`);
+    });
+
   beforeAll(async () => {
     project = join(work, "aws-app");
     await installTarballs(
@@ -109,14 +115,21 @@ describe("an AWS-only application on the AWS path's tarballs", () => {
       AWS_PATH.map((name) => tarballs.get(`@wifkit/${name}`)!),
     );
     const typeRoots = [join(root, "node_modules/@types")];
+    // Each compiled on its own, so one that fails to compile fails only its own test.
     const variants = {
-      nodenext: { module: "nodenext", moduleResolution: "nodenext", type: "module" },
-      node10: { module: "commonjs", moduleResolution: "node10", type: "commonjs" },
+      nodenext: { file: "consumer.ts", module: "nodenext", moduleResolution: "nodenext", type: "module" },
+      node10: { file: "consumer.ts", module: "commonjs", moduleResolution: "node10", type: "commonjs" },
+      registration: {
+        file: "from-config.ts",
+        module: "nodenext",
+        moduleResolution: "nodenext",
+        type: "module",
+      },
     };
-    for (const [variant, { type, ...modules }] of Object.entries(variants)) {
+    for (const [variant, { file, type, ...modules }] of Object.entries(variants)) {
       const dir = join(project, variant);
       mkdirSync(dir);
-      cpSync(join(import.meta.dirname, "../fixtures/aws-consumer/consumer.ts"), join(dir, "consumer.ts"));
+      cpSync(join(import.meta.dirname, "../fixtures/aws-consumer", file), join(dir, file));
       writeFileSync(join(dir, "package.json"), JSON.stringify({ type }));
       writeFileSync(
         join(dir, "tsconfig.json"),
@@ -129,7 +142,7 @@ describe("an AWS-only application on the AWS path's tarballs", () => {
             types: ["node"],
             ...modules,
           },
-          files: ["consumer.ts"],
+          files: [file],
         }),
       );
     }
@@ -147,9 +160,7 @@ describe("an AWS-only application on the AWS path's tarballs", () => {
   it.each(["nodenext", "node10"])(
     "compiles with tsc --strict (%s) and gets a token through the chain",
     async (variant) => {
-      await run(process.execPath, [tsc, "-p", join(project, variant)]).catch((error: { stdout: string }) => {
-        throw new Error(`tsc failed for ${variant}:\n${error.stdout}`);
-      });
+      await compile(variant);
       // AWS applies (EC2 instance metadata): the first link of the chain.
       const aws = settingsFor(variant, "aws");
       const awsEnv = { ...emulator.awsEnv({ source: "imds" }), AWS_EC2_METADATA_DISABLED: "false" };
@@ -180,23 +191,45 @@ describe("an AWS-only application on the AWS path's tarballs", () => {
     },
   );
 
-  it("bundles with esbuild, no flags, and the bundle carries no Azure code", async () => {
-    const result = await build({
-      entryPoints: [join(project, "nodenext/consumer.ts")],
-      absWorkingDir: join(project, "nodenext"),
-      bundle: true,
-      platform: "node",
-      format: "esm",
-      write: false,
-      logLevel: "silent",
+  it("fromConfig with the AWS supplier registered explicitly gets a token (nodenext)", async () => {
+    await compile("registration");
+    const configPath = emulator.writeCredentialConfig({
+      source: "aws",
+      serviceAccount: SERVICE_ACCOUNT,
+      path: join(project, "registration", "credential-config.json"),
     });
-    const code = result.outputFiles.map((file) => file.text).join("\n");
-    expect(code).toContain("GetCallerIdentity");
-    const azure = code.match(
-      /.{0,60}(fromAzure|azure-supplier|AZURE_[A-Z_]+|IDENTITY_ENDPOINT|IDENTITY_HEADER|login\.microsoftonline|msi\/token|managed identity).{0,60}/gi,
+    const before = counters("aws.imds.credentials", "sts.token");
+    const { stdout } = await run(
+      process.execPath,
+      [join(project, "registration/dist/from-config.js"), configPath, emulator.allowOrigins.join(",")],
+      { env: { PATH: process.env.PATH ?? "", ...emulator.awsEnv({ source: "imds" }) } },
     );
-    expect(azure ?? [], "Azure code in the bundle").toEqual([]);
+    expect(JSON.parse(stdout)).toMatchObject({ type: "access_token" });
+    const after = counters("aws.imds.credentials", "sts.token");
+    expect(after["aws.imds.credentials"]).toBeGreaterThan(before["aws.imds.credentials"]!);
+    expect(after["sts.token"]).toBe(before["sts.token"]! + 1);
   });
+
+  it.each(["nodenext/consumer.ts", "registration/from-config.ts"])(
+    "bundles %s with esbuild, no flags, and the bundle carries no Azure code",
+    async (entry) => {
+      const result = await build({
+        entryPoints: [join(project, entry)],
+        absWorkingDir: project,
+        bundle: true,
+        platform: "node",
+        format: "esm",
+        write: false,
+        logLevel: "silent",
+      });
+      const code = result.outputFiles.map((file) => file.text).join("\n");
+      expect(code).toContain("GetCallerIdentity");
+      const azure = code.match(
+        /.{0,60}(fromAzure|azure-supplier|AZURE_[A-Z_]+|IDENTITY_ENDPOINT|IDENTITY_HEADER|login\.microsoftonline|msi\/token|managed identity).{0,60}/gi,
+      );
+      expect(azure ?? [], "Azure code in the bundle").toEqual([]);
+    },
+  );
 });
 
 function freePort(): Promise<number> {
