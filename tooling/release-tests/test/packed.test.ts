@@ -11,11 +11,20 @@
  * - publint (strict) and attw (its default profile) over every tarball.
  */
 
-import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
+import {
+  cpSync,
+  type Dirent,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join, relative } from "node:path";
 import { createInterface } from "node:readline";
 import { promisify } from "node:util";
 import { checkPackage, createPackageFromTarballData } from "@arethetypeswrong/core";
@@ -351,6 +360,76 @@ describe("wif and wif-sidecar from their tarballs", () => {
   });
 });
 
+/** The files of a tarball (paths without the leading `package/`), extracted under `work`. */
+function unpack(tarball: string): { dir: string; files: string[] } {
+  const dir = mkdtempSync(join(work, "unpacked-"));
+  execFileSync("tar", ["-xzf", tarball, "-C", dir]);
+  const files = (readdirSync(join(dir, "package"), { recursive: true, withFileTypes: true }) as Dirent[])
+    .filter((entry) => entry.isFile())
+    .map((entry) => relative(join(dir, "package"), join(entry.parentPath, entry.name)));
+  return { dir: join(dir, "package"), files };
+}
+
+describe("what every tarball ships", () => {
+  it.each(packages.map(({ manifest }) => manifest.name))(
+    "%s: only code its entry points reach, no source map, the licences of bundled third-party code",
+    (name) => {
+      const { dir, files } = unpack(tarballs.get(name)!);
+      expect(files.filter((file) => file.endsWith(".map"))).toEqual([]);
+      const manifest = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as {
+        main?: string;
+        bin?: Record<string, string>;
+        exports?: Record<string, string | { default?: string }>;
+      };
+      const entries = [
+        manifest.main,
+        ...Object.values(manifest.bin ?? {}),
+        ...Object.values(manifest.exports ?? {}).map((target) =>
+          typeof target === "string" ? target : target.default,
+        ),
+      ]
+        .filter((path): path is string => path?.endsWith(".js") === true)
+        .map((path) => path.replace(/^\.\//, ""));
+      // A shipped script is reached when a reached one names it in a string: an import specifier
+      // ("./chunk-X.js") or a path it builds (the CLI's entry loads join(__dirname, "lib", "commands.js")).
+      const scripts = files.filter((file) => file.endsWith(".js"));
+      const reached = new Set(entries);
+      for (let grew = true; grew; ) {
+        grew = false;
+        const text = [...reached].map((file) => readFileSync(join(dir, file), "utf8")).join("\n");
+        for (const file of scripts.filter((candidate) => !reached.has(candidate))) {
+          if (new RegExp(`["'/]${basename(file).replaceAll(".", "\\.")}["']`).test(text)) {
+            reached.add(file);
+            grew = true;
+          }
+        }
+      }
+      expect(
+        scripts.filter((file) => !reached.has(file)),
+        "scripts nothing loads",
+      ).toEqual([]);
+
+      // esbuild heads each bundled module with its path: those under node_modules are third-party code.
+      const bundled = new Set<string>();
+      for (const file of scripts) {
+        for (const match of readFileSync(join(dir, file), "utf8").matchAll(
+          /^\/\/ .*node_modules\/((?:@[^/]+\/)?[^/]+)\//gm,
+        )) {
+          bundled.add(match[1]!); // the greedy .* leaves the package after the last node_modules/
+        }
+      }
+      const notices = files
+        .filter((file) => basename(file) === "THIRD_PARTY_NOTICES.md")
+        .map((file) => readFileSync(join(dir, file), "utf8"))
+        .join("\n");
+      expect(
+        [...bundled].filter((pkg) => !notices.includes(`## ${pkg}@`)),
+        "bundled without a notice",
+      ).toEqual([]);
+    },
+  );
+});
+
 describe("publint and attw over every tarball", () => {
   it.each(packages.map(({ manifest }) => manifest.name))("%s", async (name) => {
     const tarball = tarballs.get(name)!;
@@ -368,13 +447,18 @@ describe("publint and attw over every tarball", () => {
     const kinds = [
       ...new Set(("problems" in analysis ? analysis.problems : []).map((problem) => problem.kind)),
     ];
-    // The one problem attw's default profile reports for an ES-module-only package (a require() of it from
-    // node16 CommonJS) is explained in every package README: Node 20.19+ loads it with require(esm).
-    expect(kinds.filter((kind) => kind !== "CJSResolvesToESM")).toEqual([]);
-    if (kinds.includes("CJSResolvesToESM")) {
-      const packageDir = packages.find(({ manifest }) => manifest.name === name)!.dir;
-      const readme = readFileSync(join(root, packageDir, "README.md"), "utf8");
-      expect(readme.includes("CJSResolvesToESM"), `${name} README explains CJSResolvesToESM`).toBe(true);
-    }
+    // Every problem attw reports must be explained in the package's README, by its name, and the only one
+    // allowed is `CJSResolvesToESM` (a require() from node16 CommonJS of an ES module, which Node 20.19+
+    // loads): every entry point must resolve for node10 too (`typesVersions` for subpath exports).
+    const packageDir = packages.find(({ manifest }) => manifest.name === name)!.dir;
+    const readme = readFileSync(join(root, packageDir, "README.md"), "utf8");
+    expect(
+      kinds.filter((kind) => !readme.includes(kind)),
+      `attw problems ${name}'s README does not explain`,
+    ).toEqual([]);
+    expect(
+      kinds.filter((kind) => kind !== "CJSResolvesToESM"),
+      "attw problems besides require(esm)",
+    ).toEqual([]);
   });
 });
