@@ -21,7 +21,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { writeAppChangeset } from "./app-releases.mjs";
-import { appLibraries, publicPackages, workspacePackages } from "./workspace.mjs";
+import { appLibraries, mapLimited, publicPackages, workspacePackages } from "./workspace.mjs";
 
 const run = promisify(execFile);
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -106,16 +106,6 @@ function problemsOf({ root, before, after, probe }) {
     problems,
     releases: [...released].map((name) => `${name} ${before.get(name)} -> ${after.get(name)}`),
   };
-}
-
-async function mapLimited(items, limit, task) {
-  const results = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    for (let index = next++; index < items.length; index = next++) results[index] = await task(items[index]);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }
 
 /**

@@ -17,18 +17,9 @@ import {
 } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { promisify } from "node:util";
+import { mapLimited } from "./workspace.mjs";
 
 const run = promisify(execFile);
-
-async function mapLimited(items, limit, task) {
-  const results = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    for (let index = next++; index < items.length; index = next++) results[index] = await task(items[index]);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-}
 
 /** `pnpm pack` of each workspace package directory into `destination`; returns name -> tarball path. */
 export async function packWorkspacePackages(packageDirs, destination) {

@@ -8,6 +8,29 @@ import { join } from "node:path";
 
 export const WORKSPACE_FOLDERS = ["packages", "apps"];
 
+/** The AWS path: what `npm install @wifkit/credentials @wifkit/aws-supplier` installs (package folders). */
+export const AWS_PATH = [
+  "core",
+  "http",
+  "config",
+  "sts-client",
+  "impersonation",
+  "token-cache",
+  "credentials",
+  "aws-supplier",
+];
+
+/** `task` over `items`, at most `limit` at a time (packing, versioning: 2 cores are shared). */
+export async function mapLimited(items, limit, task) {
+  const results = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    for (let index = next++; index < items.length; index = next++) results[index] = await task(items[index]);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
 /** @returns {{ dir: string, manifest: Record<string, any> }[]} `dir` relative to `root` (`packages/core`). */
 export function workspacePackages(root) {
   return WORKSPACE_FOLDERS.flatMap((folder) =>

@@ -15,19 +15,9 @@ import {
   packWorkspacePackages,
   storeClosure,
 } from "../tarballs.mjs";
+import { AWS_PATH } from "../workspace.mjs";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
-/** What an AWS workload's `npm install @wifkit/credentials @wifkit/aws-supplier` brings. */
-const AWS_PATH = [
-  "core",
-  "http",
-  "config",
-  "sts-client",
-  "impersonation",
-  "token-cache",
-  "credentials",
-  "aws-supplier",
-];
 const TARGET_RATIO = 0.07; // DESIGN.md: at most 0.07x google-auth-library's
 
 const work = mkdtempSync(join(tmpdir(), "wifkit-footprint-"));
