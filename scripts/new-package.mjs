@@ -29,26 +29,34 @@ const scripts = {
   typecheck: "tsc -p tsconfig.json --noEmit",
   test: "vitest run --config ../../tooling/vitest.config.ts",
 };
+// Apps are published like libraries (bin instead of exports); see CONTRIBUTING "What a package ships".
+const published = {
+  license: "Apache-2.0",
+  repository: { type: "git", url: "git+https://github.com/wifkit/wifkit.git", directory: dir },
+  type: "module",
+};
 const manifest = values.app
   ? {
       name: `@wifkit/${name}`,
       version: "0.0.0",
-      private: true,
       description,
-      type: "module",
+      ...published,
       engines: { node: ">=20.19" },
       bin: { [name]: "./dist/main.js" },
-      scripts,
+      files: ["dist"],
+      scripts: { ...scripts, lint: "publint --strict" },
+      publishConfig: { access: "public" },
     }
   : {
       name: `@wifkit/${name}`,
       version: "0.0.0",
       description,
-      license: "Apache-2.0",
-      repository: { type: "git", url: "git+https://github.com/wifkit/wifkit.git", directory: dir },
-      type: "module",
+      ...published,
       sideEffects: false,
       engines: { node: ">=20.19" },
+      // main/types: TypeScript's node10 resolution (module: commonjs) reads these, not exports.
+      main: "./dist/index.js",
+      types: "./dist/index.d.ts",
       exports: {
         ".": { types: "./dist/index.d.ts", default: "./dist/index.js" },
         "./package.json": "./package.json",

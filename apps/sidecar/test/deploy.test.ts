@@ -2,11 +2,19 @@
  * The deployment files cannot be run here (no container engine or cluster), so this reads them the way
  * Docker and Kubernetes would and checks what a working deployment depends on: a non-root Node 20 image whose
  * entry point and health check match the probes, sidecar env vars the sidecar accepts, credential configs
- * that parse, and apps pointed at the sidecar's address.
+ * that parse, apps pointed at the sidecar's address, and manifests naming the image the release workflow
+ * pushes for this version. The Dockerfile's build steps run outside Docker: its `pnpm deploy` into a
+ * temporary folder, whose entry point then serves and whose health check passes.
  */
-import { readFileSync } from "node:fs";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { promisify } from "node:util";
 import { parseCredentialConfig } from "@wifkit/config";
+import { startEmulator } from "@wifkit/emulator";
 import { afterEach, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { OPTIONS, parseCommandLine, type SidecarConfig } from "../src/config.js";
@@ -14,6 +22,13 @@ import { DEFAULT_ADMIN_PORT, DEFAULT_PORT } from "../src/sidecar.js";
 import { rawRequest, startTestSidecar, type TestSidecar, waitFor } from "./helpers.js";
 
 const deployDir = join(import.meta.dirname, "../deploy");
+const repoRoot = join(import.meta.dirname, "../../..");
+const sidecarManifest = JSON.parse(readFileSync(join(deployDir, "../package.json"), "utf8")) as {
+  version: string;
+  dependencies: Record<string, string>;
+};
+/** What the release workflow pushes for this version (scripts/sidecar-image-tag.mjs keeps the manifests on it). */
+const IMAGE = `ghcr.io/wifkit/wif-sidecar:${sidecarManifest.version}`;
 
 interface EnvVar {
   name: string;
@@ -108,6 +123,7 @@ function checkSidecarContainer(
   volumes: PodSpec["volumes"],
   maps: Manifest[],
 ) {
+  expect(container.image).toBe(IMAGE);
   // The probes run the image's own entry point with --probe, or ask the admin port over HTTP.
   expect(container.startupProbe?.exec?.command).toEqual([...ENTRYPOINT, "--probe"]);
   expect(container.readinessProbe?.httpGet?.path).toBe("/readyz");
@@ -131,6 +147,15 @@ function checkSidecarContainer(
   const json = map?.data?.[key];
   expect(json, `ConfigMap ${mapName} has ${key}`).toBeTypeOf("string");
   expect(parseCredentialConfig(JSON.parse(json!)).config.type).toBe("external_account");
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
 }
 
 let running: TestSidecar | undefined;
@@ -163,6 +188,78 @@ describe("Dockerfile", () => {
     expect(lines).toContain('RUN pnpm --filter "@wifkit/sidecar..." run build');
     expect(lines).toContain("RUN pnpm --filter @wifkit/sidecar --prod deploy /out");
     expect(JSON.parse(readFileSync(join(deployDir, "../package.json"), "utf8")).files).toEqual(["dist"]);
+  });
+});
+
+describe("Dockerfile build steps, outside Docker", () => {
+  it("pnpm deploy gives a folder whose entry point serves a token and passes the health check", {
+    timeout: 60_000,
+  }, async () => {
+    const { lines, final } = dockerfile();
+    const deploy = lines.find((line) => line.startsWith("RUN pnpm ") && line.includes(" deploy "));
+    const copied = final.find((line) => line.startsWith("COPY --from=build "))?.split(" ");
+    expect(deploy).toMatch(/ \/out$/);
+    expect(copied?.slice(2)).toEqual(["/out", "/app"]);
+    const scratch = mkdtempSync(join(tmpdir(), "wif-sidecar-deploy-"));
+    const emulator = await startEmulator();
+    const out = join(scratch, "out");
+    // The image's /app, here: the deploy step's own command line, aimed at a temporary folder.
+    const args = deploy!
+      .replace(/^RUN pnpm /, "")
+      .replace(/ \/out$/, ` ${out}`)
+      .split(" ")
+      .map((arg) => arg.replaceAll('"', ""));
+    let server: ChildProcess | undefined;
+    try {
+      await promisify(execFile)("pnpm", args, { cwd: repoRoot, env: { ...process.env, CI: "1" } });
+      // Production dependencies only: no test tool, no emulator, and the wifkit packages as they publish.
+      for (const name of Object.keys(sidecarManifest.dependencies)) {
+        expect(existsSync(join(out, "node_modules", name, "package.json")), name).toBe(true);
+      }
+      for (const devOnly of ["@wifkit/emulator", "google-auth-library", "yaml", "vitest"]) {
+        expect(existsSync(join(out, "node_modules", devOnly)), devOnly).toBe(false);
+      }
+      expect(existsSync(join(out, "node_modules/@wifkit/credentials/src"))).toBe(false);
+
+      // The image's entry point and health check, with /app standing for the deployed folder.
+      const atOut = (arg: string) => arg.replace(/^\/app\//, `${out}/`);
+      const healthcheck = JSON.parse(
+        final.find((line) => line.startsWith("HEALTHCHECK "))!.replace(/^.* CMD /, ""),
+      ) as string[];
+      const configPath = emulator.writeCredentialConfig({ source: "url", serviceAccount: "wifkit-reader" });
+      const env = {
+        PATH: process.env.PATH ?? "",
+        WIF_SIDECAR_CREDENTIAL_CONFIG: configPath,
+        WIF_SIDECAR_PORT: "0",
+        WIF_SIDECAR_ADMIN_PORT: String(await freePort()),
+        WIF_ALLOW_ORIGINS: emulator.allowOrigins.join(","),
+      };
+      const probe = () =>
+        promisify(execFile)(process.execPath, healthcheck.slice(1).map(atOut), { env }).then(
+          ({ stdout }) => stdout,
+          () => undefined,
+        );
+      expect(await probe()).toBeUndefined(); // nothing listens yet: the health check fails
+      server = spawn(process.execPath, ENTRYPOINT.slice(1).map(atOut), {
+        env,
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      const url = await new Promise<string>((resolve, reject) => {
+        createInterface({ input: server!.stdout! }).on("line", (line) => {
+          const entry = JSON.parse(line) as { msg?: string; url?: string };
+          if (entry.msg === "wif-sidecar listening" && entry.url) resolve(entry.url);
+        });
+        server!.on("exit", (code) => reject(new Error(`the deployed sidecar exited with ${code}`)));
+      });
+      await waitFor(async () => (await probe()) === "ready\n", 10_000);
+      const token = await rawRequest(url, "/computeMetadata/v1/instance/service-accounts/default/token");
+      expect(token.status).toBe(200);
+      expect(JSON.parse(token.body)).toMatchObject({ token_type: "Bearer" });
+    } finally {
+      server?.kill("SIGKILL");
+      await emulator.stop();
+      rmSync(scratch, { recursive: true, force: true });
+    }
   });
 });
 

@@ -8,8 +8,8 @@
  * so a process talking to such a proxy burns CPU and never exits. A tunnel opened here fails its attempt at
  * once, and the retry policy of `httpRequest` decides what happens next.
  */
-import type http from "node:http";
-import type https from "node:https";
+import type * as http from "node:http";
+import type * as https from "node:https";
 import { isIP, type Socket } from "node:net";
 import { WifError } from "@wifkit/core";
 import { HTTP_ERROR_CODES } from "./errors.js";
