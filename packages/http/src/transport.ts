@@ -104,15 +104,20 @@ interface Clients {
   tlsAgents: WeakMap<TlsClientOptions, https.Agent>;
 }
 let clients: Promise<Clients> | undefined;
+// Once loaded, requests use them without waiting on a promise.
+let loadedClients: Clients | undefined;
 
 function loadClients(): Promise<Clients> {
-  clients ??= Promise.all([import("node:http"), import("node:https")]).then(([httpModule, httpsModule]) => ({
-    http: httpModule.default,
-    https: httpsModule.default,
-    httpAgent: new httpModule.default.Agent({ keepAlive: true, maxSockets: 32 }),
-    httpsAgent: new httpsModule.default.Agent({ keepAlive: true, maxSockets: 32 }),
-    tlsAgents: new WeakMap(),
-  }));
+  clients ??= Promise.all([import("node:http"), import("node:https")]).then(([httpModule, httpsModule]) => {
+    loadedClients = {
+      http: httpModule.default,
+      https: httpsModule.default,
+      httpAgent: new httpModule.default.Agent({ keepAlive: true, maxSockets: 32 }),
+      httpsAgent: new httpsModule.default.Agent({ keepAlive: true, maxSockets: 32 }),
+      tlsAgents: new WeakMap(),
+    };
+    return loadedClients;
+  });
   return clients;
 }
 
@@ -150,18 +155,33 @@ function tooLarge(url: URL, limit: number, status: number | undefined): WifError
 
 /** The direct transport: node:http(s) with keep-alive pools, never a proxy. */
 export const nodeTransport: HttpTransport = async (request) => {
-  const { url } = request;
+  const { url, signal } = request;
   checkScheme(url);
-  const c = await loadClients();
+  const c = loadedClients ?? (await loadClients());
+  signal.throwIfAborted();
   return new Promise<HttpResponse>((resolve, reject) => {
     const client = url.protocol === "http:" ? c.http : c.https;
+    // The signal is watched here rather than passed as an option: node then follows the request with
+    // end-of-stream listeners, which costs more per request than everything else this function does.
     const req = client.request(url, {
       method: request.method,
       headers: request.headers,
       agent: agentFor(c, url, request.tls),
-      signal: request.signal,
     });
-    req.once("error", reject);
+    const onAbort = () =>
+      req.destroy(
+        Object.assign(new Error("The operation was aborted"), {
+          name: "AbortError",
+          code: "ABORT_ERR",
+          cause: signal.reason,
+        }),
+      );
+    signal.addEventListener("abort", onAbort, { once: true });
+    const fail = (error: unknown) => {
+      signal.removeEventListener("abort", onAbort);
+      reject(error);
+    };
+    req.once("error", fail);
     req.once("response", (res) => {
       const chunks: Buffer[] = [];
       let size = 0;
@@ -170,15 +190,16 @@ export const nodeTransport: HttpTransport = async (request) => {
         if (size > request.maxResponseBytes) {
           res.destroy();
           req.destroy();
-          reject(tooLarge(url, request.maxResponseBytes, res.statusCode));
+          fail(tooLarge(url, request.maxResponseBytes, res.statusCode));
           return;
         }
         chunks.push(chunk);
       });
-      res.once("error", reject);
-      res.once("end", () =>
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
-      );
+      res.once("error", fail);
+      res.once("end", () => {
+        signal.removeEventListener("abort", onAbort);
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) });
+      });
     });
     req.end(request.body);
   });
