@@ -1,10 +1,13 @@
-// Starts scripts/bench/emulator-process.mjs and offers its state and counters to a benchmark.
+// Starts scripts/bench/emulator-process.mjs and offers its state, counters and faults to a benchmark.
 import { fork } from "node:child_process";
 import { once } from "node:events";
 
-export async function startEmulatorProcess() {
-  const child = fork(new URL("./emulator-process.mjs", import.meta.url), {
+/** Starts the emulator in a child process; `options` go to startEmulator (e.g. { accessTokenLength }). */
+export async function startEmulatorProcess(options = {}) {
+  const child = fork(new URL("./emulator-process.mjs", import.meta.url), [JSON.stringify(options)], {
     stdio: ["ignore", "inherit", "inherit", "ipc"],
+    // Whatever the benchmark runs with (--cpu-prof, --expose-gc) is not the emulator's business.
+    execArgv: [],
   });
   const [ready] = await Promise.race([
     once(child, "message"),
@@ -12,17 +15,24 @@ export async function startEmulatorProcess() {
       throw new Error(`the emulator process exited with ${code} before it was ready; run pnpm build first`);
     }),
   ]);
-  const ask = async (type) => {
-    child.send({ type });
-    for (;;) {
-      const [message] = await once(child, "message");
-      if (message.type === type) return message;
-    }
-  };
+  let nextId = 0;
+  const ask = (type, body = {}) =>
+    new Promise((resolve) => {
+      const id = ++nextId;
+      const onMessage = (message) => {
+        if (message?.id !== id) return;
+        child.off("message", onMessage);
+        resolve(message);
+      };
+      child.on("message", onMessage);
+      child.send({ type, id, ...body });
+    });
   return {
     ...ready,
     counters: async () => (await ask("counters")).counters,
+    /** Zeroes the counters and clears every fault. */
     resetCounters: () => ask("reset"),
+    fault: (route, fault) => ask("fault", { route, fault }),
     stop: async () => {
       child.disconnect();
       await once(child, "exit");
@@ -33,7 +43,15 @@ export async function startEmulatorProcess() {
 /** Environment for google-auth-library: it reads AWS_* and proxy variables from process.env directly. */
 export function isolateProcessEnv() {
   for (const key of Object.keys(process.env)) {
-    if (key.startsWith("AWS_") || /^(https?|all)_proxy$/i.test(key)) delete process.env[key];
+    if (key.startsWith("AWS_") || /^(https?|all|no)_proxy$/i.test(key)) delete process.env[key];
   }
   process.env.NO_PROXY = "127.0.0.1,localhost";
+}
+
+/** The requests the emulator saw, as "route: count" sorted by route, for printing. */
+export function describeCounters(counters) {
+  return Object.keys(counters)
+    .sort()
+    .map((route) => `${route} ${counters[route]}`)
+    .join(", ");
 }
