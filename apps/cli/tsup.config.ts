@@ -41,6 +41,10 @@ export default defineConfig([
     entry: { commands: "src/commands.ts" },
     outDir: "dist/lib",
     splitting: true,
+    // undici (HTTPS_PROXY and friends) is CommonJS: bundled into an ES module chunk it can neither require
+    // node builtins nor show its named exports, and every proxied request failed. It is loaded from
+    // node_modules instead, and only when a proxy applies.
+    external: ["undici"],
     clean: true,
     onSuccess: packageType("dist/lib", "module"),
   },

@@ -1,18 +1,26 @@
-// Starts scripts/bench/emulator-process.mjs and offers its state, counters and faults to a benchmark.
+// Starts the benchmarks' helper processes (the emulator, the proxy) and talks to them over IPC.
 import { fork } from "node:child_process";
 import { once } from "node:events";
 
 /** Starts the emulator in a child process; `options` go to startEmulator (e.g. { accessTokenLength }). */
-export async function startEmulatorProcess(options = {}) {
-  const child = fork(new URL("./emulator-process.mjs", import.meta.url), [JSON.stringify(options)], {
+export function startEmulatorProcess(options = {}) {
+  return startBenchProcess("emulator-process.mjs", options);
+}
+
+/**
+ * Starts a helper script of this directory in a child process with `options` as its one JSON argument, and
+ * waits for its { ready } message. The helper answers requests by `id`; `stop()` disconnects it (it exits).
+ */
+export async function startBenchProcess(script, options = {}) {
+  const child = fork(new URL(`./${script}`, import.meta.url), [JSON.stringify(options)], {
     stdio: ["ignore", "inherit", "inherit", "ipc"],
-    // Whatever the benchmark runs with (--cpu-prof, --expose-gc) is not the emulator's business.
+    // Whatever the benchmark runs with (--cpu-prof, --expose-gc) is not the helper's business.
     execArgv: [],
   });
   const [ready] = await Promise.race([
     once(child, "message"),
     once(child, "exit").then(([code]) => {
-      throw new Error(`the emulator process exited with ${code} before it was ready; run pnpm build first`);
+      throw new Error(`${script} exited with ${code} before it was ready; run pnpm build first`);
     }),
   ]);
   let nextId = 0;
@@ -29,8 +37,9 @@ export async function startEmulatorProcess(options = {}) {
     });
   return {
     ...ready,
+    ask,
     counters: async () => (await ask("counters")).counters,
-    /** Zeroes the counters and clears every fault. */
+    /** Zeroes the counters and clears every fault (emulator). */
     resetCounters: () => ask("reset"),
     fault: (route, fault) => ask("fault", { route, fault }),
     stop: async () => {

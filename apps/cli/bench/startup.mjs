@@ -17,7 +17,7 @@
  *
  *   node bench/startup.mjs [--json]      (after a build)   BENCH_ROUNDS (default 15)
  */
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
