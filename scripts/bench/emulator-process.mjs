@@ -16,6 +16,8 @@ process.send({
   configImdsv2: aws(true),
   allowOrigins: emulator.allowOrigins,
   awsEnv: emulator.awsEnv({ source: "imds" }),
+  // For many processes at once: IMDS probes time out after 1 s, too short on a loaded 2-core machine.
+  awsEnvStatic: emulator.awsEnv({ source: "static" }),
   urls: emulator.urls,
 });
 process.on("message", (message) => {

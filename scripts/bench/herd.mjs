@@ -7,7 +7,8 @@
 // - across processes: BENCH_PROCESSES (default 50) concurrent programs on one machine, each getting the same
 //   token: `wif token` on one cold shared file cache (its cold path takes the key's lock, so one process
 //   fetches and the others read what it stored), and a google-auth-library script, which has no cache
-//   between processes.
+//   between processes. These take AWS keys from the environment (IMDS probes time out after 1 s, too short
+//   for 50 processes starting at once on a small machine); in-process callers use IMDS.
 //
 // Every caller's token is checked, and every wif process must print the same one.
 //
@@ -95,7 +96,7 @@ try {
     HOME: work,
     WIF_ALLOW_ORIGINS: emulator.allowOrigins.join(","),
     NO_PROXY: "127.0.0.1,localhost",
-    ...emulator.awsEnv,
+    ...emulator.awsEnvStatic,
   };
   const wifkitCredentials = await fromConfig(emulator.config, {
     allow: { origins: emulator.allowOrigins },

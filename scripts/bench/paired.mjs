@@ -7,7 +7,7 @@
 // one ratio A / B; min / median / max over the rounds is what is reported, and only ratios are targets.
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { availableParallelism, loadavg } from "node:os";
+import { availableParallelism, cpus, loadavg } from "node:os";
 
 /** Rounds for a benchmark: BENCH_ROUNDS when set (to raise them), else the benchmark's modest default. */
 export function roundsFrom(defaultRounds) {
@@ -61,7 +61,8 @@ export function verdict(s, target, atMost = true) {
 export function machineLoad() {
   const [one, five, fifteen] = loadavg();
   return {
-    cpus: availableParallelism(),
+    // Not availableParallelism(): that shrinks to 1 once this process is pinned.
+    cpus: cpus().length,
     loadavg: [one, five, fifteen].map((value) => Number(value.toFixed(2))),
   };
 }
