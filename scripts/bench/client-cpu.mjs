@@ -15,7 +15,12 @@
 //   node --expose-gc scripts/bench/client-cpu.mjs [--json]     BENCH_ROUNDS (default 10), BENCH_PER_ROUND (20)
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
-import { describeCounters, isolateProcessEnv, startEmulatorProcess } from "./emulator-client.mjs";
+import {
+  describeCounters,
+  isolateProcessEnv,
+  loadFromConfig,
+  startEmulatorProcess,
+} from "./emulator-client.mjs";
 import {
   emit,
   formatSpread,
@@ -32,7 +37,7 @@ const root = fileURLToPath(new URL("../..", import.meta.url));
 const { ExternalAccountClient } = createRequire(`${root}packages/credentials/package.json`)(
   "google-auth-library",
 );
-const { fromConfig } = await import(`${root}packages/credentials/dist/index.js`);
+const fromConfig = await loadFromConfig();
 
 const ROUNDS = roundsFrom(10);
 const PER_ROUND = Number(process.env.BENCH_PER_ROUND ?? 20);

@@ -1,6 +1,24 @@
 // Starts the benchmarks' helper processes (the emulator, the proxy) and talks to them over IPC.
 import { fork } from "node:child_process";
 import { once } from "node:events";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+const root = fileURLToPath(new URL("../..", import.meta.url));
+
+/**
+ * `fromConfig` with every supplier registered, from the build: the batteries-included entry where the
+ * repository has one (`@wifkit/credentials-all`, or `@wifkit/credentials/all`), else `@wifkit/credentials`.
+ */
+export async function loadFromConfig() {
+  const entry = [
+    "packages/credentials-all/dist/index.js",
+    "packages/credentials/dist/all.js",
+    "packages/credentials/dist/index.js",
+  ].find((path) => existsSync(`${root}${path}`));
+  if (!entry) throw new Error("@wifkit/credentials is not built; run pnpm build first");
+  return (await import(`${root}${entry}`)).fromConfig;
+}
 
 /** Starts the emulator in a child process; `options` go to startEmulator (e.g. { accessTokenLength }). */
 export function startEmulatorProcess(options = {}) {

@@ -19,14 +19,14 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { isolateProcessEnv, startEmulatorProcess } from "./emulator-client.mjs";
+import { isolateProcessEnv, loadFromConfig, startEmulatorProcess } from "./emulator-client.mjs";
 import { emit, machineLoad } from "./paired.mjs";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const { ExternalAccountClient } = createRequire(`${root}packages/credentials/package.json`)(
   "google-auth-library",
 );
-const { fromConfig } = await import(`${root}packages/credentials/dist/index.js`);
+const fromConfig = await loadFromConfig();
 const CALLERS = Number(process.env.BENCH_CALLERS ?? 10_000);
 const PROCESSES = Number(process.env.BENCH_PROCESSES ?? 50);
 const TOKEN_LENGTH = 1024;

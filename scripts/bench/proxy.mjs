@@ -20,7 +20,12 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { isolateProcessEnv, startBenchProcess, startEmulatorProcess } from "./emulator-client.mjs";
+import {
+  isolateProcessEnv,
+  loadFromConfig,
+  startBenchProcess,
+  startEmulatorProcess,
+} from "./emulator-client.mjs";
 import {
   emit,
   formatSpread,
@@ -45,7 +50,7 @@ if (!process.argv.includes(AGAIN)) {
   process.exit(again.status ?? 1);
 }
 
-const { fromConfig } = await import(`${root}packages/credentials/dist/index.js`);
+const fromConfig = await loadFromConfig();
 const { createTransport } = await import(`${root}packages/http/dist/index.js`);
 const ROUNDS = roundsFrom(10);
 const PER_ROUND = Number(process.env.BENCH_PER_ROUND ?? 20);
