@@ -1,137 +1,208 @@
 #!/usr/bin/env node
 /**
- * `pnpm bench` (apps/cli): start-up of the built `wif`, side by side in one run: processes are spawned one at
- * a time, round-robin over the commands (so load from elsewhere on the machine hits every row alike), RUNS
- * rounds bounded by a time budget; median and p90 wall-clock milliseconds per command:
+ * `pnpm bench` (apps/cli): start-up of the built `wif`, each command paired with `node -e 0` in alternating
+ * rounds (see scripts/bench/paired.mjs): one round runs the command and the floor back to back, the next
+ * round the other way round, and each round gives one ratio. Reported: min / median / max of the ratio of
+ * wall-clock time, and of CPU time (task-clock, when `perf` is installed).
  *
- *   node -e 0                       the floor: a Node.js process that does nothing
+ *   wif token (warm file cache)     the target: at most 1.15x node -e 0 (DESIGN.md)
  *   wif --version                   the entry alone
- *   wif token (warm file cache)     the target: at most 1.5x node -e 0 (DESIGN.md)
  *   wif token --no-cache            the full flow: IMDS, signed request, STS, impersonation
  *   google-auth-library             the same token through ExternalAccountClient in a fresh process
  *
- * Everything runs against `wif emulator` on loopback. Build first: `pnpm build` in apps/cli.
- * Options: --runs N (default 20), --budget-ms N (whole run, default 60000).
+ * Everything runs against the emulator in its own process (1 KB tokens), with NODE_EXTRA_CA_CERTS unset, this
+ * process and the commands it starts pinned to CPU 1 and the emulator to CPU 0 when the machine allows.
+ * What is timed is checked: every warm run printed the cached token and the emulator saw no request during
+ * them; every --no-cache run made its own exchange; every run printed a 1 KB token.
+ *
+ *   node bench/startup.mjs [--json]      (after a build)   BENCH_ROUNDS (default 15)
  */
-import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
+import { startEmulatorProcess } from "../../../scripts/bench/emulator-client.mjs";
+import {
+  emit,
+  formatSpread,
+  machineLoad,
+  pairedRounds,
+  pinProcess,
+  ratioSpread,
+  roundsFrom,
+  spread,
+  verdict,
+} from "../../../scripts/bench/paired.mjs";
 
-const { values } = parseArgs({ options: { runs: { type: "string" }, "budget-ms": { type: "string" } } });
-const RUNS = Math.max(3, Math.min(200, Number(values.runs ?? 20)));
-const BUDGET_MS = Math.max(1000, Number(values["budget-ms"] ?? 60_000));
-
+const ROUNDS = roundsFrom(15);
+const TOKEN_LENGTH = 1024;
+const TARGET = 1.15;
 const wif = fileURLToPath(new URL("../dist/main.js", import.meta.url));
 const galScript = fileURLToPath(new URL("./gal-token.mjs", import.meta.url));
 if (!existsSync(wif)) {
   console.error("dist/main.js is missing: run `pnpm build` in apps/cli first.");
   process.exit(1);
 }
+const PERF = ["/usr/bin/perf", "/usr/local/bin/perf"].find((path) => {
+  if (!existsSync(path)) return false;
+  // Installed is not enough: it must be allowed to count a child's task-clock here.
+  return spawnSync(path, ["stat", "-x,", "-e", "task-clock", "true"], { stdio: "ignore" }).status === 0;
+});
 
-const work = mkdtempSync(join(tmpdir(), "wif-bench-"));
-const configs = join(work, "configs");
+const work = mkdtempSync(join(tmpdir(), "wif-bench-startup-"));
+const loadBefore = machineLoad();
+const emulator = await startEmulatorProcess({ accessTokenLength: TOKEN_LENGTH });
+const pinned = pinProcess(emulator.pid, 0) && pinProcess(process.pid, 1);
 
-/** Starts `wif emulator` and reads what it prints: the origins to allow. */
-async function startEmulator() {
-  const child = spawn(process.execPath, [wif, "emulator", "--quiet", "--write-config", configs], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let text = "";
-  let errors = "";
-  child.stderr.setEncoding("utf8").on("data", (chunk) => {
-    errors += chunk;
-  });
-  await new Promise((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`wif emulator did not start:\n${text}${errors}`)),
-      15_000,
-    );
-    child.stdout.setEncoding("utf8").on("data", (chunk) => {
-      text += chunk;
-      if (text.includes("Credential configs written to")) {
-        clearTimeout(timer);
-        resolve();
-      }
+/** One run: wall-clock ms (no wrapper), or task-clock ms under `perf stat`; fails on a non-zero exit. */
+function runOnce(argv, env, cpu) {
+  if (cpu) {
+    const out = join(work, "perf.csv");
+    const result = spawnSync(PERF, ["stat", "-x,", "-o", out, "-e", "task-clock", "--", ...argv], {
+      env,
+      encoding: "utf8",
+      timeout: 60_000,
     });
-    child.once("exit", () => reject(new Error(`wif emulator exited:\n${text}${errors}`)));
-  });
-  const origins = /export WIF_ALLOW_ORIGINS=(\S+)/.exec(text)?.[1];
-  return { child, origins };
-}
-
-function percentile(sorted, p) {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
-
-/** One run of `command args`: its wall-clock milliseconds. */
-function once(label, command, args, env) {
-  const start = process.hrtime.bigint();
-  const result = spawnSync(command, args, { env, stdio: ["ignore", "pipe", "pipe"], timeout: 30_000 });
-  const elapsed = Number(process.hrtime.bigint() - start) / 1e6;
-  if (result.status !== 0) {
-    throw new Error(`${label} failed (exit ${result.status}): ${result.stderr?.toString().slice(0, 500)}`);
+    if (result.status !== 0) throw new Error(`${argv.join(" ")} failed: ${result.stderr.slice(0, 500)}`);
+    const line = readFileSync(out, "utf8")
+      .split("\n")
+      .find((text) => text.includes("task-clock"));
+    return { ms: Number(line.split(",")[0]), stdout: result.stdout };
   }
-  return elapsed;
+  const started = process.hrtime.bigint();
+  const result = spawnSync(argv[0], argv.slice(1), { env, encoding: "utf8", timeout: 60_000 });
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  if (result.status !== 0) throw new Error(`${argv.join(" ")} failed: ${result.stderr.slice(0, 500)}`);
+  return { ms, stdout: result.stdout };
 }
 
-/** RUNS rounds (or until the budget is spent) of every row once, in turn; sorted times per row. */
-function measure(rows, env) {
-  const times = rows.map(() => []);
-  const deadline = Date.now() + BUDGET_MS;
-  for (let round = 0; round < RUNS && Date.now() < deadline; round++) {
-    rows.forEach(([label, command, args], index) => {
-      times[index].push(once(label, command, args, env));
-    });
-  }
-  return rows.map(([label], index) => ({ label, times: times[index].sort((a, b) => a - b) }));
-}
-
-const emulator = await startEmulator();
 try {
-  const config = join(configs, "aws-sa.json");
+  const config = join(work, "aws-sa.json");
+  writeFileSync(config, JSON.stringify(emulator.configImdsv2), { mode: 0o600 });
   const env = {
     PATH: process.env.PATH,
     HOME: work,
     WIF_CACHE_DIR: join(work, "cache"),
-    WIF_ALLOW_ORIGINS: emulator.origins,
+    WIF_ALLOW_ORIGINS: emulator.allowOrigins.join(","),
     NO_PROXY: "127.0.0.1,localhost",
+    ...emulator.awsEnv,
   };
   const node = process.execPath;
-  // Warm the cache, and check both clients produce a token at all.
-  const warm = spawnSync(node, [wif, "token", "--config", config], { env, encoding: "utf8" });
-  if (warm.status !== 0) throw new Error(`wif token failed: ${warm.stderr}`);
-  JSON.parse(readFileSync(config, "utf8"));
+  const isToken = (stdout) => stdout.length === TOKEN_LENGTH + 1 && stdout.startsWith("ya29.c.");
+  // Warm the cache, and check that each command gets a token at all.
+  const warm = runOnce([node, wif, "token", "--config", config], env, false).stdout;
+  if (!isToken(warm)) throw new Error(`wif token printed no ${TOKEN_LENGTH}-character token`);
 
+  const floor = { label: "node -e 0", argv: [node, "-e", "0"], check: () => {} };
   const rows = [
-    ["node -e 0", node, ["-e", "0"]],
-    ["wif --version", node, [wif, "--version"]],
-    ["wif token (warm file cache)", node, [wif, "token", "--config", config]],
-    ["wif token --no-cache", node, [wif, "token", "--config", config, "--no-cache"]],
-    ["google-auth-library (same token)", node, [galScript, config]],
+    {
+      key: "warmToken",
+      label: "wif token (warm file cache)",
+      argv: [node, wif, "token", "--config", config],
+      target: TARGET,
+      check: (stdout) => {
+        if (stdout !== warm) throw new Error("a warm run printed another token than the cached one");
+      },
+      // Answered from the cache: the emulator sees nothing while these run.
+      expectRequests: () => ({}),
+    },
+    {
+      key: "version",
+      label: "wif --version",
+      argv: [node, wif, "--version"],
+      check: (stdout) => {
+        if (!/^\d+\.\d+\.\d+/.test(stdout)) throw new Error("wif --version printed no version");
+      },
+      expectRequests: () => ({}),
+    },
+    {
+      key: "noCache",
+      label: "wif token --no-cache",
+      argv: [node, wif, "token", "--config", config, "--no-cache"],
+      check: (stdout) => {
+        if (!isToken(stdout) || stdout === warm) throw new Error("a --no-cache run printed no fresh token");
+      },
+      expectRequests: (runs) => ({ "sts.token": runs, "iam.generateAccessToken": runs }),
+    },
+    {
+      key: "googleAuthLibrary",
+      label: "google-auth-library (same token)",
+      argv: [node, galScript, config],
+      check: (stdout) => {
+        if (!isToken(stdout)) throw new Error("google-auth-library printed no token");
+      },
+      expectRequests: (runs) => ({ "sts.token": runs, "iam.generateAccessToken": runs }),
+    },
   ];
-  const results = measure(rows, env);
-  const floor = percentile(results[0].times, 50);
-  const width = Math.max(...results.map((row) => row.label.length));
-  console.log(
-    `wif start-up, Node ${process.version}, ${results[0].times.length} rounds of one run each (median and p90, wall clock)\n`,
-  );
-  console.log(
-    `${"command".padEnd(width)}  ${"runs".padStart(4)}  ${"median".padStart(9)}  ${"p90".padStart(9)}  vs node -e 0`,
-  );
-  for (const { label, times } of results) {
-    const median = percentile(times, 50);
-    console.log(
-      `${label.padEnd(width)}  ${String(times.length).padStart(4)}  ${`${median.toFixed(1)} ms`.padStart(9)}  ${`${percentile(times, 90).toFixed(1)} ms`.padStart(9)}  ${(median / floor).toFixed(2)}x`,
-    );
+  runOnce(rows[3].argv, env, false); // google-auth-library's first load, off the clock
+
+  const results = {};
+  for (const row of rows) {
+    const measures = PERF ? ["wall", "cpu"] : ["wall"];
+    const figures = {};
+    for (const measure of measures) {
+      await emulator.resetCounters();
+      const pairs = await pairedRounds(ROUNDS, row, floor, (side) => {
+        const { ms, stdout } = runOnce(side.argv, env, measure === "cpu");
+        side.check(stdout);
+        return ms;
+      });
+      const counters = await emulator.counters();
+      for (const [route, count] of Object.entries(row.expectRequests(ROUNDS))) {
+        if ((counters[route] ?? 0) !== count)
+          throw new Error(`${row.label}: the emulator saw ${counters[route] ?? 0} ${route}, not ${count}`);
+      }
+      if (row.key === "warmToken" && Object.keys(counters).length > 0)
+        throw new Error(`warm runs reached the emulator: ${JSON.stringify(counters)}`);
+      figures[measure] = {
+        ms: spread(pairs.map((pair) => pair.a)),
+        floorMs: spread(pairs.map((pair) => pair.b)),
+        ratio: ratioSpread(pairs, (ms) => ms),
+      };
+    }
+    results[row.key] = {
+      label: row.label,
+      ...figures,
+      ...(row.target ? { target: row.target, met: verdict(figures.wall.ratio, row.target) === "met" } : {}),
+    };
   }
-  const warmRatio = percentile(results[2].times, 50) / floor;
-  console.log(
-    `\nTarget (DESIGN.md): wif token with a warm cache at most 1.50x node -e 0: ${warmRatio.toFixed(2)}x ${warmRatio <= 1.5 ? "(met)" : "(NOT met)"}`,
-  );
+  const summary = {
+    benchmark: "wif start-up vs node -e 0 (ratio per paired round)",
+    node: process.version,
+    rounds: ROUNDS,
+    tokenLength: TOKEN_LENGTH,
+    pinned,
+    cpuFrom: PERF ? "perf stat task-clock" : "not measured (no perf)",
+    nodeExtraCaCerts: "unset",
+    load: { before: loadBefore, after: machineLoad() },
+    results,
+  };
+  emit(summary, () => {
+    console.log(
+      `wif start-up, Node ${process.version}, ${ROUNDS} paired rounds per command against node -e 0 (alternating order), ` +
+        `NODE_EXTRA_CA_CERTS unset${pinned ? ", commands on CPU 1, emulator on CPU 0" : ""}; load ${loadBefore.loadavg.join(" ")} on ${loadBefore.cpus} CPUs\n`,
+    );
+    const width = Math.max(...rows.map((row) => row.label.length));
+    console.log(
+      `${"command".padEnd(width)}  ${"median wall".padStart(11)}  ratio to node -e 0, wall (min / median / max)${PERF ? "   CPU (task-clock)" : ""}`,
+    );
+    for (const row of rows) {
+      const result = results[row.key];
+      console.log(
+        `${row.label.padEnd(width)}  ${`${result.wall.ms.median.toFixed(1)} ms`.padStart(11)}  ${formatSpread(result.wall.ratio, 2).padEnd(44)}` +
+          `${result.cpu ? `   ${formatSpread(result.cpu.ratio, 2)}` : ""}`,
+      );
+    }
+    const warmRatio = results.warmToken.wall.ratio;
+    console.log(
+      `\nTarget (DESIGN.md): warm wif token at most ${TARGET}x node -e 0 (median wall ratio): ${warmRatio.median.toFixed(2)}x, ${verdict(warmRatio, TARGET)}`,
+    );
+    console.log(
+      "Checked: every warm run printed the cached token and the emulator saw no request meanwhile; each --no-cache and google-auth-library run made its own exchange.",
+    );
+  });
 } finally {
-  emulator.child.kill("SIGTERM");
+  await emulator.stop();
   rmSync(work, { recursive: true, force: true });
 }

@@ -8,7 +8,6 @@
  */
 import { writeSync } from "node:fs";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { readFileBoundedSync } from "@wifkit/core";
 import { createFileTokenStore } from "@wifkit/token-cache";
@@ -123,6 +122,8 @@ async function main(): Promise<void> {
   const warm = await answerFromCache(argv);
   if (warm === true) return;
   // A computed specifier keeps the bundler from inlining the commands into this file.
+  // node:url only now: a cache hit never needs it.
+  const { pathToFileURL } = process.getBuiltinModule("node:url");
   const commandsUrl = pathToFileURL(join(__dirname, "lib", "commands.js")).href;
   const commands = (await import(commandsUrl)) as CommandsModule;
   process.exitCode = await commands.run(argv, { version: packageJson.version, warm });

@@ -1,7 +1,8 @@
 /**
  * The cold path of `token`, `id-token` and `exec`: load the configuration (once), bind the cache key to the
- * subject credential, look in the cache (once), else build the credential, fetch, and keep the result
- * under the key the entry's warm path reads.
+ * subject credential, look in the cache (once), else take the key's lock (other processes may be fetching
+ * the same token), look again, build the credential, fetch, and keep the result under the key the entry's
+ * warm path reads.
  */
 import type { AllowOptions, LoadedCredentialConfig } from "@wifkit/config";
 import { readFileBounded, type SubjectToken, type SubjectTokenSupplier } from "@wifkit/core";
@@ -151,7 +152,8 @@ function replayFirst(first: SubjectToken, supplier: SubjectTokenSupplier): Subje
 
 /**
  * An access or ID token for the request, from the cache when possible, stored there when fetched. Each
- * file is read once and the cache looked up once: a key the entry already looked up is not looked up again.
+ * file is read once and the cache looked up once before the lock (a key the entry already looked up is not
+ * looked up again), and once more under it.
  */
 async function obtainToken(options: ObtainOptions, context: CommandContext): Promise<CachedToken> {
   const { io, env } = context;
@@ -212,11 +214,7 @@ async function obtainToken(options: ObtainOptions, context: CommandContext): Pro
   const cached = await lookUp(key);
   if (cached) return cached;
 
-  const spinner = io.spinner(
-    options.request.kind === "access_token" ? "Getting an access token…" : "Getting an ID token…",
-  );
-  let token: CachedToken;
-  try {
+  const fetchAndStore = async (): Promise<CachedToken> => {
     const credentials = await fromConfig(loaded.config, {
       allow,
       env,
@@ -235,14 +233,32 @@ async function obtainToken(options: ObtainOptions, context: CommandContext): Pro
             audience: options.request.audience,
             includeEmail: options.request.includeEmail,
           });
-    token = { value: fetched.value, expiresAt: fetched.expiresAt, type: fetched.type, principal };
+    const token: CachedToken = {
+      value: fetched.value,
+      expiresAt: fetched.expiresAt,
+      type: fetched.type,
+      principal,
+    };
+    await store?.write(key, token).catch((error: unknown) => {
+      io.err(`${io.styles.yellow("warning")}: ${(error as Error).message}\n`);
+    });
+    return token;
+  };
+
+  const spinner = io.spinner(
+    options.request.kind === "access_token" ? "Getting an access token…" : "Getting an ID token…",
+  );
+  try {
+    if (!store) return await fetchAndStore();
+    // One exchange across processes: concurrent runs on a cold cache queue on the key's lock file, and each
+    // one after the first finds the token the first one stored. The wait is bounded (the store's
+    // DEFAULT_LOCK_WAIT_MS), a dead holder is taken over at the next poll, and a lock that cannot be had
+    // never stops the fetch (see @wifkit/token-cache's README, "One fetch across processes").
+    return await store.withLock(key, async () => {
+      const stored = await store.read(key).catch(() => undefined);
+      return stored?.type === options.request.kind ? stored : fetchAndStore();
+    });
   } finally {
     spinner.stop();
   }
-  if (store) {
-    await store.write(key, token).catch((error: unknown) => {
-      io.err(`${io.styles.yellow("warning")}: ${(error as Error).message}\n`);
-    });
-  }
-  return token;
 }

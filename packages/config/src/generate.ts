@@ -7,7 +7,7 @@
  * dependency: plain declarations keep the published .d.ts free of zod.
  */
 import * as z from "zod/mini";
-import { credentialConfigSchema } from "./schema.js";
+import { schemas } from "./schema.js";
 
 interface JsonSchema {
   $ref?: string;
@@ -30,7 +30,7 @@ export const SCHEMA_ID = "https://unpkg.com/@wifkit/config/credential-config.sch
 
 /** The JSON Schema of the credential configuration file, as written by gcloud (input side). */
 export function credentialConfigJsonSchema(): JsonSchema {
-  const generated = z.toJSONSchema(credentialConfigSchema, {
+  const generated = z.toJSONSchema(schemas().credentialConfigSchema, {
     io: "input",
     unrepresentable: "throw",
   }) as JsonSchema;

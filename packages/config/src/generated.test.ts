@@ -1,7 +1,7 @@
 import { describe, expect, expectTypeOf, it } from "vitest";
 import type * as z from "zod/mini";
 import { credentialConfigJsonSchema, credentialConfigTypes } from "./generate.js";
-import type { authorizedUserSchema, credentialSourceSchema, externalAccountSchema } from "./schema.js";
+import type { Schemas } from "./schema.js";
 import type { AuthorizedUserConfig, CredentialSource, ExternalAccountConfig } from "./types.js";
 
 describe("generated artifacts", () => {
@@ -16,8 +16,8 @@ describe("generated artifacts", () => {
   });
 
   it("keeps the generated types identical to the schema's inferred types", () => {
-    expectTypeOf<ExternalAccountConfig>().toEqualTypeOf<z.output<typeof externalAccountSchema>>();
-    expectTypeOf<AuthorizedUserConfig>().toEqualTypeOf<z.output<typeof authorizedUserSchema>>();
-    expectTypeOf<CredentialSource>().toEqualTypeOf<z.output<typeof credentialSourceSchema>>();
+    expectTypeOf<ExternalAccountConfig>().toEqualTypeOf<z.output<Schemas["externalAccountSchema"]>>();
+    expectTypeOf<AuthorizedUserConfig>().toEqualTypeOf<z.output<Schemas["authorizedUserSchema"]>>();
+    expectTypeOf<CredentialSource>().toEqualTypeOf<z.output<Schemas["credentialSourceSchema"]>>();
   });
 });

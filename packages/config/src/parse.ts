@@ -15,7 +15,7 @@ import {
   checkGoogleEndpoint,
   checkSubjectTokenUrl,
 } from "./policy.js";
-import { authorizedUserSchema, externalAccountSchema, SOURCE_VARIANTS, type SourceKind } from "./schema.js";
+import { SOURCE_KEYS, type SourceKind, schemas } from "./schema.js";
 import type {
   AuthorizedUserConfig,
   CredentialConfig,
@@ -99,6 +99,7 @@ interface Policy {
 }
 
 function parseExternalAccount(input: Json, policy: Policy, issues: ConfigIssue[], warnings: string[]) {
+  const { externalAccountSchema } = schemas();
   warnUnknownKeys(input, Object.keys(externalAccountSchema.shape), "", warnings);
   const { credential_source: rawSource, ...top } = input;
   const topSchema = externalAccountSchema.shape;
@@ -116,6 +117,7 @@ function parseExternalAccount(input: Json, policy: Policy, issues: ConfigIssue[]
 }
 
 function parseAuthorizedUser(input: Json, policy: Policy, issues: ConfigIssue[], warnings: string[]) {
+  const { authorizedUserSchema } = schemas();
   warnUnknownKeys(input, Object.keys(authorizedUserSchema.shape), "", warnings);
   const config = checkShape(input, authorizedUserSchema.shape, "", issues) as
     | AuthorizedUserConfig
@@ -202,7 +204,7 @@ function warnUnknownKeys(value: Json, known: readonly string[], prefix: string, 
   }
 }
 
-const ALL_SOURCE_KEYS = SOURCE_VARIANTS.map((variant) => variant.key);
+const ALL_SOURCE_KEYS = SOURCE_KEYS.map((variant) => variant.key);
 
 function selectSource(
   raw: unknown,
@@ -218,7 +220,7 @@ function selectSource(
     return undefined;
   }
   // The first identifying key wins (an AWS source also has a `url`); any other source's key is a conflict.
-  const variant = SOURCE_VARIANTS.find((candidate) => raw[candidate.key] !== undefined);
+  const variant = schemas().SOURCE_VARIANTS.find((candidate) => raw[candidate.key] !== undefined);
   if (!variant) {
     issues.push({
       path: "credential_source",

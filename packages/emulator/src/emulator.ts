@@ -71,6 +71,11 @@ export interface EmulatorOptions {
   log?: (line: string) => void;
   /** Directory for files the emulator writes (token files, Arc key files). Default: a fresh temp dir, removed on stop. */
   tempDir?: string;
+  /**
+   * Length in characters of the Google access tokens STS and IAM Credentials issue. Default: a short
+   * token (about 60 characters). Real ones are often near 1 KB; benchmarks ask for that.
+   */
+  accessTokenLength?: number;
 }
 
 export type CredentialSourceKind = "aws" | "azure" | "file" | "url";
@@ -231,6 +236,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const clock = createEmulatorClock(options.startTime);
   const counters = new RequestCounters();
   const faults = new FaultRegistry(clock);
+  // Before anything is created: it checks accessTokenLength.
+  const googleTokens = new GoogleTokenStore(clock, options.accessTokenLength);
   const ownsTempDir = options.tempDir === undefined;
   const tempDir = options.tempDir ?? mkdtempSync(join(tmpdir(), "wif-emulator-"));
   mkdirSync(tempDir, { recursive: true, mode: 0o700 });
@@ -260,7 +267,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     urls,
     clock,
     keys: { google, entra, kubernetes },
-    googleTokens: new GoogleTokenStore(clock),
+    googleTokens,
     awsKeys,
     awsSessions: new AwsSessions(awsKeys, clock, getState),
     oidc: new OidcVerifier(clock),

@@ -36,17 +36,27 @@ type NewTokenRecord =
 export class GoogleTokenStore {
   readonly #tokens = new Map<string, GoogleTokenRecord>();
   readonly #clock: Clock;
+  readonly #length: number | undefined;
 
-  constructor(clock: Clock) {
+  constructor(clock: Clock, length?: number) {
+    if (length !== undefined && (!Number.isInteger(length) || length < 32 || length > 65_536)) {
+      throw new RangeError("accessTokenLength must be an integer from 32 to 65536");
+    }
     this.#clock = clock;
+    this.#length = length;
   }
 
   issue(init: NewTokenRecord): GoogleTokenRecord {
     const now = this.#clock.now();
     if (this.#tokens.size > 10_000) this.#prune(now);
     const prefix = { federated: "ya29.d.emu", serviceAccount: "ya29.c.emu", user: "ya29.a0.emu" }[init.kind];
+    // base64url: 4 characters per 3 random bytes.
+    const random =
+      this.#length === undefined
+        ? randomToken()
+        : randomToken(Math.ceil((this.#length * 3) / 4)).slice(0, this.#length - prefix.length - 1);
     const times = {
-      token: `${prefix}.${randomToken()}`,
+      token: `${prefix}.${random}`,
       scopes: init.scopes,
       issuedAt: now,
       expiresAt: now + init.lifetimeMs,

@@ -3,7 +3,16 @@ import { parseCredentialConfig } from "@wifkit/config";
 import { decodeJwt } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Emulator, EmulatorConfigError, startEmulator } from "../src/index.js";
-import { awsExchange, bearer, call, exchange, JWT, oidcExchange } from "./helpers.js";
+import {
+  awsExchange,
+  bearer,
+  call,
+  exchange,
+  federatedToken,
+  JWT,
+  oidcExchange,
+  postJson,
+} from "./helpers.js";
 
 let emulator: Emulator;
 beforeAll(async () => {
@@ -130,6 +139,25 @@ describe("tokens and keys", () => {
       headers: bearer(accessToken),
     });
     expect(object.text).toBe("hello from wifkit\n");
+  });
+
+  it("issues access tokens of accessTokenLength characters through STS and IAM Credentials, which it accepts", async () => {
+    const long = await startEmulator({ accessTokenLength: 1024 });
+    try {
+      const federated = await federatedToken(long);
+      expect(federated).toMatch(/^ya29\.d\.emu\.[\w-]+$/);
+      expect(federated).toHaveLength(1024);
+      const reply = await postJson(
+        `${long.urls.iamCredentials}/v1/projects/-/serviceAccounts/${long.serviceAccountEmail("wifkit-reader")}:generateAccessToken`,
+        { scope: ["https://www.googleapis.com/auth/cloud-platform"] },
+        bearer(federated),
+      );
+      expect(reply.status).toBe(200);
+      expect(reply.json().accessToken).toHaveLength(1024);
+    } finally {
+      await long.stop();
+    }
+    await expect(startEmulator({ accessTokenLength: 8 })).rejects.toThrow(RangeError);
   });
 
   it("lists the keys it knows, registered ones included", async () => {

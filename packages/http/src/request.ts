@@ -175,12 +175,16 @@ export async function httpRequest(init: HttpRequestInit): Promise<HttpResponse> 
 }
 
 const TIMED_OUT = Symbol("timed out");
+// The reason the attempt's own timer is cancelled with once the attempt settles. A constant: aborting without
+// a reason builds a DOMException (and its stack) on every request.
+const SETTLED = Symbol("settled");
 
 /**
  * Runs one attempt with a signal that aborts on the caller's signal or after `timeoutMs`. The timer is our
  * own sleep, held until the attempt settles: `AbortSignal.any([signal, AbortSignal.timeout(ms)])` can lose
  * its timeout to garbage collection on Node 20 (nodejs/node#57736), and then nothing bounds the attempt.
- * The attempt is also raced against the timer, so a transport that ignores its signal cannot outlive it.
+ * The attempt is also raced against the timer and the caller's abort, so a transport that ignores its
+ * signal cannot outlive either.
  */
 async function attemptOnce(
   send: (signal: AbortSignal) => Promise<HttpResponse>,
@@ -189,26 +193,34 @@ async function attemptOnce(
   sleep: Sleep,
 ): Promise<HttpResponse> {
   const controller = new AbortController();
-  const onCallerAbort = () => controller.abort(callerSignal?.reason);
+  let stop: (reason: unknown) => void = () => {};
+  const stopped = new Promise<never>((_, reject) => {
+    stop = (reason) => {
+      controller.abort(reason);
+      reject(reason);
+    };
+  });
+  stopped.catch(() => {});
+  const onCallerAbort = () => stop(callerSignal?.reason);
   callerSignal?.addEventListener("abort", onCallerAbort, { once: true });
-  const timerDone = new AbortController();
-  const timer = new Promise<never>((_, reject) => {
+  // The default sleep is a plain timer, cancelled directly: the seam's way (an AbortController and its
+  // signal per attempt) costs more than the rest of this function on every request.
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let timerDone: AbortController | undefined;
+  if (sleep === systemSleep) {
+    timer = setTimeout(() => stop(TIMED_OUT), timeoutMs);
+  } else {
+    timerDone = new AbortController();
     sleep(timeoutMs, timerDone.signal).then(
-      () => {
-        controller.abort(TIMED_OUT);
-        reject(TIMED_OUT);
-      },
+      () => stop(TIMED_OUT),
       () => {},
     );
-  });
-  const cancelled = new Promise<never>((_, reject) => {
-    controller.signal.addEventListener("abort", () => reject(controller.signal.reason), { once: true });
-  });
-  cancelled.catch(() => {});
+  }
   try {
-    return await Promise.race([Promise.resolve().then(() => send(controller.signal)), timer, cancelled]);
+    return await Promise.race([send(controller.signal), stopped]);
   } finally {
-    timerDone.abort();
+    if (timer !== undefined) clearTimeout(timer);
+    timerDone?.abort(SETTLED);
     callerSignal?.removeEventListener("abort", onCallerAbort);
   }
 }

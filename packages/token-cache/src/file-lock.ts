@@ -122,18 +122,43 @@ async function removeIfStale(path: string, staleMs: number, clock: Clock): Promi
   const content = await readLock(path);
   if (content === undefined) return true; // released meanwhile
   if (!isStale(content, staleMs, clock) && !(await isUnwritten(path, content))) return false;
-  // Moved aside first, then checked: if another waiter already replaced the stale lock with its own, that
-  // one is put back instead of being deleted.
-  const aside = `${path}.stale-${randomBytes(6).toString("hex")}`;
-  try {
-    await rename(path, aside);
-  } catch {
-    return true;
+  // One remover at a time, under a second lock file: when the waiters of a dead holder all removed its
+  // lock at once, a late one would move aside the fresh lock an early one had just created, and a third
+  // would create its own while it was away: two holders. The remover that gets the breaker removes the
+  // stale lock only if it is still the one it judged; the others poll again. Creating a lock needs no
+  // breaker, so the common path stays one exclusive create.
+  const breaker = `${path}.break`;
+  const made = await tryCreate(breaker, clock);
+  if (made.kind !== "held") {
+    if (made.kind === "busy") await removeAbandonedBreaker(breaker);
+    return false;
   }
-  const moved = await readLock(aside);
-  if (moved !== content) await link(aside, path).catch(() => {});
-  await unlink(aside).catch(() => {});
-  return true;
+  try {
+    // Another remover may have replaced it between this one's judgement and the breaker.
+    if ((await readLock(path)) !== content) return true;
+    // Moved aside first, then checked: if the stale lock was released and replaced meanwhile (a live holder
+    // past staleMs), the new one is put back instead of being deleted.
+    const aside = `${path}.stale-${randomBytes(6).toString("hex")}`;
+    try {
+      await rename(path, aside);
+    } catch {
+      return true;
+    }
+    const moved = await readLock(aside);
+    if (moved !== content) await link(aside, path).catch(() => {});
+    await unlink(aside).catch(() => {});
+    return true;
+  } finally {
+    await release(breaker, made.content);
+  }
+}
+
+/** A breaker whose remover died holding it (it holds it for a few file operations) is removed by age. */
+async function removeAbandonedBreaker(breaker: string): Promise<void> {
+  const info = await stat(breaker).catch(() => undefined);
+  if (info !== undefined && Date.now() - info.mtimeMs > UNWRITTEN_LOCK_MS) {
+    await unlink(breaker).catch(() => {});
+  }
 }
 
 function isStale(content: string, staleMs: number, clock: Clock): boolean {

@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import {
   chmod,
   chown,
@@ -503,6 +503,38 @@ describe("FileTokenStore.withLock", () => {
     expect(await store.withLock("k", async (state) => state)).toEqual({ acquired: true });
     expect(waits).toEqual([]);
     await expect(stat(lockPath)).rejects.toMatchObject({ code: "ENOENT" });
+  });
+
+  it("lets one waiter at a time in when many take over the lock of a holder that dies while they wait", async () => {
+    const clock = fakeClock();
+    // Polls without moving the clock (no lock gets old, no waiter gives up), as fast as the loop turns.
+    const sleep = () => new Promise<void>((resolve) => setImmediate(resolve));
+    const holder = spawn("sleep", ["60"], { stdio: "ignore" });
+    const holderGone = new Promise((resolve) => holder.once("exit", resolve));
+    await plantLock(createFileTokenStore({ directory, clock }), "k", {
+      pid: holder.pid,
+      createdAt: clock.now(),
+    });
+    let inside = 0;
+    let most = 0;
+    let entered = 0;
+    const waiters = Array.from({ length: 24 }, () =>
+      createFileTokenStore({ directory, clock, sleep }).withLock("k", async (state) => {
+        expect(state.acquired).toBe(true);
+        entered += 1;
+        inside += 1;
+        most = Math.max(most, inside);
+        for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+        inside -= 1;
+      }),
+    );
+    for (let i = 0; i < 200; i++) await new Promise((resolve) => setImmediate(resolve));
+    expect(entered).toBe(0);
+    holder.kill("SIGKILL");
+    await holderGone;
+    await Promise.all(waiters);
+    expect(entered).toBe(24);
+    expect(most).toBe(1);
   });
 
   it("takes over a lock older than lockStaleMs even if its holder lives, and one left empty", async () => {
