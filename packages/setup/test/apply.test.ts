@@ -3,7 +3,7 @@
  * workload then gets a token through the credential configuration the plan names and reads the object,
  * for AWS with impersonation and Azure with direct resource access.
  */
-import { fromConfig } from "@wifkit/credentials";
+import { fromConfig } from "@wifkit/credentials-all";
 import { type Emulator, startEmulator } from "@wifkit/emulator";
 import { httpRequest } from "@wifkit/http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
