@@ -59,7 +59,7 @@ describe("bundling an application", () => {
 
   it("the batteries-included entry carries both (the control for the checks above)", async () => {
     const code = await bundle(`
-      import { fromConfig } from "./src/all.ts";
+      import { fromConfig } from "@wifkit/credentials-all";
       export const credentials = await fromConfig();
     `);
     expect(code).toMatch(AWS_CODE);

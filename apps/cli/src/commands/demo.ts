@@ -16,7 +16,7 @@ import {
 } from "@wifkit/aws-supplier";
 import { decodeTokenClaims, fromAzure } from "@wifkit/azure-supplier";
 import { SUBJECT_TOKEN_TYPES } from "@wifkit/core";
-import { fromConfig } from "@wifkit/credentials";
+import { fromConfig } from "@wifkit/credentials-all";
 import { type Emulator, startEmulator } from "@wifkit/emulator";
 import { httpRequest } from "@wifkit/http";
 import { generateAccessToken } from "@wifkit/impersonation";
