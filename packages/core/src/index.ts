@@ -40,4 +40,4 @@ export { redactSecrets } from "./redact.js";
 export type { Clock, Env, ReadFile, Sleep } from "./seams.js";
 export { durationOption, systemClock, systemSleep, unrefSleep } from "./seams.js";
 export type { SubjectToken, SubjectTokenSupplier, SubjectTokenType, Token } from "./tokens.js";
-export { isTokenValue, SUBJECT_TOKEN_TYPES } from "./tokens.js";
+export { isTokenValue, SUBJECT_TOKEN_TYPES, tokenValueProblem } from "./tokens.js";

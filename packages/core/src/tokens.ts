@@ -38,3 +38,19 @@ export interface Token {
 export function isTokenValue(value: unknown): value is string {
   return typeof value === "string" && /^[\x21-\x7e]+$/.test(value);
 }
+
+/**
+ * What is wrong with a token value an upstream returned in `field`, or undefined when it is usable. The
+ * sentence names the field, never the value (which may be a real token with one bad character).
+ *
+ * @example
+ * const problem = tokenValueProblem(json.access_token, "access_token");
+ * if (problem) throw invalidResponse(problem); // "its access_token contains characters no Google token has ..."
+ */
+export function tokenValueProblem(value: unknown, field: string): string | undefined {
+  if (typeof value !== "string" || value === "") return `the response has no ${field}`;
+  if (!isTokenValue(value)) {
+    return `its ${field} contains characters no Google token has (control characters, white space or non-ASCII)`;
+  }
+  return undefined;
+}

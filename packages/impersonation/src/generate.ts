@@ -1,4 +1,4 @@
-import { type Clock, decodeJwt, isTokenValue, type Sleep, systemClock } from "@wifkit/core";
+import { type Clock, decodeJwt, type Sleep, systemClock, tokenValueProblem } from "@wifkit/core";
 import { describeUrl, type HttpTransport, httpRequest, type RetryPolicy } from "@wifkit/http";
 import { type IamCallContext, iamErrorFromResponse, invalidOption, invalidResponse } from "./errors.js";
 import {
@@ -182,16 +182,9 @@ function tokenField(
   ctx: IamCallContext,
 ): string {
   const value = json[field];
-  if (typeof value !== "string" || value === "")
-    throw invalidResponse(ctx, status, `the response has no ${field}`);
-  if (!isTokenValue(value)) {
-    throw invalidResponse(
-      ctx,
-      status,
-      `its ${field} contains characters no Google token has (control characters, white space or non-ASCII)`,
-    );
-  }
-  return value;
+  const problem = tokenValueProblem(value, field);
+  if (problem) throw invalidResponse(ctx, status, problem);
+  return value as string;
 }
 
 /**

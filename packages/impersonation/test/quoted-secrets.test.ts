@@ -2,9 +2,8 @@
  * An IAM Credentials that quotes back the bearer token it received, in whatever form, in every place a
  * client reads from an answer: nothing a caller could print or log may carry any form of it.
  */
-import { inspect } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { quotedForms } from "../../../tooling/quoted-forms.js";
+import { printable, quotedForms } from "../../../tooling/quoted-forms.js";
 import { sendJson, startServer, type TestServer } from "../../../tooling/test-server.js";
 import { generateAccessToken, generateIdToken } from "../src/index.js";
 
@@ -78,7 +77,7 @@ describe.each(Object.entries(calls))("%s with IAM quoting the bearer token back"
         (e: unknown) => e,
       );
       expect(error, `${form}: the call should fail`).toBeInstanceOf(Error);
-      const text = [String(error), inspect(error, { depth: 10 }), JSON.stringify(error)].join("\n");
+      const text = printable(error);
       for (const [leakedForm, leaked] of Object.entries(quotedForms(BEARER))) {
         expect(text, `quoted ${form}, found ${leakedForm}`).not.toContain(leaked);
       }

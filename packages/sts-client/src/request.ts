@@ -1,4 +1,4 @@
-import { type Clock, isTokenValue, type Sleep } from "@wifkit/core";
+import { type Clock, type Sleep, tokenValueProblem } from "@wifkit/core";
 import { type HttpTransport, httpRequest, type RetryPolicy, type TlsClientOptions } from "@wifkit/http";
 import { invalidOption, invalidResponse, type StsCallContext, stsErrorFromResponse } from "./errors.js";
 
@@ -113,17 +113,9 @@ export function tokenValue(
   ctx: StsCallContext,
 ): string {
   const value = json[field];
-  if (typeof value !== "string" || value === "") {
-    throw invalidResponse(ctx, status, `the response has no ${field}`);
-  }
-  if (!isTokenValue(value)) {
-    throw invalidResponse(
-      ctx,
-      status,
-      `its ${field} contains characters no Google token has (control characters, white space or non-ASCII)`,
-    );
-  }
-  return value;
+  const problem = tokenValueProblem(value, field);
+  if (problem) throw invalidResponse(ctx, status, problem);
+  return value as string;
 }
 
 export interface ParsedTokenResponse {

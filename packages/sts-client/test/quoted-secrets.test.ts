@@ -4,10 +4,9 @@
  * signature, Authorization header, the whole request) and puts each, in each encoding, into every place a
  * client reads from an answer. No form of any of them may survive into anything a caller could print or log.
  */
-import { inspect } from "node:util";
 import { type Emulator, startEmulator } from "@wifkit/emulator";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { quotedForms } from "../../../tooling/quoted-forms.js";
+import { printable, quotedForms } from "../../../tooling/quoted-forms.js";
 import { sendJson, startServer, type TestServer } from "../../../tooling/test-server.js";
 import { exchangeToken } from "../src/index.js";
 
@@ -83,11 +82,6 @@ afterAll(async () => {
   await server?.close();
   await emulator?.stop();
 });
-
-/** Everything a caller might print or log: message, fields, String(), inspect() with the cause chain, JSON. */
-function printable(error: unknown): string {
-  return [String(error), inspect(error, { depth: 10 }), JSON.stringify(error)].join("\n");
-}
 
 const PARTS: Part[] = [
   "session token",
