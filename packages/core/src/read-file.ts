@@ -17,7 +17,8 @@ import { type Clock, type Sleep, systemClock, systemSleep } from "./seams.js";
 // and fs's lazy ones (streams, promises) then load half the stream library: about 5 ms of CPU for every
 // program that imports this package, before it reads anything.
 const { closeSync, constants, fstatSync, openSync, readSync, statSync } = process.getBuiltinModule("node:fs");
-const { open, stat } = process.getBuiltinModule("node:fs/promises");
+// fs/promises only when something is read asynchronously: the synchronous reader (a CLI's warm path) needs none.
+const fsp = () => process.getBuiltinModule("node:fs/promises");
 
 /** Default `maxBytes`: credential configurations, tokens and certificates are far smaller. */
 export const DEFAULT_READ_FILE_MAX_BYTES = 1024 * 1024;
@@ -134,8 +135,8 @@ export async function readFileBounded(path: string, options: ReadFileBoundedOpti
   };
   checkpoint();
   // stat first: only what is a file (or an allowed pipe) is ever opened.
-  checkType(await stat(path), path, options.allowPipes === true);
-  const handle: FileHandle = await open(path, OPEN_FLAGS);
+  checkType(await fsp().stat(path), path, options.allowPipes === true);
+  const handle: FileHandle = await fsp().open(path, OPEN_FLAGS);
   try {
     // The path may have been swapped between stat and open; what counts is what was opened.
     const opened = await handle.stat();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { durationOption, systemSleep } from "./seams.js";
+import { durationOption, systemSleep, timeoutSignal } from "./seams.js";
 
 describe("systemSleep", () => {
   it("rejects with the signal's reason as soon as it aborts", async () => {
@@ -20,5 +20,25 @@ describe("durationOption", () => {
       expect.objectContaining({ code: "ERR_WIF_INVALID_OPTION", field: "timeoutMs" }),
     );
     expect(durationOption(undefined, 5, "timeoutMs")).toBe(5);
+  });
+});
+
+describe("timeoutSignal", () => {
+  it("aborts on its own timer, and on the caller's signal, and clear() stops both", async () => {
+    const timed = timeoutSignal(5);
+    await new Promise((resolve) => timed.signal.addEventListener("abort", resolve, { once: true }));
+    expect(timed.timedOut()).toBe(true);
+    expect((timed.signal.reason as Error).name).toBe("TimeoutError");
+
+    const caller = new AbortController();
+    const linked = timeoutSignal(60_000, caller.signal);
+    caller.abort(new Error("stop"));
+    expect(linked.signal.aborted).toBe(true);
+    expect(linked.timedOut()).toBe(false);
+    linked.clear();
+
+    const cleared = timeoutSignal(60_000, caller.signal);
+    cleared.clear();
+    expect(cleared.signal.aborted).toBe(true); // the caller had already aborted
   });
 });

@@ -52,6 +52,39 @@ export const unrefSleep: Sleep = (ms, signal) =>
     signal?.addEventListener("abort", onAbort, { once: true });
   });
 
+/**
+ * A signal that aborts when `signal` does or after `ms`, with the reason `onTimeout()` gives. The timer is a
+ * plain `setTimeout` held until `clear()`: `AbortSignal.any([signal, AbortSignal.timeout(ms)])` can lose its
+ * timeout to garbage collection on Node 20 (nodejs/node#57736), and then nothing bounds the operation.
+ *
+ * @example
+ * const deadline = timeoutSignal(5_000, options.signal);
+ * try { await work(deadline.signal); } finally { deadline.clear(); }
+ */
+export function timeoutSignal(
+  ms: number,
+  signal?: AbortSignal,
+  onTimeout: () => unknown = () => new DOMException("The operation timed out.", "TimeoutError"),
+): { signal: AbortSignal; timedOut(): boolean; clear(): void } {
+  const controller = new AbortController();
+  let expired = false;
+  const timer = setTimeout(() => {
+    expired = true;
+    controller.abort(onTimeout());
+  }, ms);
+  const onAbort = () => controller.abort(signal?.reason);
+  if (signal?.aborted) onAbort();
+  else signal?.addEventListener("abort", onAbort, { once: true });
+  return {
+    signal: controller.signal,
+    timedOut: () => expired,
+    clear: () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+    },
+  };
+}
+
 /** The environment variables a package reads; `process.env` by default. */
 export type Env = Readonly<Record<string, string | undefined>>;
 

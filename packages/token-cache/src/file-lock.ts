@@ -5,11 +5,14 @@
  * The worst case of any race here is one extra fetch, never a wrong token: tokens themselves are written
  * atomically by the store.
  */
-import { randomBytes } from "node:crypto";
 import { constants, readFileSync } from "node:fs";
-import { link, open, readFile, rename, stat, unlink } from "node:fs/promises";
-import { hostname } from "node:os";
 import type { Clock, Sleep } from "@wifkit/core";
+
+// Loaded on first use: a process that only reads the cache never takes a lock (see file-store.ts).
+const fsp = () => process.getBuiltinModule("node:fs/promises");
+const randomHex = (bytes: number) =>
+  process.getBuiltinModule("node:crypto").randomBytes(bytes).toString("hex");
+const hostname = () => process.getBuiltinModule("node:os").hostname();
 
 /** How long a waiter waits for another process's lock before it proceeds without it: the HTTP layer's whole retry budget. */
 export const DEFAULT_LOCK_WAIT_MS = 30_000;
@@ -97,12 +100,16 @@ async function tryCreate(path: string, clock: Clock): Promise<Attempt> {
     pid: process.pid,
     host: hostname(),
     createdAt: clock.now(),
-    nonce: randomBytes(12).toString("hex"),
+    nonce: randomHex(12),
   };
   const content = JSON.stringify(record);
-  let handle: Awaited<ReturnType<typeof open>>;
+  let handle: Awaited<ReturnType<ReturnType<typeof fsp>["open"]>>;
   try {
-    handle = await open(path, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY | NO_FOLLOW, 0o600);
+    handle = await fsp().open(
+      path,
+      constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY | NO_FOLLOW,
+      0o600,
+    );
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === "EEXIST" ? { kind: "busy" } : { kind: "failed" };
   }
@@ -110,7 +117,9 @@ async function tryCreate(path: string, clock: Clock): Promise<Attempt> {
     await handle.writeFile(content, "utf8");
   } catch {
     await handle.close().catch(() => {});
-    await unlink(path).catch(() => {});
+    await fsp()
+      .unlink(path)
+      .catch(() => {});
     return { kind: "failed" };
   }
   await handle.close();
@@ -138,15 +147,20 @@ async function removeIfStale(path: string, staleMs: number, clock: Clock): Promi
     if ((await readLock(path)) !== content) return true;
     // Moved aside first, then checked: if the stale lock was released and replaced meanwhile (a live holder
     // past staleMs), the new one is put back instead of being deleted.
-    const aside = `${path}.stale-${randomBytes(6).toString("hex")}`;
+    const aside = `${path}.stale-${randomHex(6)}`;
     try {
-      await rename(path, aside);
+      await fsp().rename(path, aside);
     } catch {
       return true;
     }
     const moved = await readLock(aside);
-    if (moved !== content) await link(aside, path).catch(() => {});
-    await unlink(aside).catch(() => {});
+    if (moved !== content)
+      await fsp()
+        .link(aside, path)
+        .catch(() => {});
+    await fsp()
+      .unlink(aside)
+      .catch(() => {});
     return true;
   } finally {
     await release(breaker, made.content);
@@ -155,9 +169,13 @@ async function removeIfStale(path: string, staleMs: number, clock: Clock): Promi
 
 /** A breaker whose remover died holding it (it holds it for a few file operations) is removed by age. */
 async function removeAbandonedBreaker(breaker: string): Promise<void> {
-  const info = await stat(breaker).catch(() => undefined);
+  const info = await fsp()
+    .stat(breaker)
+    .catch(() => undefined);
   if (info !== undefined && Date.now() - info.mtimeMs > UNWRITTEN_LOCK_MS) {
-    await unlink(breaker).catch(() => {});
+    await fsp()
+      .unlink(breaker)
+      .catch(() => {});
   }
 }
 
@@ -172,7 +190,9 @@ function isStale(content: string, staleMs: number, clock: Clock): boolean {
 /** A lock file that never got its content: its holder died between creating and writing it. */
 async function isUnwritten(path: string, content: string): Promise<boolean> {
   if (parseLock(content)) return false;
-  const info = await stat(path).catch(() => undefined);
+  const info = await fsp()
+    .stat(path)
+    .catch(() => undefined);
   return info !== undefined && Date.now() - info.mtimeMs > UNWRITTEN_LOCK_MS;
 }
 
@@ -208,7 +228,7 @@ function isAlive(pid: number): boolean {
 
 async function readLock(path: string): Promise<string | undefined> {
   try {
-    return await readFile(path, { encoding: "utf8", flag: constants.O_RDONLY | NO_FOLLOW });
+    return await fsp().readFile(path, { encoding: "utf8", flag: constants.O_RDONLY | NO_FOLLOW });
   } catch {
     return undefined;
   }
@@ -216,5 +236,8 @@ async function readLock(path: string): Promise<string | undefined> {
 
 /** Removes the lock only if it is still this holder's (a waiter may have taken it over as stale). */
 async function release(path: string, content: string): Promise<void> {
-  if ((await readLock(path)) === content) await unlink(path).catch(() => {});
+  if ((await readLock(path)) === content)
+    await fsp()
+      .unlink(path)
+      .catch(() => {});
 }

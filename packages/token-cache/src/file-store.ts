@@ -1,9 +1,25 @@
-import { createHash, randomBytes } from "node:crypto";
-import { constants, type Stats } from "node:fs";
-import { lstat, mkdir, open, rename, stat, unlink } from "node:fs/promises";
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  lstatSync,
+  openSync,
+  readFileSync,
+  type Stats,
+  unlinkSync,
+} from "node:fs";
 import { dirname, join, parse, resolve, sep } from "node:path";
 import type { Clock, Provider, Token } from "@wifkit/core";
-import { abortedError, durationOption, type Sleep, systemClock, systemSleep, WifError } from "@wifkit/core";
+import {
+  abortedError,
+  durationOption,
+  type Sleep,
+  sha256Hex,
+  systemClock,
+  systemSleep,
+  timeoutSignal,
+  WifError,
+} from "@wifkit/core";
 import {
   DEFAULT_LOCK_STALE_MS,
   DEFAULT_LOCK_WAIT_MS,
@@ -11,6 +27,13 @@ import {
   type LockState,
   withLockFile,
 } from "./file-lock.js";
+
+// Reading a token is a few synchronous calls on a small local file; writing, deleting and locking load
+// node:fs/promises and node:crypto on first use. A CLI answering from its cache loads neither: together
+// they cost more than a tenth of a Node start-up.
+const fsp = () => process.getBuiltinModule("node:fs/promises");
+const randomHex = (bytes: number) =>
+  process.getBuiltinModule("node:crypto").randomBytes(bytes).toString("hex");
 
 /** A stored token is not handed out when it has less than this left before expiry. */
 export const DEFAULT_FILE_STORE_MIN_VALIDITY_MS = 60_000;
@@ -154,28 +177,36 @@ export function createFileTokenStore<T extends { expiresAt: Date } = Token>(
   // Once checked (and created), the directory is not checked again by this store.
   let trusted: string | undefined;
 
-  async function usableDirectory(create: boolean, signal: AbortSignal): Promise<string | undefined> {
+  /** The checked directory, or undefined when it does not exist yet. Once found, it is not checked again. */
+  function existingDirectory(): string | undefined {
     if (trusted !== undefined) return trusted;
-    const checked = await checkDirectory(configured, create, signal);
-    if (checked !== undefined) trusted = checked;
-    return checked;
+    const located = locateDirectory(configured);
+    if (located.exists) trusted = located.path;
+    return trusted;
   }
 
-  const fileNameOf = (key: string) => createHash("sha256").update(key, "utf8").digest("hex");
+  async function usableDirectory(signal: AbortSignal): Promise<string> {
+    const existing = existingDirectory();
+    if (existing !== undefined) return existing;
+    await makeDirectories(locateDirectory(configured).path, signal);
+    return existingDirectory() as string;
+  }
+
+  const fileNameOf = (key: string) => sha256Hex(key);
   const pathOf = (key: string) => join(trusted ?? configured, `${fileNameOf(key)}.json`);
 
   async function read(key: string, readOptions: TokenStoreReadOptions = {}): Promise<T | undefined> {
     const minValidityMs = durationOption(readOptions.minValidityMs, defaultMinValidityMs, "minValidityMs");
-    const signal = operationSignal(readOptions);
+    if (readOptions.signal?.aborted)
+      throw abortedError(`Token cache read of ${key}`, readOptions.signal.reason);
     let file = pathOf(key);
     let text: string | undefined;
     try {
-      const dir = await usableDirectory(false, signal);
-      if (dir === undefined) return undefined;
+      if (existingDirectory() === undefined) return undefined;
       file = pathOf(key);
-      text = await readTokenFile(file, signal);
+      text = readTokenFile(file);
     } catch (error) {
-      throw storeError("read", file, error, signal, readOptions);
+      throw storeError("read", file, error, undefined, readOptions);
     }
     if (text === undefined) return undefined;
     const token = parseStoredToken<T>(text);
@@ -185,7 +216,11 @@ export function createFileTokenStore<T extends { expiresAt: Date } = Token>(
     if (expiresAtMs <= now) {
       // Best effort: the next write replaces it anyway, and a racing writer's fresh file removed here only
       // costs that process one extra fetch.
-      await unlink(file).catch(() => {});
+      try {
+        unlinkSync(file);
+      } catch {
+        // Already gone, or not ours to remove.
+      }
       return undefined;
     }
     return expiresAtMs - now > minValidityMs ? token : undefined;
@@ -198,17 +233,18 @@ export function createFileTokenStore<T extends { expiresAt: Date } = Token>(
         code: FILE_STORE_ERROR_CODES.tokenInvalid,
       });
     }
-    const signal = operationSignal(callOptions);
+    const deadline = operationDeadline(callOptions);
+    const { signal } = deadline;
     let file = pathOf(key);
     const body = JSON.stringify({ version: FILE_STORE_FORMAT_VERSION, token });
     let temporary: string | undefined;
     try {
       signal.throwIfAborted();
-      const dir = (await usableDirectory(true, signal)) as string;
+      const dir = await usableDirectory(signal);
       file = pathOf(key);
-      const candidate = join(dir, `.${fileNameOf(key)}.${process.pid}.${randomBytes(8).toString("hex")}.tmp`);
+      const candidate = join(dir, `.${fileNameOf(key)}.${process.pid}.${randomHex(8)}.tmp`);
       // "wx": never follow or reuse something already at the temporary name.
-      const handle = await open(candidate, "wx", FILE_MODE);
+      const handle = await fsp().open(candidate, "wx", FILE_MODE);
       temporary = candidate;
       try {
         await handle.writeFile(body, "utf8");
@@ -220,23 +256,30 @@ export function createFileTokenStore<T extends { expiresAt: Date } = Token>(
       await renameReplacing(candidate, file);
       temporary = undefined;
     } catch (error) {
-      if (temporary !== undefined) await unlink(temporary).catch(() => {});
-      throw storeError("write", file, error, signal, callOptions);
+      if (temporary !== undefined)
+        await fsp()
+          .unlink(temporary)
+          .catch(() => {});
+      throw storeError("write", file, error, deadline, callOptions);
+    } finally {
+      deadline.clear();
     }
     await syncDirectory(dirname(file));
   }
 
   async function remove(key: string, callOptions: TokenStoreCallOptions = {}): Promise<void> {
-    const signal = operationSignal(callOptions);
+    const deadline = operationDeadline(callOptions);
     let file = pathOf(key);
     try {
-      signal.throwIfAborted();
-      if ((await usableDirectory(false, signal)) === undefined) return;
+      deadline.signal.throwIfAborted();
+      if (existingDirectory() === undefined) return;
       file = pathOf(key);
-      await unlink(file);
+      await fsp().unlink(file);
     } catch (error) {
       if (errorCode(error) === "ENOENT") return;
-      throw storeError("delete", file, error, signal, callOptions);
+      throw storeError("delete", file, error, deadline, callOptions);
+    } finally {
+      deadline.clear();
     }
   }
 
@@ -247,10 +290,13 @@ export function createFileTokenStore<T extends { expiresAt: Date } = Token>(
   ): Promise<R> {
     const { signal } = lockOptions;
     let dir: string | undefined;
+    const deadline = operationDeadline(signal ? { signal } : {});
     try {
-      dir = await usableDirectory(true, operationSignal(signal ? { signal } : {}));
+      dir = await usableDirectory(deadline.signal);
     } catch {
       // The store cannot be used at all; the fetch can, and its write will report the problem.
+    } finally {
+      deadline.clear();
     }
     if (dir === undefined) return fn({ acquired: false });
     try {
@@ -274,17 +320,12 @@ export function createFileTokenStore<T extends { expiresAt: Date } = Token>(
 }
 
 /**
- * The directory tokens go in, checked: the configured one when it is this user's, a real directory (not a
- * symbolic link) and not writable by others; a private `wifkit-<uid>` subdirectory when it is a shared
- * sticky directory (like /tmp) owned by root or this user; `undefined` when it is missing and `create` is
- * false. Missing directories are created one level at a time, mode 0700: never `mkdir -p` on a path that
- * could be anything (Node's recursive mkdir spins forever on some pseudo file systems).
+ * Where tokens go: the configured directory when it is this user's, a real directory (not a symbolic link)
+ * and not writable by others; a private `wifkit-<uid>` subdirectory when it is a shared sticky directory
+ * (like /tmp) owned by root or this user. `exists` is false when that directory is still to be created.
+ * Anything else is refused (`ERR_WIF_TOKEN_STORE_UNTRUSTED`, naming the path and the fix).
  */
-async function checkDirectory(
-  path: string,
-  create: boolean,
-  signal: AbortSignal,
-): Promise<string | undefined> {
+function locateDirectory(path: string): { path: string; exists: boolean } {
   const pseudo = PSEUDO_FILE_SYSTEMS.find((root) => path === root || path.startsWith(`${root}/`));
   if (POSIX && pseudo) {
     throw untrusted(
@@ -293,13 +334,9 @@ async function checkDirectory(
       "Use a directory on a real disk, such as ~/.cache/wifkit.",
     );
   }
-  let info = await lstatIfPresent(path);
-  if (info === undefined) {
-    if (!create) return undefined;
-    await makeDirectories(path, signal);
-    info = await lstat(path);
-  }
-  if (!POSIX) return requireDirectory(path, info);
+  const info = lstatIfPresent(path);
+  if (info === undefined) return { path, exists: false };
+  if (!POSIX) return { path: requireDirectory(path, info), exists: true };
   const uid = process.getuid?.() ?? -1;
   const othersMayWrite = (info.mode & 0o022) !== 0;
   if (
@@ -311,17 +348,12 @@ async function checkDirectory(
   ) {
     // A shared sticky directory: others cannot touch what is ours in it, so a private subdirectory is safe.
     const own = join(path, `wifkit-${uid}`);
-    let ownInfo = await lstatIfPresent(own);
-    if (ownInfo === undefined) {
-      if (!create) return undefined;
-      await mkdir(own, { mode: DIRECTORY_MODE }).catch((error: unknown) => {
-        if (errorCode(error) !== "EEXIST") throw error;
-      });
-      ownInfo = await lstat(own);
-    }
-    return checkOwnDirectory(own, ownInfo, uid);
+    const ownInfo = lstatIfPresent(own);
+    return ownInfo === undefined
+      ? { path: own, exists: false }
+      : { path: checkOwnDirectory(own, ownInfo, uid), exists: true };
   }
-  return checkOwnDirectory(path, info, uid);
+  return { path: checkOwnDirectory(path, info, uid), exists: true };
 }
 
 function checkOwnDirectory(path: string, info: Stats, uid: number): string {
@@ -355,8 +387,12 @@ function requireDirectory(path: string, info: Stats): string {
   return path;
 }
 
-/** Creates `path` and its missing parents, one level at a time, each 0700. */
+/**
+ * Creates `path` and its missing parents, one level at a time, each 0700: never `mkdir -p` on a path that
+ * could be anything (Node's recursive mkdir spins forever on some pseudo file systems).
+ */
 async function makeDirectories(path: string, signal: AbortSignal): Promise<void> {
+  const { mkdir, stat } = fsp();
   const { root } = parse(path);
   const parts = path.slice(root.length).split(sep).filter(Boolean);
   if (parts.length > MAX_PATH_DEPTH) {
@@ -386,10 +422,10 @@ async function makeDirectories(path: string, signal: AbortSignal): Promise<void>
  * following a symbolic link and without blocking on a FIFO; it must be a regular file of this user's with
  * no permission for anyone else.
  */
-async function readTokenFile(file: string, signal: AbortSignal): Promise<string | undefined> {
-  let handle: Awaited<ReturnType<typeof open>>;
+function readTokenFile(file: string): string | undefined {
+  let fd: number;
   try {
-    handle = await open(file, constants.O_RDONLY | NO_FOLLOW | NON_BLOCK);
+    fd = openSync(file, constants.O_RDONLY | NO_FOLLOW | NON_BLOCK);
   } catch (error) {
     const code = errorCode(error);
     if (code === "ENOENT") return undefined;
@@ -398,7 +434,7 @@ async function readTokenFile(file: string, signal: AbortSignal): Promise<string 
     throw error;
   }
   try {
-    const info = await handle.stat();
+    const info = fstatSync(fd);
     if (!info.isFile()) throw untrusted(file, "is not a regular file", "Delete it.");
     if (POSIX && info.uid !== process.getuid?.()) {
       throw untrusted(
@@ -415,15 +451,15 @@ async function readTokenFile(file: string, signal: AbortSignal): Promise<string 
       );
     }
     if (info.size > MAX_TOKEN_FILE_BYTES) return undefined;
-    return await handle.readFile({ encoding: "utf8", signal });
+    return readFileSync(fd, "utf8");
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
 }
 
-async function lstatIfPresent(path: string): Promise<Stats | undefined> {
+function lstatIfPresent(path: string): Stats | undefined {
   try {
-    return await lstat(path);
+    return lstatSync(path);
   } catch (error) {
     if (errorCode(error) === "ENOENT") return undefined;
     throw error;
@@ -533,18 +569,18 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-function operationSignal(options: TokenStoreCallOptions): AbortSignal {
+/** The bound of one write, delete or lock wait: the caller's signal and the operation's `timeoutMs`. */
+function operationDeadline(options: TokenStoreCallOptions): ReturnType<typeof timeoutSignal> {
   const timeoutMs = durationOption(options.timeoutMs, DEFAULT_FILE_STORE_TIMEOUT_MS, "timeoutMs", {
     allowZero: false,
   });
-  const timeout = AbortSignal.timeout(timeoutMs);
-  return options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+  return timeoutSignal(timeoutMs, options.signal);
 }
 
 async function renameReplacing(from: string, to: string): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
-      await rename(from, to);
+      await fsp().rename(from, to);
       return;
     } catch (error) {
       const code = errorCode(error);
@@ -558,7 +594,7 @@ async function renameReplacing(from: string, to: string): Promise<void> {
 /** Makes the rename itself durable; not every platform can open a directory, so failures are ignored. */
 async function syncDirectory(directory: string): Promise<void> {
   try {
-    const handle = await open(directory, "r");
+    const handle = await fsp().open(directory, "r");
     try {
       await handle.sync();
     } finally {
@@ -578,13 +614,13 @@ function storeError(
   operation: "read" | "write" | "delete",
   file: string,
   error: unknown,
-  signal: AbortSignal,
+  deadline: { timedOut(): boolean } | undefined,
   options: TokenStoreCallOptions,
 ): WifError {
   if (options.signal?.aborted)
     return abortedError(`Token cache ${operation} of ${file}`, options.signal.reason);
   if (error instanceof WifError && error.code === FILE_STORE_ERROR_CODES.untrusted) return error;
-  if (signal.aborted) {
+  if (deadline?.timedOut()) {
     return new WifError(
       `Token cache ${operation} of ${file} did not finish within ${options.timeoutMs ?? DEFAULT_FILE_STORE_TIMEOUT_MS} ms. Check the file system holding the cache directory.`,
       { code: FILE_STORE_ERROR_CODES.timeout, retryable: true, cause: error },
