@@ -106,6 +106,12 @@ export class InstanceMetadataClient {
   readonly regionUrl: string | undefined;
   readonly sessionTokenUrl: string;
   private readonly requireV2: boolean;
+  /**
+   * A credential configuration that names IMDS but not `imdsv2_session_token_url` asks for IMDSv1, as
+   * Google's libraries read it: no session token until IMDS refuses a request without one (401, an instance
+   * that requires IMDSv2), then IMDSv2 from there on. Without a configuration, IMDSv2 first, as the AWS SDKs.
+   */
+  private v1First: boolean;
   private readonly init: InstanceMetadataInit;
   private readonly clock: Clock;
   private readonly timeoutMs: number;
@@ -135,6 +141,7 @@ export class InstanceMetadataClient {
     this.requireV2 =
       init.sessionTokenUrl !== undefined ||
       readEnv(env, "AWS_EC2_METADATA_V1_DISABLED")?.toLowerCase() === "true";
+    this.v1First = !this.requireV2 && (init.credentialsUrl !== undefined || init.regionUrl !== undefined);
     this.init = init;
     this.clock = init.clock ?? systemClock;
     this.timeoutMs = init.timeoutMs ?? DEFAULT_AWS_IMDS_TIMEOUT_MS;
@@ -165,6 +172,7 @@ export class InstanceMetadataClient {
     what: string,
     looksLikeImds: (body: string) => boolean,
     options: RequestOptions,
+    { optional = false }: { optional?: boolean } = {},
   ): Promise<HttpResponse> {
     if (this.disabledByEnv) {
       throw this.unavailable(
@@ -177,8 +185,9 @@ export class InstanceMetadataClient {
     let { token } = await this.session(signal);
     let response = await this.send(url, "GET", what, token, options);
     if (response.status === 401) {
-      // The token expired early or IMDS was switched to "v2 required" since we chose v1: fetch a fresh
-      // token once and try again.
+      // The token expired early or IMDS requires v2 (or was switched to it since we chose v1): fetch a
+      // fresh token once and try again.
+      this.v1First = false;
       this.session.invalidate();
       ({ token } = await this.session(signal));
       if (token !== undefined) response = await this.send(url, "GET", what, token, options);
@@ -187,12 +196,16 @@ export class InstanceMetadataClient {
       this.confirmed = true;
       return response;
     }
+    // A path older instances lack (placement/region) may 404 before anything confirmed IMDS: the caller
+    // asks next for one every instance has, which decides.
+    if (optional && response.status === 404) return response;
     if (!this.confirmed && [200, 400, 404].includes(response.status)) throw this.notImds(response, url);
     if (response.status === 200 || response.status === 404) return response;
     throw this.statusError(response, url, what, token !== undefined);
   }
 
   private async fetchSessionToken(options: RequestOptions): Promise<Session> {
+    if (this.v1First) return { token: undefined, expiresAt: undefined };
     const fetchedAt = this.clock.now();
     const url = this.sessionTokenUrl;
     const response = await this.send(url, "PUT", "IMDSv2 session token", undefined, options);
@@ -399,7 +412,9 @@ export async function instanceMetadataRegion(
         ? client.regionUrl.replace(/\/placement\/availability-zone\/?$/, "/placement/region")
         : undefined;
   if (regionUrl) {
-    const response = await client.get(regionUrl, "region", (body) => REGION_NAME.test(body), options);
+    const response = await client.get(regionUrl, "region", (body) => REGION_NAME.test(body), options, {
+      optional: true,
+    });
     if (response.status === 200) return response.body.toString("utf8").trim();
   }
   const response = await client.get(zoneUrl, "availability zone", (body) => ZONE_NAME.test(body), options);

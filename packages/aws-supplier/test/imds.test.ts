@@ -128,6 +128,22 @@ describe("fromInstanceMetadata", () => {
     );
   });
 
+  it("reads a config without imdsv2_session_token_url as Google's libraries do: IMDSv1, no token request", async () => {
+    const aws = await fake();
+    const provider = fromInstanceMetadata({ credentialsUrl: `${aws.url}${CREDS_PATH}`, env: {} });
+    await expect(provider()).resolves.toMatchObject({ accessKeyId: IMDS_CREDENTIALS.accessKeyId });
+    expect(aws.requests.map((request) => request.method)).toEqual(["GET", "GET"]);
+  });
+
+  it("with such a config on an instance that requires IMDSv2, switches to a session token on the first 401", async () => {
+    const aws = await fake({ imdsMode: "required" });
+    const provider = fromInstanceMetadata({ credentialsUrl: `${aws.url}${CREDS_PATH}`, env: {} });
+    await expect(provider()).resolves.toMatchObject({ accessKeyId: IMDS_CREDENTIALS.accessKeyId });
+    await expect(provider()).resolves.toMatchObject({ accessKeyId: IMDS_CREDENTIALS.accessKeyId });
+    // One tokenless GET refused, then the session token is fetched once and sent on every GET after it.
+    expect(aws.requests.map((request) => request.method)).toEqual(["GET", "PUT", "GET", "GET", "GET", "GET"]);
+  });
+
   it("on 401 fetches a new session token once and retries", async () => {
     const aws = await fake({ rejectNextTokens: 1 });
     const credentials = await fromInstanceMetadata({ endpoint: aws.url, env: {} })();

@@ -2,6 +2,10 @@ import { abortedError, CORE_ERROR_CODES, WifError } from "./errors.js";
 import type { Provider, ProviderOptions } from "./provider.js";
 import { type Clock, durationOption, type Sleep, systemClock, unrefSleep } from "./seams.js";
 
+// The reason a finished operation's own timer is cancelled with: aborting without one builds a
+// DOMException, stack and all, every time.
+const SETTLED = Symbol("settled");
+
 /** How long before expiry a value is refreshed in the background (capped at half its lifetime). */
 export const DEFAULT_REFRESH_BEFORE_MS = 5 * 60_000;
 /** Wait after a failed fetch before the next attempt; it doubles with each further failure. */
@@ -237,7 +241,7 @@ export function memoize<T>(provider: Provider<T>, options: MemoizeOptions<T> = {
         });
         throw error;
       } finally {
-        timerDone.abort();
+        timerDone.abort(SETTLED);
         if (flight === current) flight = undefined;
       }
     };

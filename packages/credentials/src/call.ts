@@ -1,5 +1,9 @@
 import { CORE_ERROR_CODES, type Sleep, systemSleep, WifError } from "@wifkit/core";
 
+// The reason a finished operation's own timer is cancelled with: aborting without one builds a
+// DOMException, stack and all, every time.
+const SETTLED = Symbol("settled");
+
 /** Options every credential call accepts. */
 export interface CallOptions {
   /** Aborts this call's wait (a refresh shared with other callers goes on for them). */
@@ -51,7 +55,7 @@ export async function withDeadline<T>(
     }
     throw error;
   } finally {
-    settled.abort();
+    settled.abort(SETTLED);
     callerSignal?.removeEventListener("abort", onCallerAbort);
   }
 }

@@ -15,6 +15,10 @@ import {
 import { CREDENTIALS_ERROR_CODES } from "../errors.js";
 import { asText, defaultReadFile, type Env, type ReadFile } from "../io.js";
 
+// The reason a finished operation's own timer is cancelled with: aborting without one builds a
+// DOMException, stack and all, every time.
+const SETTLED = Symbol("settled");
+
 /** What Google's libraries use when `timeout_millis` is not set: 30 s. */
 export const DEFAULT_EXECUTABLE_TIMEOUT_MS = 30_000;
 /** The most stdout an executable may print before it is stopped: 1 MiB. */
@@ -229,7 +233,7 @@ function runExecutable(
     };
     const finish = () => {
       settled = true;
-      timerDone.abort();
+      timerDone.abort(SETTLED);
       options.signal?.removeEventListener("abort", onAbort);
     };
     const stop = (error: WifError) => {
