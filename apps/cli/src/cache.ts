@@ -1,3 +1,4 @@
+import type { Env } from "@wifkit/core";
 /**
  * Where `wif` keeps tokens between runs, and under which key. The key is a hash of the credential
  * configuration's exact bytes, the request (scopes, or audience and email flag), the environment variables
@@ -19,8 +20,6 @@ import { azureIdentityFingerprint } from "@wifkit/azure-supplier/identity";
 import { isAzureImdsTokenUrl } from "@wifkit/config";
 import { readFileBoundedSync, sha256Hex, WifError } from "@wifkit/core";
 import { CLI_ERROR_CODES } from "./errors.js";
-
-type Env = Readonly<Record<string, string | undefined>>;
 
 /** Environment variable overriding the cache directory (below `--cache-dir`). */
 export const CACHE_DIR_ENV = "WIF_CACHE_DIR";

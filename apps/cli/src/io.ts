@@ -1,3 +1,4 @@
+import type { Env } from "@wifkit/core";
 /**
  * Everything `wif` writes: stdout only for tokens and data asked for (`--format json`), stderr for the rest;
  * colour only on a terminal without NO_COLOR; a spinner only on a terminal stderr.
@@ -31,8 +32,6 @@ export interface Io {
   /** A "✔ text" or "✖ text" line with the fix underneath, as `validate` prints its checks. */
   check(ok: boolean | "warn", text: string, detail?: string): void;
 }
-
-type Env = Readonly<Record<string, string | undefined>>;
 
 const FRAMES = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
 const SPINNER_INTERVAL_MS = 80;

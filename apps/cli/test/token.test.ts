@@ -185,8 +185,17 @@ describe("wif token", () => {
   });
 
   it("reports an unreachable instance metadata service, exit 1", async () => {
-    const result = await runWif(["token", "--config", directConfig, "--no-cache"], {
-      env: { ...env, AWS_EC2_METADATA_SERVICE_ENDPOINT: "http://127.0.0.1:9" },
+    // The configuration's URLs name the metadata service (as gcloud writes them); nothing listens on port 9.
+    const config = JSON.parse(readFileSync(directConfig, "utf8"));
+    for (const field of ["url", "region_url", "imdsv2_session_token_url"] as const) {
+      if (config.credential_source[field] === undefined) continue;
+      const url = new URL(config.credential_source[field]);
+      url.port = "9";
+      config.credential_source[field] = url.href;
+    }
+    const unreachable = write("aws-unreachable.json", config);
+    const result = await runWif(["token", "--config", unreachable, "--no-cache"], {
+      env: { ...env, WIF_ALLOW_ORIGINS: `${env.WIF_ALLOW_ORIGINS},http://127.0.0.1:9` },
     });
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/^error \[ERR_WIF_AWS_/);

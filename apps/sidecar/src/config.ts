@@ -5,6 +5,7 @@
  */
 import { isIP } from "node:net";
 import { parseArgs } from "node:util";
+import type { Env } from "@wifkit/core";
 import { proxyResolver } from "@wifkit/http";
 import { BadRequestError, parseScopes } from "@wifkit/metadata-server";
 import type { LevelWithSilent } from "pino";
@@ -13,16 +14,15 @@ import { ALLOW_ORIGINS_ENV, allowedOrigins, SIDECAR_ALLOW_ORIGINS_ENV } from "./
 import {
   DEFAULT_ADMIN_PORT,
   DEFAULT_HOST,
+  DEFAULT_METADATA_SCOPES,
   DEFAULT_PORT,
-  DEFAULT_SCOPES,
   DEFAULT_SHUTDOWN_TIMEOUT_MS,
   DEFAULT_SOCKET_MODE,
 } from "./sidecar.js";
 import { UsageError } from "./usage.js";
 
+export type { Env };
 export { UsageError };
-
-export type Env = Readonly<Record<string, string | undefined>>;
 
 /** Everything `wif-sidecar` runs with, after defaults and validation. */
 export interface SidecarConfig {
@@ -118,7 +118,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     flag: "scopes",
     env: ["WIF_SIDECAR_SCOPES"],
     value: "LIST",
-    help: `Scopes of the default token, comma-separated (default ${DEFAULT_SCOPES.join(",")}).`,
+    help: `Scopes of the default token, comma-separated (default ${DEFAULT_METADATA_SCOPES.join(",")}).`,
   },
   {
     flag: "project-id",
@@ -346,7 +346,7 @@ export function parseCommandLine(argv: readonly string[], env: Env): Command {
   }
 
   const scopesPick = get("scopes");
-  let scopes = [...DEFAULT_SCOPES];
+  let scopes = [...DEFAULT_METADATA_SCOPES];
   if (scopesPick !== undefined) {
     try {
       scopes = parseScopes(scopesPick.value);

@@ -8,7 +8,7 @@ import type { Clock } from "@wifkit/core";
 import { systemClock } from "@wifkit/core";
 import {
   createMetadataServer,
-  DEFAULT_SCOPES,
+  DEFAULT_METADATA_SCOPES,
   DEFAULT_SHUTDOWN_TIMEOUT_MS,
   DEFAULT_SOCKET_MODE,
   type MetadataValues,
@@ -20,7 +20,7 @@ import { createAdminServer } from "./admin.js";
 import { createLogger } from "./logger.js";
 import { createSidecarMetrics, Gauge, type SidecarMetrics } from "./metrics.js";
 
-export { DEFAULT_SCOPES, DEFAULT_SHUTDOWN_TIMEOUT_MS, DEFAULT_SOCKET_MODE };
+export { DEFAULT_METADATA_SCOPES, DEFAULT_SHUTDOWN_TIMEOUT_MS, DEFAULT_SOCKET_MODE };
 export const DEFAULT_HOST = "127.0.0.1";
 export const DEFAULT_PORT = 8954;
 export const DEFAULT_ADMIN_PORT = 8955;
@@ -98,7 +98,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger();
   const metrics = options.metrics ?? createSidecarMetrics();
-  const defaultScopes = options.defaultScopes ?? DEFAULT_SCOPES;
+  const defaultScopes = options.defaultScopes ?? DEFAULT_METADATA_SCOPES;
   const defaultKey = parseScopes(defaultScopes.join(" ")).join(" ");
   const metadata = createMetadataServer({
     credentials: options.source,

@@ -61,7 +61,7 @@ export type AttributeMappingErrorCode =
 export type AttributeMappingErrorStage = "compile" | "evaluate" | "principal";
 
 /** The OAuth `error` Google's STS answers with for an evaluation-time failure. */
-export type StsErrorCode = "invalid_request" | "unauthorized_client";
+export type StsOAuthError = "invalid_request" | "unauthorized_client";
 
 export interface AttributeMappingErrorOptions {
   code: AttributeMappingErrorCode;
@@ -69,7 +69,7 @@ export interface AttributeMappingErrorOptions {
   /** The mapping key (`google.subject`, `attribute.aws_role`) or `condition` the failure belongs to. */
   field?: string | undefined;
   /** For evaluation-time failures: the OAuth error STS returns, with the message as `error_description`. */
-  stsError?: StsErrorCode | undefined;
+  stsError?: StsOAuthError | undefined;
   cause?: unknown;
 }
 
@@ -82,7 +82,7 @@ export interface AttributeMappingErrorOptions {
 export class AttributeMappingError extends WifError<AttributeMappingErrorCode> {
   override name = "AttributeMappingError";
   readonly stage: AttributeMappingErrorStage;
-  readonly stsError: StsErrorCode | undefined;
+  readonly stsError: StsOAuthError | undefined;
 
   constructor(message: string, options: AttributeMappingErrorOptions) {
     super(message, { code: options.code, cause: options.cause, field: options.field });

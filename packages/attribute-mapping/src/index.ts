@@ -4,7 +4,7 @@ export type {
   AttributeMappingErrorCode,
   AttributeMappingErrorOptions,
   AttributeMappingErrorStage,
-  StsErrorCode,
+  StsOAuthError,
 } from "./errors.js";
 export { ATTRIBUTE_MAPPING_ERROR_CODES, AttributeMappingError } from "./errors.js";
 export { extract, parseExtractTemplate } from "./extract.js";

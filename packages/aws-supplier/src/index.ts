@@ -46,8 +46,8 @@ export {
 export type {
   AwsCredentialConfigFields,
   AwsCredentialSourceFields,
+  AwsSupplier,
   AwsSupplierInit,
-  AwsSupplierRegistration,
 } from "./supplier.js";
 export { awsSupplier, fromAws } from "./supplier.js";
 export type { AwsCredentialProvider, AwsCredentials, AwsFileSourceInit, AwsSourceInit } from "./types.js";

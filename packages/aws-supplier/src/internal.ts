@@ -1,4 +1,4 @@
-import { type Clock, type Env, type ReadFile, readFileBounded, WifError } from "@wifkit/core";
+import { asText, type Clock, type Env, type ReadFile, readFileBounded, WifError } from "@wifkit/core";
 import { HTTP_ERROR_CODES, type HttpRequestInit } from "@wifkit/http";
 import { AWS_ERROR_CODES } from "./errors.js";
 import type { AwsCredentials, AwsSourceInit } from "./types.js";
@@ -8,7 +8,7 @@ export const defaultReadFile: ReadFile = (path, options) => readFileBounded(path
 /** Reads a token file as trimmed UTF-8 text through the seam. */
 export async function readText(readFile: ReadFile | undefined, path: string): Promise<string> {
   const content = await (readFile ?? defaultReadFile)(path);
-  return (typeof content === "string" ? content : content.toString("utf8")).trim();
+  return asText(content).trim();
 }
 
 /** The environment to read: the injected one, else `process.env`. */

@@ -117,7 +117,7 @@ export interface AwsCredentialConfigFields {
 }
 
 /** What `awsSupplier` is: how `@wifkit/credentials`' `fromConfig` builds the supplier of an AWS config. */
-export interface AwsSupplierRegistration {
+export interface AwsSupplier {
   readonly kind: "aws";
   readonly packageName: string;
   /** `fromAws` for the config's audience and `credential_source`, with the rest of its init from `options`. */
@@ -136,7 +136,7 @@ export interface AwsSupplierRegistration {
  * import { awsSupplier } from "@wifkit/aws-supplier";
  * const credentials = await fromConfig("./wif.json", { suppliers: [awsSupplier] });
  */
-export const awsSupplier: AwsSupplierRegistration = Object.freeze({
+export const awsSupplier: AwsSupplier = Object.freeze({
   kind: "aws" as const,
   packageName: "@wifkit/aws-supplier",
   create: (config: AwsCredentialConfigFields, options = {}) =>

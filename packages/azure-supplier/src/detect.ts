@@ -1,7 +1,6 @@
+import type { Env } from "@wifkit/core";
 import type { AzureSourceName } from "./options.js";
 import { DEFAULT_AZURE_IMDS_ENDPOINT } from "./options.js";
-
-type Env = Readonly<Record<string, string | undefined>>;
 
 /** Options of `detectAzureSource`: the same explicit values `fromAzure` accepts, and the environment. */
 export interface DetectAzureSourceOptions {

@@ -29,6 +29,6 @@ export {
 export type {
   AzureCredentialConfigFields,
   AzureSubjectTokenSupplier,
-  AzureSupplierRegistration,
+  AzureSupplier,
 } from "./supplier.js";
 export { azureSupplier, fromAzure } from "./supplier.js";

@@ -164,7 +164,7 @@ export interface AzureCredentialConfigFields {
 }
 
 /** What `azureSupplier` is: how `@wifkit/credentials`' `fromConfig` builds the supplier of an Azure config. */
-export interface AzureSupplierRegistration {
+export interface AzureSupplier {
   readonly kind: "azure";
   readonly packageName: string;
   /**
@@ -187,7 +187,7 @@ export interface AzureSupplierRegistration {
  * import { azureSupplier } from "@wifkit/azure-supplier";
  * const credentials = await fromConfig("./wif.json", { suppliers: [azureSupplier] });
  */
-export const azureSupplier: AzureSupplierRegistration = Object.freeze({
+export const azureSupplier: AzureSupplier = Object.freeze({
   kind: "azure" as const,
   packageName: "@wifkit/azure-supplier",
   create: (config: AzureCredentialConfigFields, options: Omit<AzureSupplierInit, "resource"> = {}) => {

@@ -1,5 +1,6 @@
 import { chain, SourceUnavailableError } from "@wifkit/core";
 import { afterEach, describe, expect, it } from "vitest";
+import { virtualTime } from "../../../tooling/virtual-time.js";
 import { fromAzure } from "../src/index.js";
 import type { FakeHandler, FakeServer } from "./helpers/fake-server.js";
 import {
@@ -226,17 +227,25 @@ describe("not on Azure", () => {
     );
   });
 
-  it("does not wait for a silent IMDS address longer than the probe timeout", async () => {
+  it("does not wait for a silent IMDS address longer than the probe timeout (virtual time)", async () => {
     // Accepts connections and never answers, like a firewalled link-local address.
     server = await startFakeServer(() => {});
+    const time = virtualTime();
     const supplier = fromAzure({
       resource: RESOURCE,
       env: { AZURE_IMDS_ENDPOINT: server.url },
-      probeTimeoutMs: 150,
+      probeTimeoutMs: 1_000,
+      clock: time.clock,
+      sleep: time.sleep,
     });
-    await expect(supplier()).rejects.toMatchObject({
+    const pending = supplier();
+    pending.catch(() => {});
+    const probe = server;
+    await expect.poll(() => probe.requests.length).toBe(1);
+    await time.advance(1_000);
+    await expect(pending).rejects.toMatchObject({
       code: "ERR_WIF_AZURE_NOT_ON_AZURE",
-      message: expect.stringContaining("no answer within 150 ms"),
+      message: expect.stringContaining("no answer within 1000 ms"),
     });
     expect(server.requests).toHaveLength(1);
   });

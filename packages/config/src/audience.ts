@@ -1,7 +1,5 @@
 /** Audience, service account and universe helpers shared by the parser, the builders and the clients. */
 
-export const DEFAULT_UNIVERSE_DOMAIN = "googleapis.com";
-
 export type ParsedAudience =
   | { kind: "workload"; projectNumber: string; location: string; poolId: string; providerId: string }
   | { kind: "workforce"; location: string; poolId: string; providerId: string };
@@ -57,7 +55,16 @@ const IMPERSONATION_PATH = /^\/v1\/projects\/-\/serviceAccounts\/([^/:]+):genera
 export function serviceAccountFromImpersonationUrl(url: string): string | undefined {
   try {
     const match = IMPERSONATION_PATH.exec(new URL(url).pathname);
-    return match?.[1] ? decodeURIComponent(match[1]) : undefined;
+    return match?.[1] ? decodePathSegment(match[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A percent-decoded path segment, or undefined when its escapes are malformed (`%ap`). */
+export function decodePathSegment(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
   } catch {
     return undefined;
   }

@@ -3,7 +3,8 @@
  * create-cred-config` (and `gcloud iam workforce-pools create-cred-config`) do for the same flags, so a file
  * from wifkit and one from gcloud are interchangeable: the same fields with the same values, in the same order.
  */
-import { DEFAULT_UNIVERSE_DOMAIN, parseAudience } from "./audience.js";
+import { DEFAULT_UNIVERSE_DOMAIN } from "@wifkit/core";
+import { parseAudience } from "./audience.js";
 import { ConfigError } from "./errors.js";
 import type { CredentialSource, ExternalAccountConfig, SubjectTokenFormat } from "./types.js";
 

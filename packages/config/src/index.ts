@@ -1,6 +1,5 @@
 export type { ParsedAudience } from "./audience.js";
 export {
-  DEFAULT_UNIVERSE_DOMAIN,
   isServiceAccountEmail,
   parseAudience,
   serviceAccountFromImpersonationUrl,

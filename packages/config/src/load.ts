@@ -1,5 +1,11 @@
 import { resolve } from "node:path";
-import { READ_FILE_ERROR_CODES, type ReadFileError, readFileBounded, WifError } from "@wifkit/core";
+import {
+  READ_FILE_ERROR_CODES,
+  type ReadFile,
+  type ReadFileError,
+  readFileBounded,
+  WifError,
+} from "@wifkit/core";
 import { CONFIG_ERROR_CODES, ConfigError } from "./errors.js";
 import { findJsonErrorOffset, findJsonStructureProblem } from "./json-position.js";
 import { type ParsedCredentialConfig, parseCredentialConfig } from "./parse.js";
@@ -15,10 +21,7 @@ export const DEFAULT_CONFIG_READ_TIMEOUT_MS = 5_000;
  * Reads a whole file; rejections carry node's `code` (`ENOENT`, `EACCES`...). The default reads at most
  * `MAX_CONFIG_BYTES + 1` bytes of a regular file or a pipe within `DEFAULT_CONFIG_READ_TIMEOUT_MS`.
  */
-export type ReadFile = (
-  path: string,
-  options?: { signal?: AbortSignal | undefined },
-) => Promise<Uint8Array | string>;
+export type { ReadFile };
 
 const readConfigFile: ReadFile = (path, options) =>
   readFileBounded(path, {

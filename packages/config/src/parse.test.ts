@@ -307,6 +307,10 @@ describe("cross-field rules", () => {
     expect(problems(withUrl(IMPERSONATION.replace("app@my-project.iam.gserviceaccount.com", "app")))).toEqual(
       ["service_account_impersonation_url: must name a service account email"],
     );
+    // A malformed escape is a wrong email, not a URIError.
+    expect(problems(withUrl(IMPERSONATION.replace("app@", "%app@")))).toEqual([
+      "service_account_impersonation_url: must name a service account email",
+    ]);
     expect(problems(withUrl("https://iamcredentials.googleapis.com/v1/projects/p/serviceAccounts"))).toEqual([
       "service_account_impersonation_url: must be https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/SERVICE_ACCOUNT_EMAIL:generateAccessToken",
     ]);

@@ -4,8 +4,9 @@
  * user everything to fix. Unknown fields are warnings, not errors: newer gcloud versions add fields.
  */
 import { posix } from "node:path";
+import { DEFAULT_UNIVERSE_DOMAIN } from "@wifkit/core";
 import type * as z from "zod/mini";
-import { DEFAULT_UNIVERSE_DOMAIN, isServiceAccountEmail, parseAudience } from "./audience.js";
+import { decodePathSegment, isServiceAccountEmail, parseAudience } from "./audience.js";
 import { ConfigError, type ConfigIssue } from "./errors.js";
 import {
   type AllowOptions,
@@ -400,7 +401,7 @@ function checkExternalAccountRules(
         message:
           "must be https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/SERVICE_ACCOUNT_EMAIL:generateAccessToken",
       });
-    } else if (!isServiceAccountEmail(decodeURIComponent(match[1] ?? ""))) {
+    } else if (!isServiceAccountEmail(decodePathSegment(match[1] ?? "") ?? "")) {
       issues.push({
         path: "service_account_impersonation_url",
         message: "must name a service account email",

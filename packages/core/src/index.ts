@@ -38,7 +38,7 @@ export {
 export type { RedactOptions } from "./redact.js";
 export { redactSecrets } from "./redact.js";
 export type { Clock, Env, ReadFile, Sleep } from "./seams.js";
-export { durationOption, systemClock, systemSleep, timeoutSignal, unrefSleep } from "./seams.js";
+export { asText, durationOption, systemClock, systemSleep, timeoutSignal, unrefSleep } from "./seams.js";
 export { sha256Hex } from "./sha256.js";
 export type { SubjectToken, SubjectTokenSupplier, SubjectTokenType, Token } from "./tokens.js";
-export { isTokenValue, SUBJECT_TOKEN_TYPES, tokenValueProblem } from "./tokens.js";
+export { DEFAULT_UNIVERSE_DOMAIN, isTokenValue, SUBJECT_TOKEN_TYPES, tokenValueProblem } from "./tokens.js";

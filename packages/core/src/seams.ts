@@ -92,7 +92,13 @@ export type Env = Readonly<Record<string, string | undefined>>;
 export type ReadFile = (
   path: string,
   options?: { signal?: AbortSignal | undefined },
-) => Promise<Buffer | string>;
+) => Promise<Uint8Array | string>;
+
+/** What a `ReadFile` returned, decoded as UTF-8 text. */
+export function asText(content: Uint8Array | string): string {
+  if (typeof content === "string") return content;
+  return Buffer.from(content.buffer, content.byteOffset, content.byteLength).toString("utf8");
+}
 
 /** Largest timer Node accepts; longer durations would fire at once. */
 const MAX_TIMER_MS = 2 ** 31 - 1;

@@ -1,5 +1,8 @@
 import type { Provider } from "./provider.js";
 
+/** Google's default universe: the domain of its API endpoints (`sts.googleapis.com`, ...). */
+export const DEFAULT_UNIVERSE_DOMAIN = "googleapis.com";
+
 /** The subject token types Google STS accepts (RFC 8693 URNs plus AWS's signed-request type). */
 export const SUBJECT_TOKEN_TYPES = Object.freeze({
   jwt: "urn:ietf:params:oauth:token-type:jwt",

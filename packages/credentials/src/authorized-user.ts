@@ -1,5 +1,5 @@
 import type { AuthorizedUserConfig } from "@wifkit/config";
-import { memoize, systemClock, type Token, WifError } from "@wifkit/core";
+import { DEFAULT_UNIVERSE_DOMAIN, memoize, systemClock, type Token, WifError } from "@wifkit/core";
 import { DEFAULT_TIMEOUT_MS } from "@wifkit/http";
 import { refreshAccessToken } from "@wifkit/sts-client";
 import { withDeadline } from "./call.js";
@@ -8,7 +8,6 @@ import {
   type CredentialsOptions,
   cacheHooks,
   credentialsTransport,
-  DEFAULT_UNIVERSE_DOMAIN,
   QUOTA_PROJECT_ENV,
   requestHeaders,
 } from "./credentials.js";

@@ -1,4 +1,4 @@
-import { CORE_ERROR_CODES, type Sleep, systemSleep, WifError } from "@wifkit/core";
+import { CORE_ERROR_CODES, invalidOption, type Sleep, systemSleep, WifError } from "@wifkit/core";
 
 // The reason a finished operation's own timer is cancelled with: aborting without one builds a
 // DOMException, stack and all, every time.
@@ -27,7 +27,7 @@ export async function withDeadline<T>(
   const timeoutMs = options?.timeoutMs;
   if (timeoutMs === undefined) return fn(options?.signal);
   if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
-    throw new RangeError(`timeoutMs must be a positive number of milliseconds; got ${String(timeoutMs)}.`);
+    throw invalidOption("timeoutMs", `must be a positive number of milliseconds; got ${String(timeoutMs)}.`);
   }
   const controller = new AbortController();
   const callerSignal = options?.signal;

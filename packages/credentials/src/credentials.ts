@@ -6,6 +6,7 @@
 import {
   type Clock,
   CORE_ERROR_CODES,
+  DEFAULT_UNIVERSE_DOMAIN,
   invalidOption,
   type MemoizeOptions,
   memoize,
@@ -37,8 +38,6 @@ import { CREDENTIALS_ERROR_CODES } from "./errors.js";
 import type { Env } from "./io.js";
 import { WIFKIT_VERSION } from "./version.js";
 
-/** Google's default universe. */
-export const DEFAULT_UNIVERSE_DOMAIN = "googleapis.com";
 /** How many scope sets, and how many ID token audiences, a credential keeps tokens for. */
 export const DEFAULT_MAX_CACHED_TOKENS = 100;
 /** The environment variable that names the project billed for quota when the config does not. */

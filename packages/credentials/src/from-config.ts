@@ -37,7 +37,7 @@ import {
 import { fromCertificate } from "./suppliers/certificate.js";
 import { fromExecutable } from "./suppliers/executable.js";
 import { fromFile } from "./suppliers/file.js";
-import type { SubjectTokenFormat } from "./suppliers/format.js";
+import type { TokenFormat } from "./suppliers/format.js";
 import { fromUrl } from "./suppliers/url.js";
 
 /** The path Azure's instance metadata service answers managed identity tokens on. */
@@ -316,7 +316,7 @@ function supplierFor(
   });
 }
 
-function toFormat(format: ConfigFormat | undefined): SubjectTokenFormat | undefined {
+function toFormat(format: ConfigFormat | undefined): TokenFormat | undefined {
   return format
     ? {
         type: format.type,

@@ -27,7 +27,6 @@ export type {
 export {
   createExternalAccountCredentials,
   DEFAULT_MAX_CACHED_TOKENS,
-  DEFAULT_UNIVERSE_DOMAIN,
   QUOTA_PROJECT_ENV,
 } from "./credentials.js";
 export type { CredentialsErrorCode } from "./errors.js";
@@ -75,7 +74,7 @@ export {
 } from "./suppliers/executable.js";
 export type { FromFileInit } from "./suppliers/file.js";
 export { DEFAULT_MAX_SUBJECT_TOKEN_FILE_BYTES, fromFile } from "./suppliers/file.js";
-export type { SubjectTokenFormat } from "./suppliers/format.js";
+export type { TokenFormat } from "./suppliers/format.js";
 export { DEFAULT_SUBJECT_TOKEN_FORMAT } from "./suppliers/format.js";
 export type { FromSupplierInit, SuppliedSubjectToken } from "./suppliers/programmatic.js";
 export { fromSupplier } from "./suppliers/programmatic.js";

@@ -2,16 +2,10 @@
  * The edges the credential and its suppliers touch besides HTTP: the environment and the file system. Both
  * are injectable so tests (and unusual hosts) can run every path without touching the real process.
  */
-import { readFileBounded } from "@wifkit/core";
+import { asText, type Env, type ReadFile, readFileBounded } from "@wifkit/core";
 
-/** The environment variables a supplier reads; `process.env` by default. */
-export type Env = Readonly<Record<string, string | undefined>>;
-
-/** Reads a whole file; rejections carry node's `code` (`ENOENT`, `EFBIG`, `EFTYPE`, ...). */
-export type ReadFile = (
-  path: string,
-  options?: { signal?: AbortSignal | undefined },
-) => Promise<Buffer | string>;
+export type { Env, ReadFile };
+export { asText };
 
 /**
  * The default `ReadFile`: @wifkit/core's `readFileBounded`, so a path a configuration names (`/dev/zero`, a
@@ -24,9 +18,4 @@ export const defaultReadFile: ReadFile = (path, options) =>
 export function fileErrorCode(error: unknown): string | undefined {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   return typeof code === "string" ? code : undefined;
-}
-
-/** Decodes what a `ReadFile` returned as UTF-8 text. */
-export function asText(content: Buffer | string): string {
-  return typeof content === "string" ? content : content.toString("utf8");
 }

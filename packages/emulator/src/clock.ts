@@ -1,4 +1,5 @@
 import type { Clock } from "@wifkit/core";
+import { invalidOption } from "@wifkit/core";
 
 /**
  * The emulator's notion of "now". It follows the wall clock from a movable offset, so tests can jump ahead
@@ -24,7 +25,7 @@ export function createEmulatorClock(
     now: () => wallClock.now() + offset,
     advance(ms: number) {
       if (!Number.isFinite(ms))
-        throw new TypeError("clock.advance(ms) needs a finite number of milliseconds");
+        throw invalidOption("ms", "of clock.advance(ms) must be a finite number of milliseconds.");
       offset += ms;
     },
     set(time: number | Date) {
@@ -36,7 +37,10 @@ export function createEmulatorClock(
 function toMillis(time: number | Date): number {
   const ms = typeof time === "number" ? time : time.getTime();
   if (!Number.isFinite(ms))
-    throw new TypeError("clock time must be a finite number of milliseconds or a valid Date");
+    throw invalidOption(
+      "time",
+      "of the emulator clock must be a finite number of milliseconds or a valid Date.",
+    );
   return ms;
 }
 

@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildCredentialConfig, type ExternalAccountConfig, type SourceOptions } from "@wifkit/config";
+import { invalidOption } from "@wifkit/core";
 import { createEmulatorClock, type EmulatorClock } from "./clock.js";
 import {
   DEFAULT_EMULATOR_CONFIG,
@@ -317,14 +318,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const providerAudience = (providerId = "aws-provider", poolId = firstPool()) => {
     const provider = store.state.pools[poolId]?.providers[providerId];
     if (!provider)
-      throw new TypeError(`No provider "${providerId}" in pool "${poolId}" of the emulator config`);
+      throw invalidOption("provider", `"${providerId}" is not in pool "${poolId}" of the emulator config.`);
     return provider.audience;
   };
   const serviceAccountEmail = (idOrEmail: string) => {
     const account =
       store.state.serviceAccounts[idOrEmail] ??
       Object.values(store.state.serviceAccounts).find((sa) => sa.email === idOrEmail.toLowerCase());
-    if (!account) throw new TypeError(`No service account "${idOrEmail}" in the emulator config`);
+    if (!account) throw invalidOption("serviceAccount", `"${idOrEmail}" is not in the emulator config.`);
     return account.email;
   };
   const writeSecretFile = (name: string, content: string) => {
@@ -337,18 +338,23 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const oidcProviderAudience = (providerId: string, poolId: string) => {
     const provider = store.state.pools[poolId]?.providers[providerId];
     if (!provider)
-      throw new TypeError(`No provider "${providerId}" in pool "${poolId}" of the emulator config`);
+      throw invalidOption("provider", `"${providerId}" is not in pool "${poolId}" of the emulator config.`);
     return provider.allowedAudiences[0] ?? `https:${provider.audience}`;
   };
   const entraToken = (init: EntraTokenInit = {}) => {
     const identity = findAzureIdentity(store.state, init.identity);
-    if (!identity) throw new TypeError(`No Azure managed identity "${init.identity}" in the emulator config`);
+    if (!identity)
+      throw invalidOption(
+        "identity",
+        `"${init.identity}" is not an Azure managed identity of the emulator config.`,
+      );
     return mintEntraToken(runtime, identity, init).token;
   };
   const credentials = (principal: "instance" | "container" | "user"): AwsCredentialsSnapshot => {
     if (principal === "user") {
       const user = Object.values(store.state.aws.users)[0];
-      if (!user) throw new TypeError("The emulator config has no AWS IAM user");
+      if (!user)
+        throw invalidOption("source", "static needs an AWS IAM user, and the emulator config has none.");
       return { accessKeyId: user.accessKeyId, secretAccessKey: user.secretAccessKey, arn: user.arn };
     }
     const session =
@@ -373,7 +379,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     const providerId = init.provider ?? defaultProvider;
     const provider = store.state.pools[poolId]?.providers[providerId];
     if (!provider)
-      throw new TypeError(`No provider "${providerId}" in pool "${poolId}" of the emulator config`);
+      throw invalidOption("provider", `"${providerId}" is not in pool "${poolId}" of the emulator config.`);
     let source: SourceOptions;
     let azureClientId: string | undefined;
     switch (init.source) {
@@ -436,14 +442,15 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     const providerId = init.provider ?? "aws-provider";
     const provider = store.state.pools[poolId]?.providers[providerId];
     if (!provider)
-      throw new TypeError(`No provider "${providerId}" in pool "${poolId}" of the emulator config`);
+      throw invalidOption("provider", `"${providerId}" is not in pool "${poolId}" of the emulator config.`);
     let mapped = {
       subject: init.subject ?? "",
       groups: init.groups ?? [],
       attributes: init.attributes ?? {},
     };
     if (init.subject === undefined) {
-      if (provider.type !== "aws") throw new TypeError("issueGoogleToken: pass subject for an OIDC provider");
+      if (provider.type !== "aws")
+        throw invalidOption("subject", "of issueGoogleToken is needed for an OIDC provider.");
       const { instance, accountId } = store.state.aws;
       mapped = rules(provider).mapping.evaluate({
         arn: instance.assumedRoleArn,
@@ -524,7 +531,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         case "web-identity": {
           const role = Object.values(store.state.aws.roles).find((candidate) => candidate.webIdentity);
           if (!role?.webIdentity)
-            throw new TypeError("The emulator config has no AWS role with webIdentity trust");
+            throw invalidOption(
+              "source",
+              "web-identity needs an AWS role with webIdentity trust, and the emulator config has none.",
+            );
           const audience = role.webIdentity.audiences[0] ?? "sts.amazonaws.com";
           env.AWS_ROLE_ARN = role.arn;
           env.AWS_ROLE_SESSION_NAME = "wifkit-irsa-session";
@@ -566,7 +576,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
             );
           const credential = identity?.federatedCredentials[0];
           if (!identity || !credential)
-            throw new TypeError("The emulator config has no Azure identity with a federated credential");
+            throw invalidOption(
+              "source",
+              "aks needs an Azure identity with a federated credential, and the emulator config has none.",
+            );
           const token = mintKubernetesToken(runtime, {
             audience: credential.audiences[0] ?? "api://AzureADTokenExchange",
             ...subjectParts(credential.subject),
@@ -588,7 +601,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       const { issuer, ...rest } = init;
       if (issuer === "kubernetes") return mintKubernetesToken(runtime, rest).token;
       if (issuer === "entra") return entraToken(rest);
-      throw new TypeError(`mintOidcToken: unknown issuer "${String(issuer)}" (use "kubernetes" or "entra")`);
+      throw invalidOption(
+        "issuer",
+        `of mintOidcToken, "${String(issuer)}", is unknown; use "kubernetes" or "entra".`,
+      );
     },
     registerAwsKey: (key) => awsKeys.register(key),
     awsKeys: () => awsKeys.list(),

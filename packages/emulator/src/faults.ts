@@ -1,4 +1,5 @@
 import type { Clock } from "@wifkit/core";
+import { invalidOption } from "@wifkit/core";
 
 /**
  * What a faulted request gets instead of (or before) its normal answer. Combine freely: `{ delayMs: 2000 }`
@@ -163,7 +164,7 @@ function routeMatches(pattern: string, routeName: string): boolean {
 
 function validateFault(route: string, fault: Fault): void {
   if (typeof route !== "string" || route.length === 0)
-    throw new TypeError("faults.inject(route, fault) needs a route name");
+    throw invalidOption("route", "of faults.inject(route, fault) must be a route name such as sts.token.");
   const checks: Array<[string, number | undefined, number]> = [
     ["times", fault.times, 1],
     ["forMs", fault.forMs, 1],
@@ -172,19 +173,19 @@ function validateFault(route: string, fault: Fault): void {
   ];
   for (const [name, value, min] of checks) {
     if (value !== undefined && (!Number.isFinite(value) || value < min)) {
-      throw new RangeError(`fault.${name} must be a number >= ${min}`);
+      throw invalidOption(`fault.${name}`, `must be a number >= ${min}.`);
     }
   }
   if (
     fault.status !== undefined &&
     (!Number.isInteger(fault.status) || fault.status < 100 || fault.status > 599)
   ) {
-    throw new RangeError("fault.status must be an HTTP status between 100 and 599");
+    throw invalidOption("fault.status", "must be an HTTP status between 100 and 599.");
   }
   const doesSomething =
     fault.status !== undefined ||
     fault.retryAfterSeconds !== undefined ||
     fault.delayMs !== undefined ||
     fault.drop;
-  if (!doesSomething) throw new TypeError("a fault needs status, retryAfterSeconds, delayMs or drop");
+  if (!doesSomething) throw invalidOption("fault", "needs status, retryAfterSeconds, delayMs or drop.");
 }

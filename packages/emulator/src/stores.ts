@@ -1,5 +1,6 @@
 import type { FederatedIdentity } from "@wifkit/attribute-mapping";
 import type { Clock } from "@wifkit/core";
+import { invalidOption } from "@wifkit/core";
 import type { EmulatorState } from "./config.js";
 import { randomAwsId, randomSecret, randomToken } from "./signing.js";
 import type { AwsKeyRecord } from "./sigv4.js";
@@ -40,7 +41,7 @@ export class GoogleTokenStore {
 
   constructor(clock: Clock, length?: number) {
     if (length !== undefined && (!Number.isInteger(length) || length < 32 || length > 65_536)) {
-      throw new RangeError("accessTokenLength must be an integer from 32 to 65536");
+      throw invalidOption("accessTokenLength", "must be an integer from 32 to 65536.");
     }
     this.#clock = clock;
     this.#length = length;
@@ -130,9 +131,10 @@ export class AwsKeyRegistry {
 
   register(init: AwsKeyInit): AwsKey {
     const account = init.account ?? /^arn:aws[a-z-]*:(?:iam|sts)::(\d{12}):/.exec(init.arn)?.[1];
-    if (!account) throw new TypeError(`registerAwsKey: cannot read an account id from the ARN; pass account`);
+    if (!account)
+      throw invalidOption("account", "of registerAwsKey is needed: no account id can be read from the ARN.");
     if (!init.accessKeyId || !init.secretAccessKey)
-      throw new TypeError("registerAwsKey: accessKeyId and secretAccessKey are required");
+      throw invalidOption("accessKeyId", "and secretAccessKey of registerAwsKey are required.");
     const expiresAt = init.expiresAt instanceof Date ? init.expiresAt.getTime() : init.expiresAt;
     const sessionName = /assumed-role\/[^/]+\/(.+)$/.exec(init.arn)?.[1];
     const key: AwsKey = {

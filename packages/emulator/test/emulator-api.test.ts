@@ -129,7 +129,9 @@ describe("tokens and keys", () => {
       azp: "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d",
       aud: "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d",
     });
-    expect(() => emulator.mintEntraToken({ identity: "nobody" })).toThrow(TypeError);
+    expect(() => emulator.mintEntraToken({ identity: "nobody" })).toThrow(
+      expect.objectContaining({ code: "ERR_WIF_INVALID_OPTION", field: "identity" }),
+    );
   });
 
   it("issues Google tokens directly, mapped like STS would map the EC2 role", async () => {
@@ -157,7 +159,10 @@ describe("tokens and keys", () => {
     } finally {
       await long.stop();
     }
-    await expect(startEmulator({ accessTokenLength: 8 })).rejects.toThrow(RangeError);
+    await expect(startEmulator({ accessTokenLength: 8 })).rejects.toMatchObject({
+      code: "ERR_WIF_INVALID_OPTION",
+      field: "accessTokenLength",
+    });
   });
 
   it("lists the keys it knows, registered ones included", async () => {
@@ -177,7 +182,7 @@ describe("tokens and keys", () => {
     });
     expect(() =>
       emulator.registerAwsKey({ accessKeyId: "A", secretAccessKey: "B", arn: "not-an-arn" }),
-    ).toThrow(TypeError);
+    ).toThrow(expect.objectContaining({ code: "ERR_WIF_INVALID_OPTION" }));
     expect(
       (
         await awsExchange(

@@ -142,7 +142,11 @@ describe("fault injection and counters", () => {
   });
 
   it("rejects faults that do nothing", () => {
-    expect(() => emulator.faults.inject("sts.token", {})).toThrow(TypeError);
-    expect(() => emulator.faults.inject("sts.token", { status: 99 })).toThrow(RangeError);
+    expect(() => emulator.faults.inject("sts.token", {})).toThrow(
+      expect.objectContaining({ code: "ERR_WIF_INVALID_OPTION", field: "fault" }),
+    );
+    expect(() => emulator.faults.inject("sts.token", { status: 99 })).toThrow(
+      expect.objectContaining({ code: "ERR_WIF_INVALID_OPTION", field: "fault.status" }),
+    );
   });
 });

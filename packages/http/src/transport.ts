@@ -133,22 +133,26 @@ interface Clients {
   httpAgent: http.Agent;
   httpsAgent: https.Agent;
   tlsAgents: WeakMap<TlsClientOptions, https.Agent>;
+  tlsConnect: typeof import("node:tls").connect;
 }
 let clients: Promise<Clients> | undefined;
 // Once loaded, requests use them without waiting on a promise.
 let loadedClients: Clients | undefined;
 
 function loadClients(): Promise<Clients> {
-  clients ??= Promise.all([import("node:http"), import("node:https")]).then(([httpModule, httpsModule]) => {
-    loadedClients = {
-      http: httpModule.default,
-      https: httpsModule.default,
-      httpAgent: new httpModule.default.Agent({ keepAlive: true, maxSockets: 32 }),
-      httpsAgent: new httpsModule.default.Agent({ keepAlive: true, maxSockets: 32 }),
-      tlsAgents: new WeakMap(),
-    };
-    return loadedClients;
-  });
+  clients ??= Promise.all([import("node:http"), import("node:https"), import("node:tls")]).then(
+    ([httpModule, httpsModule, tlsModule]) => {
+      loadedClients = {
+        http: httpModule.default,
+        https: httpsModule.default,
+        httpAgent: new httpModule.default.Agent({ keepAlive: true, maxSockets: 32 }),
+        httpsAgent: new httpsModule.default.Agent({ keepAlive: true, maxSockets: 32 }),
+        tlsAgents: new WeakMap(),
+        tlsConnect: tlsModule.connect,
+      };
+      return loadedClients;
+    },
+  );
   return clients;
 }
 
@@ -247,9 +251,9 @@ function send(req: http.ClientRequest, request: TransportRequest): Promise<HttpR
 }
 
 /**
- * One request through `proxy`: a CONNECT tunnel to the target's host and port, then the request inside it
- * (TLS to the target for https, with the request's client certificate). One tunnel per request: a token
- * exchange makes a handful of requests an hour, not worth a pool of tunnels.
+ * One request through `proxy`, on a keep-alive pool of tunnels: an agent per proxy, target scheme and client
+ * certificate whose connections are CONNECT tunnels to the target's host and port (TLS to the target inside
+ * them for https). A tunnel is opened when the pool has no free one, and reused like a direct connection.
  */
 async function proxiedTransport(
   request: TransportRequest,
@@ -260,55 +264,86 @@ async function proxiedTransport(
   checkScheme(url);
   const c = loadedClients ?? (await loadClients());
   const via = describeProxy(proxy);
-  const tunnel = await openTunnel(c, request, proxy, proxyCa, via);
-  const socket = url.protocol === "https:" ? await secureTunnel(tunnel, request) : tunnel;
-  const response = await send(
-    c.http.request({
-      host: unbracket(url.hostname),
-      path: `${url.pathname}${url.search}`,
-      method: request.method,
-      headers: { host: url.host, ...request.headers },
-      createConnection: () => socket,
-    }),
-    request,
-  ).finally(() => socket.destroy());
-  return { ...response, proxy: via };
+  const agent = tunnelAgent(c, proxy, url.protocol === "https:", request.tls, proxyCa);
+  const client = url.protocol === "http:" ? c.http : c.https;
+  try {
+    const response = await send(
+      client.request(url, { method: request.method, headers: request.headers, agent }),
+      request,
+    );
+    return { ...response, proxy: via };
+  } catch (error) {
+    throw error instanceof TunnelError ? tunnelFailure(error, url, via) : error;
+  }
 }
 
-/** TLS to the target inside the tunnel, with the request's client certificate and CAs. */
-async function secureTunnel(tunnel: Socket, request: TransportRequest): Promise<Socket> {
-  const { connect } = await import("node:tls");
-  return new Promise<Socket>((resolve, reject) => {
-    const socket = connect({
-      socket: tunnel,
-      servername: unbracket(request.url.hostname),
-      ...(request.tls ? tlsFields(request.tls) : {}),
-    });
-    const fail = (error: Error) => {
-      socket.destroy();
-      reject(error);
-    };
-    socket.once("secureConnect", () => {
-      socket.off("error", fail);
-      request.signal.removeEventListener("abort", onAbort);
-      resolve(socket);
-    });
-    socket.once("error", fail);
-    const onAbort = () => fail(request.signal.reason as Error);
-    request.signal.addEventListener("abort", onAbort, { once: true });
-  });
+/** Why a tunnel could not be opened: the proxy's status, or the connection's error code. */
+class TunnelError extends Error {
+  constructor(
+    readonly status: number | undefined,
+    readonly detail: string,
+  ) {
+    super(`CONNECT failed: ${status ?? detail}`);
+  }
 }
 
-/** Opens a CONNECT tunnel to the target of `request` through `proxy`, or fails naming the proxy. */
+// Tunnel pools, by proxy URL (credentials included: two users of one proxy get separate tunnels) and target
+// scheme, and for mTLS by the client certificate, as the direct pools are.
+const tunnelAgents = new Map<string, { plain?: http.Agent; tls: WeakMap<TlsClientOptions, http.Agent> }>();
+
+function tunnelAgent(
+  c: Clients,
+  proxy: URL,
+  secure: boolean,
+  tls: TlsClientOptions | undefined,
+  proxyCa: string | Buffer | undefined,
+): http.Agent {
+  const key = `${secure ? "https" : "http"} ${proxy.href}`;
+  let entry = tunnelAgents.get(key);
+  if (!entry) {
+    entry = { tls: new WeakMap() };
+    tunnelAgents.set(key, entry);
+  }
+  const existing = tls ? entry.tls.get(tls) : entry.plain;
+  if (existing) return existing;
+  const agent = secure
+    ? new c.https.Agent({ keepAlive: true, maxSockets: 32, ...(tls ? tlsFields(tls) : {}) })
+    : new c.http.Agent({ keepAlive: true, maxSockets: 32 });
+  // The agent's connections are tunnels; node hands the request to whatever socket the callback gives.
+  (agent as unknown as { createConnection: CreateConnection }).createConnection = (options, done) => {
+    openTunnel(c, proxy, options, proxyCa).then((tunnel) => {
+      if (!secure) return done(null, tunnel);
+      const socket = c.tlsConnect({
+        ...(tls ? tlsFields(tls) : {}),
+        socket: tunnel,
+        servername: options.servername || unbracket(options.host ?? ""),
+      });
+      done(null, socket);
+    }, done);
+    return undefined;
+  };
+  if (tls) entry.tls.set(tls, agent);
+  else entry.plain = agent;
+  return agent;
+}
+
+type CreateConnection = (
+  options: { host?: string; port?: number | string; servername?: string },
+  done: (error: Error | null, socket?: Socket) => void,
+) => Socket | undefined;
+
+/** How long a proxy may take to answer a CONNECT. */
+const CONNECT_TIMEOUT_MS = 10_000;
+
+/** Opens a CONNECT tunnel to `target`'s host and port through `proxy`, or fails naming the proxy. */
 function openTunnel(
   c: Clients,
-  request: TransportRequest,
   proxy: URL,
+  target: { host?: string; port?: number | string },
   proxyCa: string | Buffer | undefined,
-  via: string,
 ): Promise<Socket> {
-  const { url } = request;
-  const authority = `${url.hostname}:${url.port || (url.protocol === "https:" ? "443" : "80")}`;
+  const host = target.host ?? "";
+  const authority = `${isIP(host) === 6 ? `[${host}]` : host}:${target.port}`;
   const headers: Record<string, string> = { host: authority };
   if (proxy.username || proxy.password) {
     const credentials = `${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`;
@@ -323,7 +358,7 @@ function openTunnel(
       path: authority,
       headers,
       agent: false,
-      signal: request.signal,
+      timeout: CONNECT_TIMEOUT_MS,
       // The proxy's own name for TLS: node would otherwise take it from the Host header, the target's.
       ...(secure ? { servername: isIP(unbracket(proxy.hostname)) ? "" : proxy.hostname } : {}),
       ...(secure && proxyCa ? { ca: proxyCa } : {}),
@@ -331,38 +366,40 @@ function openTunnel(
     connect.once("connect", (response, socket, head) => {
       if (response.statusCode !== 200) {
         socket.destroy();
-        reject(refusedTunnel(response.statusCode ?? 0, url, via));
+        reject(new TunnelError(response.statusCode ?? 0, "refused"));
         return;
       }
       if (head.length > 0) socket.unshift(head);
       resolve(socket);
     });
+    connect.once("timeout", () =>
+      connect.destroy(Object.assign(new Error("timeout"), { code: "ETIMEDOUT" })),
+    );
     connect.once("error", (error: NodeJS.ErrnoException) => {
-      if (request.signal.aborted) return reject(error);
-      reject(
-        new WifError(
-          `The request to ${describeUrl(url)} through the proxy ${via} failed: ${error.code ?? "connection failed"}.`,
-          { code: HTTP_ERROR_CODES.proxy, url: describeUrl(url), retryable: true },
-        ),
-      );
+      reject(new TunnelError(undefined, error.code ?? "connection failed"));
     });
     connect.end();
   });
 }
 
-/** The proxy answered the CONNECT with something other than 200; errors never carry its credentials. */
-function refusedTunnel(status: number, url: URL, via: string): WifError {
+/** A tunnel that could not be opened, as the caller sees it: naming the proxy, never its credentials. */
+function tunnelFailure(error: TunnelError, url: URL, via: string): WifError {
+  const where = describeUrl(url);
+  if (error.status === undefined) {
+    return new WifError(`The request to ${where} through the proxy ${via} failed: ${error.detail}.`, {
+      code: HTTP_ERROR_CODES.proxy,
+      url: where,
+      retryable: true,
+    });
+  }
   const hint =
-    status === 407
+    error.status === 407
       ? "the proxy wants credentials: put them in the proxy URL (http://USER:PASSWORD@HOST:PORT)"
       : "check the proxy and NO_PROXY";
-  return new WifError(
-    `The proxy ${via} refused to connect to ${describeUrl(url)} (HTTP ${status}); ${hint}.`,
-    {
-      code: HTTP_ERROR_CODES.proxy,
-      status,
-      url: describeUrl(url),
-      retryable: status !== 407 && status !== 403,
-    },
-  );
+  return new WifError(`The proxy ${via} refused to connect to ${where} (HTTP ${error.status}); ${hint}.`, {
+    code: HTTP_ERROR_CODES.proxy,
+    status: error.status,
+    url: where,
+    retryable: error.status !== 407 && error.status !== 403,
+  });
 }

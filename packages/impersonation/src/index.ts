@@ -10,7 +10,6 @@ export type {
 export { generateAccessToken, generateIdToken, MAX_ID_TOKEN_LIFETIME_SECONDS } from "./generate.js";
 export {
   DEFAULT_LIFETIME_SECONDS,
-  DEFAULT_UNIVERSE_DOMAIN,
   MAX_LIFETIME_SECONDS,
   MIN_LIFETIME_SECONDS,
 } from "./options.js";

@@ -1,7 +1,6 @@
+import { DEFAULT_UNIVERSE_DOMAIN } from "@wifkit/core";
 import { invalidOption } from "./errors.js";
 
-/** Default Google universe: IAM Credentials is then `https://iamcredentials.googleapis.com`. */
-export const DEFAULT_UNIVERSE_DOMAIN = "googleapis.com";
 /** Lifetime of a service account access token when none is asked for (the only one allowed without an org policy). */
 export const DEFAULT_LIFETIME_SECONDS = 3600;
 /** Shortest lifetime accepted, as `gcloud ... create-cred-config --service-account-token-lifetime-seconds`. */

@@ -31,7 +31,7 @@ export {
   DEFAULT_HEADERS_TIMEOUT_MS,
   DEFAULT_HOST,
   DEFAULT_MAX_HEADER_SIZE,
-  DEFAULT_SCOPES,
+  DEFAULT_METADATA_SCOPES,
   DEFAULT_SHUTDOWN_TIMEOUT_MS,
   DEFAULT_SOCKET_MODE,
   metadataEnv,
@@ -49,7 +49,6 @@ export {
 } from "./tokens.js";
 export type { MetadataIdentity, MetadataOverrides, MetadataValues } from "./values.js";
 export {
-  DEFAULT_UNIVERSE_DOMAIN,
   DEFAULT_ZONE,
   instanceIdFor,
   metadataValues,

@@ -25,7 +25,7 @@ import {
 import { type MetadataIdentity, type MetadataValues, metadataValues } from "./values.js";
 
 /** Scopes of the default token. */
-export const DEFAULT_SCOPES: readonly string[] = ["https://www.googleapis.com/auth/cloud-platform"];
+export const DEFAULT_METADATA_SCOPES: readonly string[] = ["https://www.googleapis.com/auth/cloud-platform"];
 /** Address `listen()` binds without a target (port 0: a free one). */
 export const DEFAULT_HOST = "127.0.0.1";
 /** File mode of a Unix socket. */
@@ -45,7 +45,7 @@ export interface MetadataServerOptions {
   credentials: MetadataCredentials;
   /** What the tree serves. Default: `metadataValues(credentials)`. */
   metadata?: MetadataValues | undefined;
-  /** Scopes of the default token (a request without `scopes`). Default `DEFAULT_SCOPES`. */
+  /** Scopes of the default token (a request without `scopes`). Default `DEFAULT_METADATA_SCOPES`. */
   scopes?: readonly string[] | undefined;
   /** Host header values accepted besides `DEFAULT_ALLOWED_HOSTS`, each with or without the port. */
   allowedHosts?: readonly string[] | undefined;
@@ -199,7 +199,7 @@ export function createMetadataServer(options: MetadataServerOptions): MetadataSe
   const clock = options.clock ?? systemClock;
   const metrics = options.metrics ?? createMemoryMetrics();
   const logger = options.logger;
-  const scopes = parseScopes((options.scopes ?? DEFAULT_SCOPES).join(" "));
+  const scopes = parseScopes((options.scopes ?? DEFAULT_METADATA_SCOPES).join(" "));
   const maxHeadersCount = options.maxHeadersCount ?? DEFAULT_MAX_HEADERS_COUNT;
   const tokens = new TokenResponses({
     source: options.credentials,

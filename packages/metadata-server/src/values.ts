@@ -3,9 +3,11 @@
  * credential (service account email, project id and number, universe) with stand-ins for what only a GCE
  * instance has (instance id, name, host name, zone).
  */
+
 import { createHash } from "node:crypto";
 import { hostname as osHostname } from "node:os";
 import { parseAudience } from "@wifkit/config";
+import { DEFAULT_UNIVERSE_DOMAIN } from "@wifkit/core";
 import type { Credentials } from "@wifkit/credentials";
 
 /** The values the metadata tree is built from. */
@@ -48,8 +50,6 @@ export type MetadataIdentity = Partial<Pick<Credentials, "principal" | "quotaPro
 
 /** Zone name served when none is configured: there is no GCE zone, and clients only split it apart. */
 export const DEFAULT_ZONE = "unknown";
-/** Universe served when the credential names none. */
-export const DEFAULT_UNIVERSE_DOMAIN = "googleapis.com";
 
 const SERVICE_ACCOUNT_PROJECT = /^[^@]+@([a-z][a-z0-9-]{4,28}[a-z0-9])\.iam\.gserviceaccount\.com$/;
 

@@ -13,6 +13,7 @@ import type { Clock, Provider, Token } from "@wifkit/core";
 import {
   abortedError,
   durationOption,
+  invalidOption,
   type Sleep,
   sha256Hex,
   systemClock,
@@ -162,7 +163,7 @@ export function createFileTokenStore<T extends { expiresAt: Date } = Token>(
 ): FileTokenStore<T> {
   const { directory } = options;
   if (typeof directory !== "string" || directory === "") {
-    throw new TypeError("createFileTokenStore needs a `directory` path.");
+    throw invalidOption("directory", "of createFileTokenStore must be a path.");
   }
   const clock = options.clock ?? systemClock;
   const sleep = options.sleep ?? systemSleep;

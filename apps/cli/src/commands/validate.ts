@@ -5,7 +5,7 @@
  */
 import { access, constants, stat } from "node:fs/promises";
 import type { ExternalAccountConfig } from "@wifkit/config";
-import type { SubjectTokenSupplier } from "@wifkit/core";
+import type { Env, SubjectTokenSupplier } from "@wifkit/core";
 import type { ConfigSourceKind } from "@wifkit/credentials";
 import { parseFlags } from "../args.js";
 import type { CommandContext } from "../context.js";
@@ -18,8 +18,6 @@ const FLAGS = { ...GLOBAL_FLAGS, config: { type: "string" }, offline: { type: "b
 
 /** Bound on reading a token file (a FIFO or a slow disk must not hang validate). */
 const SUBJECT_FILE_TIMEOUT_MS = 10_000;
-
-type Env = Readonly<Record<string, string | undefined>>;
 
 interface Checks {
   io: Io;

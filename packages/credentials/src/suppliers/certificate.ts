@@ -171,7 +171,9 @@ async function readMaterial(
 ): Promise<Buffer> {
   try {
     const content = await readFile(path, { signal });
-    return typeof content === "string" ? Buffer.from(content) : content;
+    return typeof content === "string"
+      ? Buffer.from(content)
+      : Buffer.from(content.buffer, content.byteOffset, content.byteLength);
   } catch (error) {
     throw new WifError(
       `Could not read the ${what} ${path} named in ${configPath}: ${fileErrorCode(error) ?? "read failed"}.`,

@@ -12,7 +12,7 @@ import {
 } from "@wifkit/core";
 import { CREDENTIALS_ERROR_CODES } from "../errors.js";
 import { asText, defaultReadFile, fileErrorCode, type ReadFile } from "../io.js";
-import { DEFAULT_SUBJECT_TOKEN_FORMAT, extractSubjectToken, type SubjectTokenFormat } from "./format.js";
+import { DEFAULT_SUBJECT_TOKEN_FORMAT, extractSubjectToken, type TokenFormat } from "./format.js";
 
 /** Files larger than this are not subject tokens; refusing them keeps a wrong path from filling memory. */
 export const DEFAULT_MAX_SUBJECT_TOKEN_FILE_BYTES = 1024 * 1024;
@@ -25,7 +25,7 @@ export interface FromFileInit {
   /** Path of the file holding the token (`credential_source.file`). */
   path: string;
   /** Text (default) or a field of a JSON object. */
-  format?: SubjectTokenFormat | undefined;
+  format?: TokenFormat | undefined;
   /** The token type to report; default `urn:ietf:params:oauth:token-type:jwt`. */
   type?: SubjectTokenType | undefined;
   /** File read seam; default a bounded read of a regular file (`readFileBounded` from @wifkit/core). */
@@ -49,7 +49,7 @@ export function fromFile(init: FromFileInit): SubjectTokenSupplier {
   const where = `the file ${init.path}`;
   return async (options): Promise<SubjectToken> => {
     options?.signal?.throwIfAborted();
-    let content: Buffer | string;
+    let content: Uint8Array | string;
     try {
       await refuseKernelFile(init.path);
       content = await readFile(init.path, { signal: options?.signal });

@@ -2,7 +2,7 @@ import { WifError } from "@wifkit/core";
 import { CREDENTIALS_ERROR_CODES } from "../errors.js";
 
 /** How a file or URL body holds the subject token (`credential_source.format`). */
-export interface SubjectTokenFormat {
+export interface TokenFormat {
   /** `text`: the whole body is the token. `json`: the token is a top-level field of a JSON object. */
   type: "text" | "json";
   /** The field holding the token when `type` is `json`. */
@@ -10,14 +10,14 @@ export interface SubjectTokenFormat {
 }
 
 /** The default format: the whole file or body is the token. */
-export const DEFAULT_SUBJECT_TOKEN_FORMAT: Readonly<SubjectTokenFormat> = Object.freeze({ type: "text" });
+export const DEFAULT_SUBJECT_TOKEN_FORMAT: Readonly<TokenFormat> = Object.freeze({ type: "text" });
 
 /**
  * Takes the subject token out of a file or response body. `where` names the source for messages ("the file
  * /var/run/token", "the response of http://host/path"); the body itself never appears in an error, since it
  * is, or holds, a credential.
  */
-export function extractSubjectToken(raw: string, format: SubjectTokenFormat, where: string): string {
+export function extractSubjectToken(raw: string, format: TokenFormat, where: string): string {
   if (format.type === "text") {
     // Tools write tokens with `echo`, so a trailing newline is common and never part of a token.
     const token = raw.trim();

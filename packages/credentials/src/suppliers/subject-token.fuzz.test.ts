@@ -8,14 +8,14 @@ import type { HttpTransport } from "@wifkit/http";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { fromFile } from "./file.js";
-import type { SubjectTokenFormat } from "./format.js";
+import type { TokenFormat } from "./format.js";
 import { fromUrl } from "./url.js";
 
 const BUDGET = { numRuns: 300, interruptAfterTimeLimit: 1_500 } as const;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: what a token must not hold
 const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
 
-const format: fc.Arbitrary<SubjectTokenFormat> = fc.oneof(
+const format: fc.Arbitrary<TokenFormat> = fc.oneof(
   fc.constant({ type: "text" as const }),
   fc.record({
     type: fc.constant("json" as const),

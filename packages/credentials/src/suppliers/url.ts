@@ -15,7 +15,7 @@ import {
   type RetryPolicy,
 } from "@wifkit/http";
 import { CREDENTIALS_ERROR_CODES } from "../errors.js";
-import { DEFAULT_SUBJECT_TOKEN_FORMAT, extractSubjectToken, type SubjectTokenFormat } from "./format.js";
+import { DEFAULT_SUBJECT_TOKEN_FORMAT, extractSubjectToken, type TokenFormat } from "./format.js";
 
 /** A subject token body is at most this large (what Google's Go library allows): 1 MiB. */
 export const DEFAULT_MAX_SUBJECT_TOKEN_URL_BYTES = DEFAULT_MAX_RESPONSE_BYTES;
@@ -26,7 +26,7 @@ export interface FromUrlInit {
   /** Request headers (`credential_source.headers`), e.g. `{ Metadata: "True" }` for Azure IMDS. */
   headers?: Readonly<Record<string, string>> | undefined;
   /** Text (default) or a field of a JSON object. */
-  format?: SubjectTokenFormat | undefined;
+  format?: TokenFormat | undefined;
   /** The token type to report; default `urn:ietf:params:oauth:token-type:jwt`. */
   type?: SubjectTokenType | undefined;
   /** Per-attempt timeout; default `DEFAULT_TIMEOUT_MS` (10 s). */
