@@ -5,6 +5,7 @@
  */
 import { isIP } from "node:net";
 import { parseArgs } from "node:util";
+import { UNIVERSE_DOMAIN_ENV } from "@wifkit/config";
 import type { Env } from "@wifkit/core";
 import { proxyResolver } from "@wifkit/http";
 import { BadRequestError, parseScopes } from "@wifkit/metadata-server";
@@ -43,6 +44,8 @@ export interface SidecarConfig {
   zone: string | undefined;
   bearerTokenFile: string | undefined;
   allowOrigins: string[];
+  /** `--universe-domain`/`WIF_SIDECAR_UNIVERSE_DOMAIN`/`WIF_UNIVERSE_DOMAIN`: a universe the config may name besides googleapis.com. */
+  universeDomain: string | undefined;
   /** `--proxy`/`WIF_SIDECAR_PROXY`; undefined: the environment's `HTTPS_PROXY`/`HTTP_PROXY` (with `NO_PROXY`). */
   proxy: string | undefined;
   logLevel: LevelWithSilent;
@@ -168,6 +171,12 @@ export const OPTIONS: readonly OptionSpec[] = [
     value: "ORIGIN",
     multiple: true,
     help: "Extra origin the credential config may point at, e.g. a local emulator (repeat, or comma-separate).",
+  },
+  {
+    flag: "universe-domain",
+    env: ["WIF_SIDECAR_UNIVERSE_DOMAIN", UNIVERSE_DOMAIN_ENV],
+    value: "DOMAIN",
+    help: "Accept this universe_domain (not googleapis.com) in the credential config; the file cannot approve its own (default: googleapis.com only).",
   },
   {
     flag: "proxy",
@@ -391,6 +400,13 @@ export function parseCommandLine(argv: readonly string[], env: Env): Command {
 
   const allowOrigins = allowedOrigins(values["allow-origin"], env);
 
+  const universe = get("universe-domain");
+  if (universe !== undefined && !/^(?=.{1,253}$)[a-z0-9-]{1,63}(\.[a-z0-9-]{1,63})+$/i.test(universe.value)) {
+    throw new UsageError(
+      `${universe.source} must be a domain such as googleapis.com (one universe), got "${universe.value}".`,
+    );
+  }
+
   const proxyPick = get("proxy");
   if (proxyPick !== undefined) {
     // A typo is a usage error at start-up; the value is not repeated (it may hold a password).
@@ -444,6 +460,7 @@ export function parseCommandLine(argv: readonly string[], env: Env): Command {
       zone: zone?.value,
       bearerTokenFile: get("bearer-token-file")?.value,
       allowOrigins,
+      universeDomain: universe?.value.toLowerCase(),
       proxy: proxyPick?.value,
       logLevel,
       shutdownTimeoutMs,

@@ -101,7 +101,10 @@ async function run(config: SidecarConfig, env: Env): Promise<number> {
       ...(config.proxy === undefined ? {} : { proxy: config.proxy }),
       maxCachedTokens: DEFAULT_MAX_TOKEN_KEYS,
       ...tokenHooks(metrics, logger),
-      ...(config.allowOrigins.length > 0 ? { allow: { origins: config.allowOrigins } } : {}),
+      allow: {
+        ...(config.allowOrigins.length > 0 ? { origins: config.allowOrigins } : {}),
+        ...(config.universeDomain === undefined ? {} : { universeDomains: [config.universeDomain] }),
+      },
     });
   } catch (error) {
     if (isWifError(error) && CONFIG_ERROR.test(error.code)) {

@@ -4,7 +4,7 @@
  * endpoints reached through a real CONNECT proxy (`--proxy`, `WIF_SIDECAR_PROXY`) with HTTP traced at debug.
  */
 import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -150,6 +150,27 @@ describe("wif-sidecar binary", () => {
     for (const result of [badFlag, missing, invalid, refused, malformed]) {
       expect(result.stderr).not.toMatch(/\n\s+at /);
     }
+  });
+
+  it("serves a universe other than googleapis.com only when --universe-domain approves it", async () => {
+    const sovereign = join(scratch, "sovereign.json");
+    const config = JSON.parse(readFileSync(configPath, "utf8"));
+    writeFileSync(sovereign, JSON.stringify({ ...config, universe_domain: "sovereign.example" }));
+    const args = ["--credential-config", sovereign, "--port", "0", "--admin-port", "0"];
+    const origins = ["--allow-origin", emulator.allowOrigins.join(",")];
+    const refused = await runBin([...args, ...origins]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain("--universe-domain sovereign.example (wif, wif-sidecar)");
+    expect((await runBin([...args, "--universe-domain", "not a domain"])).stderr).toMatch(
+      /^wif-sidecar: --universe-domain must be a domain such as googleapis\.com/,
+    );
+
+    const running = startBin([...args, ...origins, "--universe-domain", "sovereign.example"], {});
+    children.push(running.child);
+    const url = await running.url;
+    const universe = await rawRequest(url, "/computeMetadata/v1/universe/universe-domain");
+    expect(universe.body).toBe("sovereign.example");
+    expect((await rawRequest(url, TOKEN)).status).toBe(200);
   });
 
   it("serves tokens from a credential config, reports readiness to --probe, and drains on SIGTERM", async () => {

@@ -18,8 +18,6 @@ export const DEFAULT_SUBJECT_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:jwt"
 export const DEFAULT_WORKFORCE_SUBJECT_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:id_token";
 /** What gcloud writes as `timeout_millis` without `--executable-timeout-millis`. */
 export const DEFAULT_EXECUTABLE_TIMEOUT_MILLIS = 30_000;
-/** `--executable-interactive-timeout-millis` bounds, as gcloud checks them (30 s to 30 min). */
-export const EXECUTABLE_INTERACTIVE_TIMEOUT_RANGE = { min: 30_000, max: 1_800_000 } as const;
 /** The `--sts-location` that means the global STS endpoint, as no location (or an empty one) does. */
 export const GLOBAL_STS_LOCATION = "global";
 
@@ -177,7 +175,7 @@ function sourceOf(source: SourceOptions, audience: string, endpoints: BuildEndpo
             ? {}
             : { interactive_timeout_millis: source.interactiveTimeoutMillis }),
         },
-      } as CredentialSource; // interactive_timeout_millis is gcloud's; the schema's types do not have it yet
+      } satisfies CredentialSource;
   }
 }
 

@@ -7,6 +7,7 @@
 import { isWifError } from "@wifkit/core";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { fuzzBudget } from "../../../tooling/fuzz-budget.js";
 import { CONFIG_ERROR_CODES } from "./errors.js";
 import { findJsonErrorOffset, findJsonStructureProblem } from "./json-position.js";
 import { loadCredentialConfig } from "./load.js";
@@ -14,7 +15,7 @@ import { parseCredentialConfig } from "./parse.js";
 import type { ExternalAccountConfig } from "./types.js";
 
 /** Per property: at most this many runs, and at most this long. */
-const BUDGET = { numRuns: 300, interruptAfterTimeLimit: 1_500 } as const;
+const BUDGET = fuzzBudget(300, 1_500);
 
 const AUDIENCE =
   "//iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/my-pool/providers/my-provider";

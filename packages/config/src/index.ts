@@ -21,7 +21,6 @@ export {
   DEFAULT_EXECUTABLE_TIMEOUT_MILLIS,
   DEFAULT_SUBJECT_TOKEN_TYPE,
   DEFAULT_WORKFORCE_SUBJECT_TOKEN_TYPE,
-  EXECUTABLE_INTERACTIVE_TIMEOUT_RANGE,
   GLOBAL_STS_LOCATION,
 } from "./build.js";
 export type { ConfigErrorCode, ConfigIssue } from "./errors.js";
@@ -36,7 +35,12 @@ export {
   parseAllowedOrigins,
 } from "./origins.js";
 export type { ParsedCredentialConfig, ParseOptions } from "./parse.js";
-export { EXECUTABLE_TIMEOUT_RANGE, parseCredentialConfig, TOKEN_LIFETIME_RANGE } from "./parse.js";
+export {
+  EXECUTABLE_INTERACTIVE_TIMEOUT_RANGE,
+  EXECUTABLE_TIMEOUT_RANGE,
+  parseCredentialConfig,
+  TOKEN_LIFETIME_RANGE,
+} from "./parse.js";
 export type { AllowOptions } from "./policy.js";
 export { AZURE_IMDS_TOKEN_PATH, isAzureImdsTokenUrl, isLoopbackHost, UNIVERSE_DOMAIN_ENV } from "./policy.js";
 export type {

@@ -242,6 +242,22 @@ describe("cross-field rules", () => {
     ).toEqual(["credential_source.executable.timeout_millis: must be a whole number, not a number"]);
   });
 
+  it("bounds gcloud's interactive timeout to 30000..1800000 and keeps it", () => {
+    const executable = (interactive: number) => ({
+      ...base,
+      credential_source: { executable: { command: "/t", interactive_timeout_millis: interactive } },
+    });
+    for (const interactive of [29999, 1800001]) {
+      expect(problems(executable(interactive))).toEqual([
+        "credential_source.executable.interactive_timeout_millis: must be between 30000 and 1800000",
+      ]);
+    }
+    const { config } = parseCredentialConfig(executable(60000));
+    expect(config).toMatchObject({
+      credential_source: { executable: { interactive_timeout_millis: 60000 } },
+    });
+  });
+
   it("allows workforce_pool_user_project only with a workforce audience", () => {
     expect(
       problems({ ...base, workforce_pool_user_project: "p", credential_source: { file: "/t" } }),
@@ -501,9 +517,17 @@ describe("endpoint policy", () => {
 
   it("keeps subject tokens off plain http across the network", () => {
     expect(problems({ ...base, credential_source: { url: "http://tokens.example.com/t" } })).toEqual([
-      "credential_source.url: http://tokens.example.com would carry the subject token unencrypted across the network; use https (plain http is accepted only for loopback and the link-local metadata servers)",
+      "credential_source.url: http://tokens.example.com would carry the subject token unencrypted across the network; use https (plain http is accepted only for loopback and Azure's metadata server)",
     ]);
     expect(problems({ ...base, credential_source: { url: "http://127.0.0.1:8080/t" } })).toEqual([]);
+    // Azure's token path on AWS's IPv6 metadata address (a private address elsewhere) or with a port is not Azure.
+    for (const host of ["[fd00:ec2::254]", "169.254.170.2", "169.254.169.254:8080"]) {
+      expect(
+        problems({ ...base, credential_source: { url: `http://${host}/metadata/identity/oauth2/token` } }),
+      ).toEqual([
+        `credential_source.url: ${host}/metadata/identity/oauth2/token is a metadata path that serves credentials, not a subject token; on a metadata server only Azure's 169.254.169.254/metadata/identity/oauth2/token is a URL source`,
+      ]);
+    }
   });
 
   it("accepts explicitly allowed origins, plain http only on loopback", () => {

@@ -45,6 +45,8 @@ export interface ParsedCredentialConfig<T extends CredentialConfig = CredentialC
 }
 
 export const EXECUTABLE_TIMEOUT_RANGE = { min: 5_000, max: 120_000 } as const;
+/** `interactive_timeout_millis` bounds, as gcloud checks `--executable-interactive-timeout-millis` (30 s to 30 min). */
+export const EXECUTABLE_INTERACTIVE_TIMEOUT_RANGE = { min: 30_000, max: 1_800_000 } as const;
 export const TOKEN_LIFETIME_RANGE = { min: 600, max: 43_200 } as const;
 
 type Json = Record<string, unknown>;
@@ -311,7 +313,7 @@ function checkUniverseDomain(universe: string | undefined, policy: Policy, issue
     // The endpoint policy trusts every Google host of the universe: the file must not pick it.
     issues.push({
       path: "universe_domain",
-      message: `"${universe}" is not an approved universe (a configuration cannot choose its own, since its endpoints are trusted by it); if it is your Google Cloud universe, approve it with --universe-domain ${universe} (wif), WIF_UNIVERSE_DOMAIN=${universe} (environment) or allow.universeDomains (library)`,
+      message: `"${universe}" is not an approved universe (a configuration cannot choose its own, since its endpoints are trusted by it); if it is your Google Cloud universe, approve it with --universe-domain ${universe} (wif, wif-sidecar), WIF_UNIVERSE_DOMAIN=${universe} (environment) or allow.universeDomains (library)`,
     });
   }
 }
@@ -454,7 +456,7 @@ function checkExternalAccountRules(
       });
     }
   } else if ("executable" in source) {
-    const { command, timeout_millis: timeout } = source.executable;
+    const { command } = source.executable;
     const program = command.trim().split(/\s+/)[0] ?? "";
     if (!program.startsWith("/") && !/^[A-Za-z]:[\\/]/.test(program)) {
       issues.push({
@@ -462,14 +464,18 @@ function checkExternalAccountRules(
         message: "must start with the absolute path of the program (e.g. /usr/local/bin/get-token --flag)",
       });
     }
-    if (
-      timeout !== undefined &&
-      (timeout < EXECUTABLE_TIMEOUT_RANGE.min || timeout > EXECUTABLE_TIMEOUT_RANGE.max)
-    ) {
-      issues.push({
-        path: "credential_source.executable.timeout_millis",
-        message: `must be between ${EXECUTABLE_TIMEOUT_RANGE.min} and ${EXECUTABLE_TIMEOUT_RANGE.max}`,
-      });
+    const bounded = [
+      ["timeout_millis", EXECUTABLE_TIMEOUT_RANGE],
+      ["interactive_timeout_millis", EXECUTABLE_INTERACTIVE_TIMEOUT_RANGE],
+    ] as const;
+    for (const [field, range] of bounded) {
+      const value = source.executable[field];
+      if (value !== undefined && (value < range.min || value > range.max)) {
+        issues.push({
+          path: `credential_source.executable.${field}`,
+          message: `must be between ${range.min} and ${range.max}`,
+        });
+      }
     }
   }
   if (

@@ -37,6 +37,8 @@ export function approvedUniverseDomains(
 export type GoogleService = "sts" | "iamcredentials";
 
 const AWS_METADATA_HOSTS = new Set(["169.254.169.254", "[fd00:ec2::254]"]);
+/** Azure's instance metadata service: IPv4 only, port 80. */
+const AZURE_IMDS_HOST = "169.254.169.254";
 const LINK_LOCAL_METADATA_HOSTS = new Set([
   ...AWS_METADATA_HOSTS,
   "169.254.170.2",
@@ -164,21 +166,21 @@ export function checkSubjectTokenUrl(
   if (!url) return;
   if (
     LINK_LOCAL_METADATA_HOSTS.has(url.hostname) &&
-    url.pathname.replace(/\/+$/, "") !== AZURE_IMDS_TOKEN_PATH
+    (url.host !== AZURE_IMDS_HOST || url.pathname.replace(/\/+$/, "") !== AZURE_IMDS_TOKEN_PATH)
   ) {
     issues.push({
       path,
-      message: `${url.host}${url.pathname} is a metadata path that serves credentials, not a subject token; on a metadata server only Azure's ${AZURE_IMDS_TOKEN_PATH} is a URL source`,
+      message: `${url.host}${url.pathname} is a metadata path that serves credentials, not a subject token; on a metadata server only Azure's ${AZURE_IMDS_HOST}${AZURE_IMDS_TOKEN_PATH} is a URL source`,
     });
     return;
   }
   if (url.protocol === "https:") return;
   if (url.protocol !== "http:") {
     issues.push({ path, message: `must be an http or https URL, not ${url.protocol}` });
-  } else if (!LINK_LOCAL_METADATA_HOSTS.has(url.hostname) && !isLoopbackHost(url.hostname)) {
+  } else if (url.host !== AZURE_IMDS_HOST && !isLoopbackHost(url.hostname)) {
     issues.push({
       path,
-      message: `http://${url.host} would carry the subject token unencrypted across the network; use https (plain http is accepted only for loopback and the link-local metadata servers)`,
+      message: `http://${url.host} would carry the subject token unencrypted across the network; use https (plain http is accepted only for loopback and Azure's metadata server)`,
     });
   }
 }

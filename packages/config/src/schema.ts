@@ -78,6 +78,15 @@ function build() {
             z.int().check(z.describe("How long the program may run, 5000 to 120000 ms. Default 30000.")),
           ),
           output_file: optionalText("File where the program caches its response; read before running it."),
+          interactive_timeout_millis: z.optional(
+            z
+              .int()
+              .check(
+                z.describe(
+                  "How long an interactive run (gcloud, workforce pools) may wait for the user, 30000 to 1800000 ms.",
+                ),
+              ),
+          ),
         })
         .check(z.meta({ id: "ExecutableConfig" })),
     })

@@ -64,6 +64,8 @@ export interface ExecutableConfig {
   timeout_millis?: number | undefined;
   /** File where the program caches its response; read before running it. */
   output_file?: string | undefined;
+  /** How long an interactive run (gcloud, workforce pools) may wait for the user, 30000 to 1800000 ms. */
+  interactive_timeout_millis?: number | undefined;
 }
 
 /** Subject token printed by a program (needs GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES=1). */

@@ -10,6 +10,7 @@
 import { connect } from "node:net";
 import fc from "fast-check";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { fuzzBudget } from "../../../tooling/fuzz-budget.js";
 import { startTestServer, type TestServer, waitFor } from "./helpers.js";
 
 const NUM_RUNS = 600;
@@ -243,7 +244,7 @@ it("never crashes, ends every connection, and never gives the token to a request
         outcomes.served++;
       }
     }),
-    { numRuns: NUM_RUNS, interruptAfterTimeLimit: TIME_LIMIT_MS, markInterruptAsFailure: false },
+    fuzzBudget(NUM_RUNS, TIME_LIMIT_MS),
   );
   // Not vacuous: requests of both kinds were sent, and the token was there to be leaked.
   expect(outcomes.refused).toBeGreaterThan(10);

@@ -7,11 +7,12 @@ import { isWifError, SUBJECT_TOKEN_TYPES } from "@wifkit/core";
 import type { HttpTransport } from "@wifkit/http";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { fuzzBudget } from "../../../../tooling/fuzz-budget.js";
 import { fromFile } from "./file.js";
 import type { TokenFormat } from "./format.js";
 import { fromUrl } from "./url.js";
 
-const BUDGET = { numRuns: 300, interruptAfterTimeLimit: 1_500 } as const;
+const BUDGET = fuzzBudget(300, 1_500);
 // biome-ignore lint/suspicious/noControlCharactersInRegex: what a token must not hold
 const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
 
