@@ -1,19 +1,10 @@
-import { afterEach, describe, expect, it } from "vitest";
-import { startServer, type TestServer } from "../../../tooling/test-server.js";
+import { describe, expect, it } from "vitest";
+import { serverPerTest } from "../../../tooling/test-server.js";
 import { tick, virtualTime } from "../../../tooling/virtual-time.js";
 import { httpRequest, parseRetryAfter } from "./request.js";
 import type { HttpResponse, HttpTransport, TransportRequest } from "./transport.js";
 
-const servers: TestServer[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((server) => server.close()));
-});
-
-async function serve(handler: Parameters<typeof startServer>[0]): Promise<TestServer> {
-  const server = await startServer(handler);
-  servers.push(server);
-  return server;
-}
+const serve = serverPerTest();
 
 /** A transport that answers from a script, and hangs (until its signal aborts) where the script says so. */
 function scripted(steps: Array<Partial<HttpResponse> | "hang" | Error>) {

@@ -1,8 +1,8 @@
 import type { ServerResponse } from "node:http";
 import { inspect } from "node:util";
 import type { HttpTransport, TransportRequest } from "@wifkit/http";
-import { afterEach, describe, expect, it } from "vitest";
-import { sendJson, startServer, type TestServer } from "../../../tooling/test-server.js";
+import { describe, expect, it } from "vitest";
+import { sendJson, serverPerTest, type TestServer } from "../../../tooling/test-server.js";
 import { ImpersonationError } from "./errors.js";
 import {
   type GenerateAccessTokenInit,
@@ -29,16 +29,7 @@ function ok(res: ServerResponse, body: unknown, serverMs: number | null = NOW): 
   sendJson(res, 200, body, serverMs === null ? {} : { date: new Date(serverMs).toUTCString() });
 }
 
-const servers: TestServer[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((server) => server.close()));
-});
-
-async function iam(handler: Parameters<typeof startServer>[0]): Promise<TestServer> {
-  const server = await startServer(handler);
-  servers.push(server);
-  return server;
-}
+const iam = serverPerTest();
 
 const accessInit = (
   baseUrl: string,

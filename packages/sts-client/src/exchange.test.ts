@@ -1,6 +1,6 @@
 import type { HttpTransport, TransportRequest } from "@wifkit/http";
-import { afterEach, describe, expect, it } from "vitest";
-import { sendJson, startServer, type TestServer } from "../../../tooling/test-server.js";
+import { describe, expect, it } from "vitest";
+import { sendJson, serverPerTest, type startServer, type TestServer } from "../../../tooling/test-server.js";
 import { StsError } from "./errors.js";
 import {
   DEFAULT_MTLS_TOKEN_URL,
@@ -21,14 +21,10 @@ const NOW = Date.UTC(2030, 0, 1, 12, 0, 0);
 const clock = { now: () => NOW };
 const fast = { baseDelayMs: 1, maxDelayMs: 5 };
 
-const servers: TestServer[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((server) => server.close()));
-});
+const serve = serverPerTest();
 
 async function sts(handler: Parameters<typeof startServer>[0]): Promise<TestServer & { tokenUrl: string }> {
-  const server = await startServer(handler);
-  servers.push(server);
+  const server = await serve(handler);
   return Object.assign(server, { tokenUrl: `${server.origin}/v1/token` });
 }
 

@@ -1,21 +1,12 @@
-import { afterEach, describe, expect, it } from "vitest";
-import { sendJson, startServer, type TestServer } from "../../../tooling/test-server.js";
+import { describe, expect, it } from "vitest";
+import { sendJson, serverPerTest } from "../../../tooling/test-server.js";
 import { introspectToken } from "./introspect.js";
 import { refreshAccessToken } from "./refresh.js";
 
 const NOW = Date.UTC(2030, 0, 1, 12, 0, 0);
 const clock = { now: () => NOW };
 
-const servers: TestServer[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((server) => server.close()));
-});
-
-async function serve(handler: Parameters<typeof startServer>[0]): Promise<TestServer> {
-  const server = await startServer(handler);
-  servers.push(server);
-  return server;
-}
+const serve = serverPerTest();
 
 const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString("base64")}`;
 

@@ -2,8 +2,8 @@
  * Provokes every error the package can raise, against a server that echoes everything it received (the
  * worst case), and checks that no token or secret reaches a message, a field, or the error's JSON.
  */
-import { afterEach, describe, expect, it } from "vitest";
-import { sendJson, startServer, type TestServer } from "../../../tooling/test-server.js";
+import { describe, expect, it } from "vitest";
+import { sendJson, serverPerTest, startServer } from "../../../tooling/test-server.js";
 import { exchangeToken } from "./exchange.js";
 import { introspectToken } from "./introspect.js";
 import { refreshAccessToken } from "./refresh.js";
@@ -22,16 +22,13 @@ const SECRETS = [
   Buffer.from(`client:${CLIENT_SECRET}`).toString("base64"),
 ];
 
-const servers: TestServer[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((server) => server.close()));
-});
+const serve = serverPerTest();
 
 type Mode = { status: number; error?: string; hang?: boolean; badSuccess?: boolean };
 
 /** A server that puts the whole request, decoded, into its error description. */
 async function echoing(mode: Mode): Promise<string> {
-  const server = await startServer((req, res) => {
+  const server = await serve((req, res) => {
     if (mode.hang) return;
     const echo = `${decodeURIComponent(req.body)} ${req.headers.authorization ?? ""}`;
     if (mode.badSuccess) {
@@ -40,7 +37,6 @@ async function echoing(mode: Mode): Promise<string> {
     }
     sendJson(res, mode.status, { error: mode.error ?? "invalid_request", error_description: echo });
   });
-  servers.push(server);
   return `${server.origin}/v1/token`;
 }
 
@@ -130,13 +126,12 @@ it("never echoes a secret from an invalid option", async () => {
 
 it("redacts token-shaped strings upstream echoes even when this call never sent them", async () => {
   const foreignJwt = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJzb21lb25lLWVsc2UifQ.c29tZW9uZS1lbHNlcw";
-  const server = await startServer((_req, res) =>
+  const server = await serve((_req, res) =>
     sendJson(res, 400, {
       error: "invalid_grant",
       error_description: `bad ${foreignJwt} and ya29.a0AfH6SMB-other`,
     }),
   );
-  servers.push(server);
   const error = await calls.exchangeToken(`${server.origin}/v1/token`).then(
     () => new Error("resolved"),
     (e: unknown) => e as Error,
