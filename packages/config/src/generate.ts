@@ -3,28 +3,12 @@
  * public TypeScript types (src/types.ts). Both are committed and pinned by generated.test.ts; regenerate
  * them with `pnpm --filter @wifkit/config test -u` after changing schema.ts.
  *
- * The types are generated rather than exported as `z.infer<...>` because zod is bundled into dist, not a
- * dependency: plain declarations keep the published .d.ts free of zod.
+ * The types are generated rather than exported as `z.infer<...>` because zod is not a dependency: it runs
+ * only here, at build time; plain declarations keep the published .d.ts free of it.
  */
 import * as z from "zod/mini";
 import { schemas } from "./schema.js";
-
-interface JsonSchema {
-  $ref?: string;
-  $defs?: Record<string, JsonSchema>;
-  type?: string;
-  description?: string;
-  title?: string;
-  enum?: unknown[];
-  const?: unknown;
-  properties?: Record<string, JsonSchema>;
-  required?: string[];
-  additionalProperties?: boolean | JsonSchema;
-  anyOf?: JsonSchema[];
-  oneOf?: JsonSchema[];
-  items?: JsonSchema;
-  [key: string]: unknown;
-}
+import type { JsonSchema } from "./shape.js";
 
 export const SCHEMA_ID = "https://unpkg.com/@wifkit/config/credential-config.schema.json";
 

@@ -388,6 +388,40 @@ describe("shapes and types", () => {
     expect(issues.join("\n")).not.toContain("hunter2");
   });
 
+  it("checks nested objects, records and flags against the shipped JSON Schema, dropping unknown keys", () => {
+    expect(
+      problems({
+        ...base,
+        service_account_impersonation: [],
+        credential_source: { url: "https://t.example/t", headers: { Metadata: true, "X-Ok": "1" } },
+      }),
+    ).toEqual([
+      "service_account_impersonation: must be an object, not an array",
+      "credential_source.headers.Metadata: must be a string, not a boolean",
+    ]);
+    expect(problems({ ...base, credential_source: { executable: "/bin/t" } })).toEqual([
+      "credential_source.executable: must be an object, not a string",
+    ]);
+    expect(
+      problems({ ...base, credential_source: { certificate: { use_default_certificate_config: "yes" } } }),
+    ).toEqual([
+      "credential_source.certificate.use_default_certificate_config: must be a boolean, not a string",
+    ]);
+    const { config, warnings } = parseCredentialConfig({
+      ...base,
+      credential_source: {
+        url: "https://t.example/t",
+        headers: { A: "1" },
+        format: { type: "text", extra: 1 },
+      },
+    });
+    expect(config).toMatchObject({ credential_source: { headers: { A: "1" }, format: { type: "text" } } });
+    expect((config as { credential_source: { format: object } }).credential_source.format).not.toHaveProperty(
+      "extra",
+    );
+    expect(warnings).toEqual(["credential_source.format.extra: unknown field, ignored"]);
+  });
+
   it("names what kind of file it got instead of a federation config", () => {
     expect(problems({ type: "service_account", private_key: "k" })[0]).toMatch(
       /^type: "service_account" is a service account key file, not a workload identity federation configuration/,

@@ -5,7 +5,6 @@
  */
 import { posix } from "node:path";
 import { DEFAULT_UNIVERSE_DOMAIN } from "@wifkit/core";
-import type * as z from "zod/mini";
 import { decodePathSegment, isServiceAccountEmail, parseAudience } from "./audience.js";
 import { ConfigError, type ConfigIssue } from "./errors.js";
 import {
@@ -16,7 +15,15 @@ import {
   checkGoogleEndpoint,
   checkSubjectTokenUrl,
 } from "./policy.js";
-import { SOURCE_KEYS, type SourceKind, schemas } from "./schema.js";
+import {
+  checkProperties,
+  definition,
+  isObject,
+  propertiesOf,
+  SOURCE_KEYS,
+  type SourceKind,
+  typeName,
+} from "./shape.js";
 import type {
   AuthorizedUserConfig,
   CredentialConfig,
@@ -50,8 +57,6 @@ export const EXECUTABLE_INTERACTIVE_TIMEOUT_RANGE = { min: 30_000, max: 1_800_00
 export const TOKEN_LIFETIME_RANGE = { min: 600, max: 43_200 } as const;
 
 type Json = Record<string, unknown>;
-const isObject = (value: unknown): value is Json =>
-  typeof value === "object" && value !== null && !Array.isArray(value);
 
 /**
  * Validates a parsed credential configuration (`external_account` or `external_account_authorized_user`)
@@ -102,13 +107,11 @@ interface Policy {
 }
 
 function parseExternalAccount(input: Json, policy: Policy, issues: ConfigIssue[], warnings: string[]) {
-  const { externalAccountSchema } = schemas();
-  warnUnknownKeys(input, Object.keys(externalAccountSchema.shape), "", warnings);
-  const { credential_source: rawSource, ...top } = input;
-  const topSchema = externalAccountSchema.shape;
-  const topResult = checkShape(top, topSchema, "", issues, { credential_source: true });
+  const schema = definition("ExternalAccountConfig");
+  warnUnknownKeys(input, Object.keys(propertiesOf(schema) ?? {}), "", warnings);
+  const topResult = checkProperties(input, schema, "", issues, { credential_source: true });
 
-  const source = selectSource(rawSource, issues, warnings);
+  const source = selectSource(input.credential_source, issues, warnings);
   if (!topResult || !source) return undefined;
   const config = { ...topResult, credential_source: source.value } as ExternalAccountConfig;
   checkExternalAccountRules(config, source.kind, policy, issues, warnings);
@@ -120,11 +123,9 @@ function parseExternalAccount(input: Json, policy: Policy, issues: ConfigIssue[]
 }
 
 function parseAuthorizedUser(input: Json, policy: Policy, issues: ConfigIssue[], warnings: string[]) {
-  const { authorizedUserSchema } = schemas();
-  warnUnknownKeys(input, Object.keys(authorizedUserSchema.shape), "", warnings);
-  const config = checkShape(input, authorizedUserSchema.shape, "", issues) as
-    | AuthorizedUserConfig
-    | undefined;
+  const schema = definition("AuthorizedUserConfig");
+  warnUnknownKeys(input, Object.keys(propertiesOf(schema) ?? {}), "", warnings);
+  const config = checkProperties(input, schema, "", issues) as AuthorizedUserConfig | undefined;
   if (!config) return undefined;
   const universe = config.universe_domain ?? DEFAULT_UNIVERSE_DOMAIN;
   checkUniverseDomain(config.universe_domain, policy, issues);
@@ -141,64 +142,6 @@ function parseAuthorizedUser(input: Json, policy: Policy, issues: ConfigIssue[],
       checkGoogleEndpoint(field, value, "sts", universe, policy.allow, issues);
   }
   return config;
-}
-
-/** Validates `value` against an object shape, dropping unknown keys; returns undefined and records issues on failure. */
-function checkShape(
-  value: Json,
-  shape: Record<string, z.ZodMiniType>,
-  prefix: string,
-  issues: ConfigIssue[],
-  skip: Record<string, true> = {},
-): Json | undefined {
-  const out: Json = {};
-  let ok = true;
-  for (const [key, schema] of Object.entries(shape)) {
-    if (skip[key]) continue;
-    const result = schema.safeParse(value[key]);
-    if (result.success) {
-      if (result.data !== undefined) out[key] = result.data;
-    } else {
-      ok = false;
-      for (const issue of result.error.issues) {
-        const path = [prefix, key, ...issue.path.map(String)].filter(Boolean).join(".");
-        issues.push({ path, message: describeIssue(issue, valueAt(value[key], issue.path)) });
-      }
-    }
-  }
-  return ok ? out : undefined;
-}
-
-function valueAt(value: unknown, path: readonly PropertyKey[]): unknown {
-  let current = value;
-  for (const key of path) current = isObject(current) ? current[key as string] : undefined;
-  return current;
-}
-
-function typeName(value: unknown): string {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "an array";
-  if (typeof value === "object") return "an object";
-  return `a ${typeof value}`;
-}
-
-/** Turns a zod issue into a sentence. Never echoes the value: it may be a secret. */
-function describeIssue(issue: z.core.$ZodIssue, value: unknown): string {
-  switch (issue.code) {
-    case "invalid_type": {
-      if (value === undefined) return "required";
-      const expected = issue.expected === "int" ? "a whole number" : `a ${issue.expected}`;
-      return `must be ${expected}, not ${typeName(value)}`;
-    }
-    case "invalid_value":
-      return `must be ${issue.values.map((v) => JSON.stringify(v)).join(" or ")}`;
-    case "too_small":
-      return issue.origin === "string" ? "must not be empty" : `must be at least ${issue.minimum}`;
-    case "too_big":
-      return `must be at most ${issue.maximum}`;
-    default:
-      return issue.message;
-  }
 }
 
 function warnUnknownKeys(value: Json, known: readonly string[], prefix: string, warnings: string[]): void {
@@ -223,7 +166,7 @@ function selectSource(
     return undefined;
   }
   // The first identifying key wins (an AWS source also has a `url`); any other source's key is a conflict.
-  const variant = schemas().SOURCE_VARIANTS.find((candidate) => raw[candidate.key] !== undefined);
+  const variant = SOURCE_KEYS.find((candidate) => raw[candidate.key] !== undefined);
   if (!variant) {
     issues.push({
       path: "credential_source",
@@ -231,7 +174,9 @@ function selectSource(
     });
     return undefined;
   }
-  const conflicts = ALL_SOURCE_KEYS.filter((key) => raw[key] !== undefined && !(key in variant.schema.shape));
+  const schema = definition(variant.definition);
+  const shape = propertiesOf(schema) ?? {};
+  const conflicts = ALL_SOURCE_KEYS.filter((key) => raw[key] !== undefined && !(key in shape));
   if (conflicts.length > 0) {
     issues.push({
       path: "credential_source",
@@ -239,31 +184,17 @@ function selectSource(
     });
     return undefined;
   }
-  warnUnknownKeys(raw, Object.keys(variant.schema.shape), "credential_source.", warnings);
-  const value = checkShape(
-    raw,
-    variant.schema.shape as Record<string, z.ZodMiniType>,
-    "credential_source",
-    issues,
-  );
+  warnUnknownKeys(raw, Object.keys(shape), "credential_source.", warnings);
+  const value = checkProperties(raw, schema, "credential_source", issues);
   if (!value) return undefined;
   for (const nested of ["executable", "certificate", "format"] as const) {
     const inner = raw[nested];
-    const innerSchema = (variant.schema.shape as Record<string, unknown>)[nested];
-    if (isObject(inner) && innerSchema) {
-      const shape = unwrapShape(innerSchema);
-      if (shape) warnUnknownKeys(inner, Object.keys(shape), `credential_source.${nested}.`, warnings);
+    const innerShape = shape[nested] && propertiesOf(shape[nested]);
+    if (isObject(inner) && innerShape) {
+      warnUnknownKeys(inner, Object.keys(innerShape), `credential_source.${nested}.`, warnings);
     }
   }
   return { kind: variant.kind, value: value as unknown as CredentialSource };
-}
-
-function unwrapShape(schema: unknown): Record<string, unknown> | undefined {
-  const def = (
-    schema as { _zod?: { def?: { type?: string; innerType?: unknown; shape?: Record<string, unknown> } } }
-  )._zod?.def;
-  if (def?.type === "optional") return unwrapShape(def.innerType);
-  return def?.type === "object" ? def.shape : undefined;
 }
 
 const ID = /^[a-z0-9-]{4,32}$/;
