@@ -6,7 +6,7 @@
 import { isIP } from "node:net";
 import { parseArgs } from "node:util";
 import { UNIVERSE_DOMAIN_ENV } from "@wifkit/config";
-import type { Env } from "@wifkit/core";
+import { type Env, isDomainName } from "@wifkit/core";
 import { proxyResolver } from "@wifkit/http";
 import { BadRequestError, parseScopes } from "@wifkit/metadata-server";
 import type { LevelWithSilent } from "pino";
@@ -401,7 +401,7 @@ export function parseCommandLine(argv: readonly string[], env: Env): Command {
   const allowOrigins = allowedOrigins(values["allow-origin"], env);
 
   const universe = get("universe-domain");
-  if (universe !== undefined && !/^(?=.{1,253}$)[a-z0-9-]{1,63}(\.[a-z0-9-]{1,63})+$/i.test(universe.value)) {
+  if (universe !== undefined && !isDomainName(universe.value.toLowerCase())) {
     throw new UsageError(
       `${universe.source} must be a domain such as googleapis.com (one universe), got "${universe.value}".`,
     );

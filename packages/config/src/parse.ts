@@ -4,7 +4,7 @@
  * user everything to fix. Unknown fields are warnings, not errors: newer gcloud versions add fields.
  */
 import { posix } from "node:path";
-import { DEFAULT_UNIVERSE_DOMAIN } from "@wifkit/core";
+import { DEFAULT_UNIVERSE_DOMAIN, isDomainName } from "@wifkit/core";
 import { decodePathSegment, isServiceAccountEmail, parseAudience } from "./audience.js";
 import { ConfigError, type ConfigIssue } from "./errors.js";
 import {
@@ -238,7 +238,7 @@ function checkAudience(audience: string, issues: ConfigIssue[]): void {
 
 function checkUniverseDomain(universe: string | undefined, policy: Policy, issues: ConfigIssue[]): void {
   if (universe === undefined || universe === DEFAULT_UNIVERSE_DOMAIN) return;
-  if (!/^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/.test(universe)) {
+  if (!isDomainName(universe)) {
     issues.push({ path: "universe_domain", message: "must be a domain name such as googleapis.com" });
   } else if (!policy.universes.includes(universe)) {
     // The endpoint policy trusts every Google host of the universe: the file must not pick it.

@@ -41,4 +41,10 @@ export type { Clock, Env, ReadFile, Sleep } from "./seams.js";
 export { asText, durationOption, systemClock, systemSleep, timeoutSignal, unrefSleep } from "./seams.js";
 export { sha256Hex } from "./sha256.js";
 export type { SubjectToken, SubjectTokenSupplier, SubjectTokenType, Token } from "./tokens.js";
-export { DEFAULT_UNIVERSE_DOMAIN, isTokenValue, SUBJECT_TOKEN_TYPES, tokenValueProblem } from "./tokens.js";
+export {
+  DEFAULT_UNIVERSE_DOMAIN,
+  isDomainName,
+  isTokenValue,
+  SUBJECT_TOKEN_TYPES,
+  tokenValueProblem,
+} from "./tokens.js";

@@ -3,6 +3,13 @@ import type { Provider } from "./provider.js";
 /** Google's default universe: the domain of its API endpoints (`sts.googleapis.com`, ...). */
 export const DEFAULT_UNIVERSE_DOMAIN = "googleapis.com";
 
+const DOMAIN_NAME = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+
+/** Whether `value` is a lower-case domain name such as `googleapis.com`: what a universe domain must be. */
+export function isDomainName(value: unknown): value is string {
+  return typeof value === "string" && DOMAIN_NAME.test(value);
+}
+
 /** The subject token types Google STS accepts (RFC 8693 URNs plus AWS's signed-request type). */
 export const SUBJECT_TOKEN_TYPES = Object.freeze({
   jwt: "urn:ietf:params:oauth:token-type:jwt",

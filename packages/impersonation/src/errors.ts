@@ -34,7 +34,10 @@ export const IAM_ERROR_CODES = Object.freeze({
   responseInvalid: "ERR_WIF_IAM_RESPONSE_INVALID",
   /** A 3xx: IAM Credentials never redirects, so the URL is not IAM Credentials (a login page, a proxy). */
   redirected: "ERR_WIF_IAM_REDIRECTED",
-  /** An option (or a configuration's impersonation URL) failed validation before any request was sent. */
+  /**
+   * An option (or a configuration's impersonation URL) failed validation before any request was sent:
+   * @wifkit/core's `invalidOption`, naming it in `field`.
+   */
   invalidOption: "ERR_WIF_INVALID_OPTION",
 } as const);
 
@@ -305,11 +308,4 @@ export function invalidResponse(ctx: IamCallContext, status: number, problem: st
     `IAM Credentials ${ctx.method} at ${ctx.url} answered HTTP ${status} but ${problem}. Check that the base URL is an IAM Credentials endpoint.`,
     { code: IAM_ERROR_CODES.responseInvalid, status, url: ctx.url },
   );
-}
-
-/** An option that fails validation; names the option and never echoes a token. */
-export function invalidOption(option: string, problem: string): ImpersonationError {
-  return new ImpersonationError(`Invalid option \`${option}\`: ${problem}.`, {
-    code: IAM_ERROR_CODES.invalidOption,
-  });
 }

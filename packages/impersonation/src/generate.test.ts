@@ -169,23 +169,24 @@ describe("generateAccessToken", () => {
   it("validates every option before sending anything and names it", async () => {
     const server = await iam((_req, res) => sendJson(res, 500, {}));
     const cases: Array<[Partial<GenerateAccessTokenInit>, string]> = [
-      [{ serviceAccount: "reader" }, "`serviceAccount`"],
-      [{ serviceAccount: "reader@" }, "`serviceAccount`"],
-      [{ serviceAccount: "a/b@p.iam.gserviceaccount.com" }, "`serviceAccount`"],
-      [{ bearer: "" }, "`bearer`"],
-      [{ scopes: [] }, "`scopes`"],
-      [{ scopes: [""] }, "`scopes`"],
-      [{ lifetimeSeconds: 599 }, "`lifetimeSeconds`"],
-      [{ lifetimeSeconds: 43_201 }, "`lifetimeSeconds`"],
-      [{ lifetimeSeconds: 3600.5 }, "`lifetimeSeconds`"],
-      [{ delegates: ["not an email"] }, "`delegates[0]`"],
-      [{ baseUrl: "ftp://iam.example" }, "`baseUrl`"],
-      [{ baseUrl: undefined, universeDomain: "bad domain" }, "`universeDomain`"],
+      [{ serviceAccount: "reader" }, "serviceAccount"],
+      [{ serviceAccount: "reader@" }, "serviceAccount"],
+      [{ serviceAccount: "a/b@p.iam.gserviceaccount.com" }, "serviceAccount"],
+      [{ bearer: "" }, "bearer"],
+      [{ scopes: [] }, "scopes"],
+      [{ scopes: [""] }, "scopes"],
+      [{ lifetimeSeconds: 599 }, "lifetimeSeconds"],
+      [{ lifetimeSeconds: 43_201 }, "lifetimeSeconds"],
+      [{ lifetimeSeconds: 3600.5 }, "lifetimeSeconds"],
+      [{ delegates: ["not an email"] }, "delegates[0]"],
+      [{ baseUrl: "ftp://iam.example" }, "baseUrl"],
+      [{ baseUrl: undefined, universeDomain: "bad domain" }, "universeDomain"],
     ];
     for (const [override, option] of cases) {
       const error = await rejection(generateAccessToken(accessInit(server.origin, override)));
       expect(error.code, option).toBe("ERR_WIF_INVALID_OPTION");
-      expect(error.message).toContain(option);
+      expect(error.field).toBe(option);
+      expect(error.message.startsWith(`Option ${option} `), error.message).toBe(true);
     }
     expect(server.requests).toHaveLength(0);
   });
@@ -237,7 +238,8 @@ describe("generateIdToken", () => {
   it("requires an audience", async () => {
     const error = await rejection(generateIdToken(idInit("http://127.0.0.1:9", { audience: "" })));
     expect(error.code).toBe("ERR_WIF_INVALID_OPTION");
-    expect(error.message).toContain("`audience`");
+    expect(error.field).toBe("audience");
+    expect(error.message).toMatch(/^Option audience /);
   });
 });
 

@@ -1,6 +1,13 @@
-import { type Clock, decodeJwt, type Sleep, systemClock, tokenValueProblem } from "@wifkit/core";
+import {
+  type Clock,
+  decodeJwt,
+  invalidOption,
+  type Sleep,
+  systemClock,
+  tokenValueProblem,
+} from "@wifkit/core";
 import { describeUrl, type HttpTransport, httpRequest, type RetryPolicy } from "@wifkit/http";
-import { type IamCallContext, iamErrorFromResponse, invalidOption, invalidResponse } from "./errors.js";
+import { type IamCallContext, iamErrorFromResponse, invalidResponse } from "./errors.js";
 import {
   baseUrlOption,
   delegatesOption,
@@ -266,7 +273,7 @@ export async function generateAccessToken(init: GenerateAccessTokenInit): Promis
 export async function generateIdToken(init: GenerateIdTokenInit): Promise<GeneratedIdToken> {
   const audience = nonEmptyOption("audience", init.audience);
   if (init.includeEmail !== undefined && typeof init.includeEmail !== "boolean") {
-    throw invalidOption("includeEmail", "expected a boolean");
+    throw invalidOption("includeEmail", "must be a boolean.");
   }
   const call = prepare(init, "generateIdToken");
   const body: Record<string, unknown> = { audience, includeEmail: init.includeEmail ?? false };

@@ -1,5 +1,4 @@
-import { DEFAULT_UNIVERSE_DOMAIN } from "@wifkit/core";
-import { invalidOption } from "./errors.js";
+import { DEFAULT_UNIVERSE_DOMAIN, invalidOption, isDomainName } from "@wifkit/core";
 
 /** Lifetime of a service account access token when none is asked for (the only one allowed without an org policy). */
 export const DEFAULT_LIFETIME_SECONDS = 3600;
@@ -17,9 +16,9 @@ export function serviceAccountOption(option: string, value: unknown): string {
   if (typeof value !== "string" || !(EMAIL.test(value) || UNIQUE_ID.test(value))) {
     throw invalidOption(
       option,
-      `expected a service account email such as name@project.iam.gserviceaccount.com, got ${
+      `must be a service account email such as name@project.iam.gserviceaccount.com, got ${
         typeof value === "string" ? `"${value.slice(0, 100)}"` : typeof value
-      }`,
+      }.`,
     );
   }
   return value;
@@ -28,7 +27,7 @@ export function serviceAccountOption(option: string, value: unknown): string {
 /** Delegates may be emails or `projects/-/serviceAccounts/EMAIL`; IAM wants the resource-name form. */
 export function delegatesOption(value: unknown): string[] {
   if (value === undefined) return [];
-  if (!Array.isArray(value)) throw invalidOption("delegates", "expected an array of service account emails");
+  if (!Array.isArray(value)) throw invalidOption("delegates", "must be an array of service account emails.");
   return value.map((entry: unknown, index) => {
     const email =
       typeof entry === "string" ? entry.replace(/^projects\/[^/]+\/serviceAccounts\//, "") : entry;
@@ -38,7 +37,7 @@ export function delegatesOption(value: unknown): string[] {
 
 export function scopesOption(value: unknown): string[] {
   if (!Array.isArray(value) || value.length === 0 || value.some((s) => typeof s !== "string" || s === "")) {
-    throw invalidOption("scopes", "expected a non-empty array of OAuth scopes");
+    throw invalidOption("scopes", "must be a non-empty array of OAuth scopes.");
   }
   return [...(value as string[])];
 }
@@ -53,14 +52,14 @@ export function lifetimeOption(value: unknown): number {
   ) {
     throw invalidOption(
       "lifetimeSeconds",
-      `expected whole seconds from ${MIN_LIFETIME_SECONDS} to ${MAX_LIFETIME_SECONDS}, got ${String(value)}`,
+      `must be whole seconds from ${MIN_LIFETIME_SECONDS} to ${MAX_LIFETIME_SECONDS}, got ${String(value)}.`,
     );
   }
   return value;
 }
 
 export function nonEmptyOption(option: string, value: unknown): string {
-  if (typeof value !== "string" || value === "") throw invalidOption(option, "expected a non-empty string");
+  if (typeof value !== "string" || value === "") throw invalidOption(option, "must be a non-empty string.");
   return value;
 }
 
@@ -72,16 +71,19 @@ export function baseUrlOption(baseUrl: unknown, universeDomain: unknown): string
     try {
       url = new URL(raw);
     } catch {
-      throw invalidOption("baseUrl", "not a valid URL");
+      throw invalidOption("baseUrl", "is not a valid URL.");
     }
     if (url.protocol !== "https:" && url.protocol !== "http:") {
-      throw invalidOption("baseUrl", `expected an http(s) URL, got ${url.protocol}`);
+      throw invalidOption("baseUrl", `must be an http(s) URL, got ${url.protocol}.`);
     }
     return `${url.origin}${url.pathname}`.replace(/\/+$/, "");
   }
-  const domain = universeDomain ?? DEFAULT_UNIVERSE_DOMAIN;
-  if (typeof domain !== "string" || !/^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/.test(domain)) {
-    throw invalidOption("universeDomain", `expected a domain such as ${DEFAULT_UNIVERSE_DOMAIN}`);
+  const domain =
+    typeof universeDomain === "string"
+      ? universeDomain.toLowerCase()
+      : (universeDomain ?? DEFAULT_UNIVERSE_DOMAIN);
+  if (!isDomainName(domain)) {
+    throw invalidOption("universeDomain", `must be a domain such as ${DEFAULT_UNIVERSE_DOMAIN}.`);
   }
   return `https://iamcredentials.${domain}`;
 }

@@ -1,5 +1,5 @@
+import { invalidOption } from "@wifkit/core";
 import { describeUrl } from "@wifkit/http";
-import { invalidOption } from "./errors.js";
 import { serviceAccountOption } from "./options.js";
 
 export interface ImpersonationTarget {
@@ -26,13 +26,13 @@ export function parseImpersonationUrl(url: string): ImpersonationTarget {
   try {
     parsed = new URL(url);
   } catch {
-    throw invalidOption(OPTION, "not a valid URL");
+    throw invalidOption(OPTION, "is not a valid URL.");
   }
   const match = PATH.exec(parsed.pathname);
   if ((parsed.protocol !== "https:" && parsed.protocol !== "http:") || !match) {
     throw invalidOption(
       OPTION,
-      `expected https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/EMAIL:generateAccessToken, got "${describeUrl(parsed)}"`,
+      `must be https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/EMAIL:generateAccessToken, got "${describeUrl(parsed)}".`,
     );
   }
   let email: string;
@@ -41,7 +41,7 @@ export function parseImpersonationUrl(url: string): ImpersonationTarget {
   } catch {
     throw invalidOption(
       OPTION,
-      `the service account in "${describeUrl(parsed)}" is not valid percent-encoding`,
+      `names a service account, in "${describeUrl(parsed)}", that is not valid percent-encoding.`,
     );
   }
   return {

@@ -30,7 +30,7 @@ export const STS_ERROR_CODES = Object.freeze({
    * the `gcloud services enable` command for that project.
    */
   serviceDisabled: "ERR_WIF_SERVICE_DISABLED",
-  /** An option failed validation before any request was sent. */
+  /** An option failed validation before any request was sent: @wifkit/core's `invalidOption`, naming it in `field`. */
   invalidOption: "ERR_WIF_INVALID_OPTION",
 } as const);
 
@@ -289,9 +289,4 @@ export function invalidResponse(ctx: StsCallContext, status: number, problem: st
     `${ctx.operation} at ${ctx.url} answered HTTP ${status} but ${problem}. Check that the URL is a Google STS endpoint.`,
     { code: STS_ERROR_CODES.responseInvalid, status, url: ctx.url },
   );
-}
-
-/** An option that fails validation; names the option and never echoes a secret value. */
-export function invalidOption(option: string, problem: string): StsError {
-  return new StsError(`Invalid option \`${option}\`: ${problem}.`, { code: STS_ERROR_CODES.invalidOption });
 }

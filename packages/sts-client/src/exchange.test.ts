@@ -217,17 +217,18 @@ describe("exchangeToken wire format", () => {
   it("validates options before sending anything and names the option", async () => {
     const server = await sts((_req, res) => sendJson(res, 200, success));
     const cases: Array<[Partial<ExchangeTokenInit>, string]> = [
-      [{ audience: "" }, "`audience`"],
-      [{ subjectToken: "" }, "`subjectToken`"],
-      [{ scopes: [] }, "`scopes`"],
-      [{ tokenUrl: "ftp://sts.example/v1/token" }, "`tokenUrl`"],
-      [{ tokenUrl: "not a url" }, "`tokenUrl`"],
-      [{ clientAuth: { clientId: "id", clientSecret: "" } }, "`clientAuth.clientSecret`"],
+      [{ audience: "" }, "audience"],
+      [{ subjectToken: "" }, "subjectToken"],
+      [{ scopes: [] }, "scopes"],
+      [{ tokenUrl: "ftp://sts.example/v1/token" }, "tokenUrl"],
+      [{ tokenUrl: "not a url" }, "tokenUrl"],
+      [{ clientAuth: { clientId: "id", clientSecret: "" } }, "clientAuth.clientSecret"],
     ];
     for (const [override, option] of cases) {
       const error = await rejection(exchangeToken(baseInit(server.tokenUrl, override)));
       expect(error.code).toBe("ERR_WIF_INVALID_OPTION");
-      expect(error.message).toContain(option);
+      expect(error.field).toBe(option);
+      expect(error.message.startsWith(`Option ${option} `), error.message).toBe(true);
     }
     expect(server.requests).toHaveLength(0);
   });

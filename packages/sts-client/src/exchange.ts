@@ -1,6 +1,6 @@
-import { type SubjectTokenType, systemClock } from "@wifkit/core";
+import { invalidOption, type SubjectTokenType, systemClock } from "@wifkit/core";
 import { describeUrl } from "@wifkit/http";
-import { invalidOption, type StsCallContext } from "./errors.js";
+import type { StsCallContext } from "./errors.js";
 import {
   basicAuthorization,
   endpointUrl,
@@ -92,7 +92,7 @@ export async function exchangeToken(init: ExchangeTokenInit): Promise<ExchangeTo
     scopes.length === 0 ||
     scopes.some((s) => typeof s !== "string" || s === "")
   ) {
-    throw invalidOption("scopes", "expected a non-empty array of scope URLs");
+    throw invalidOption("scopes", "must be a non-empty array of scope URLs.");
   }
   const clientAuth = init.clientAuth;
   if (clientAuth) {

@@ -1,6 +1,6 @@
-import { type Clock, type Sleep, tokenValueProblem } from "@wifkit/core";
+import { type Clock, invalidOption, type Sleep, tokenValueProblem } from "@wifkit/core";
 import { type HttpTransport, httpRequest, type RetryPolicy, type TlsClientOptions } from "@wifkit/http";
-import { invalidOption, invalidResponse, type StsCallContext, stsErrorFromResponse } from "./errors.js";
+import { invalidResponse, type StsCallContext, stsErrorFromResponse } from "./errors.js";
 
 /** Options every STS call accepts: the HTTP edges, cancellation, timeouts and retries. */
 export interface StsCallOptions {
@@ -27,21 +27,21 @@ export interface StsCallOptions {
 
 /** Parses and checks an endpoint option; the message names the option and shows the URL without its query. */
 export function endpointUrl(option: string, value: unknown): URL {
-  if (typeof value !== "string" || value.trim() === "") throw invalidOption(option, "expected a URL");
+  if (typeof value !== "string" || value.trim() === "") throw invalidOption(option, "must be a URL.");
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    throw invalidOption(option, "not a valid URL");
+    throw invalidOption(option, "is not a valid URL.");
   }
   if (url.protocol !== "https:" && url.protocol !== "http:") {
-    throw invalidOption(option, `expected an http(s) URL, got ${url.protocol}`);
+    throw invalidOption(option, `must be an http(s) URL, got ${url.protocol}.`);
   }
   return url;
 }
 
 export function requireString(option: string, value: unknown): string {
-  if (typeof value !== "string" || value === "") throw invalidOption(option, "expected a non-empty string");
+  if (typeof value !== "string" || value === "") throw invalidOption(option, "must be a non-empty string.");
   return value;
 }
 
