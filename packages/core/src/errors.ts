@@ -116,6 +116,27 @@ export function invalidOption(
   return new WifError(`Option ${field} ${problem}`, { code: CORE_ERROR_CODES.invalidOption, field });
 }
 
+/** A required string option: a non-empty string, else `invalidOption` naming it. */
+export function nonEmptyStringOption(field: string, value: unknown): string {
+  if (typeof value !== "string" || value === "") throw invalidOption(field, "must be a non-empty string.");
+  return value;
+}
+
+/** An http(s) URL option, parsed; else `invalidOption` naming it (the value is never repeated: it may hold a key). */
+export function httpUrlOption(field: string, value: unknown): URL {
+  if (typeof value !== "string" || value.trim() === "") throw invalidOption(field, "must be a URL.");
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw invalidOption(field, "is not a valid URL.");
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    throw invalidOption(field, `must be an http(s) URL, got ${url.protocol}.`);
+  }
+  return url;
+}
+
 /** The error a caller gets when its own signal ends its wait; never carries the abort reason's text. */
 export function abortedError(what: string, reason: unknown): WifError<typeof CORE_ERROR_CODES.aborted> {
   return new WifError(`${what} was aborted by the caller's signal.`, {

@@ -2,9 +2,11 @@ export type { CoreErrorCode, WifErrorOptions } from "./errors.js";
 export {
   abortedError,
   CORE_ERROR_CODES,
+  httpUrlOption,
   invalidOption,
   isSourceUnavailable,
   isWifError,
+  nonEmptyStringOption,
   SourceUnavailableError,
   WifError,
 } from "./errors.js";

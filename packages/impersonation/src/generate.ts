@@ -2,6 +2,7 @@ import {
   type Clock,
   decodeJwt,
   invalidOption,
+  nonEmptyStringOption,
   type Sleep,
   systemClock,
   tokenValueProblem,
@@ -12,7 +13,6 @@ import {
   baseUrlOption,
   delegatesOption,
   lifetimeOption,
-  nonEmptyOption,
   scopesOption,
   serviceAccountOption,
 } from "./options.js";
@@ -116,10 +116,10 @@ function prepare(
   lifetimeSeconds?: number,
 ): PreparedCall {
   const serviceAccount = serviceAccountOption("serviceAccount", init.serviceAccount);
-  const bearer = nonEmptyOption("bearer", init.bearer);
+  const bearer = nonEmptyStringOption("bearer", init.bearer);
   const delegates = delegatesOption(init.delegates);
   const base = baseUrlOption(init.baseUrl, init.universeDomain);
-  if (init.principal !== undefined) nonEmptyOption("principal", init.principal);
+  if (init.principal !== undefined) nonEmptyStringOption("principal", init.principal);
   const url = `${base}/v1/projects/-/serviceAccounts/${serviceAccount}:${method}`;
   return {
     url,
@@ -271,7 +271,7 @@ export async function generateAccessToken(init: GenerateAccessTokenInit): Promis
  * });
  */
 export async function generateIdToken(init: GenerateIdTokenInit): Promise<GeneratedIdToken> {
-  const audience = nonEmptyOption("audience", init.audience);
+  const audience = nonEmptyStringOption("audience", init.audience);
   if (init.includeEmail !== undefined && typeof init.includeEmail !== "boolean") {
     throw invalidOption("includeEmail", "must be a boolean.");
   }

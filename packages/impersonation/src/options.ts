@@ -1,4 +1,4 @@
-import { DEFAULT_UNIVERSE_DOMAIN, invalidOption, isDomainName } from "@wifkit/core";
+import { DEFAULT_UNIVERSE_DOMAIN, httpUrlOption, invalidOption, isDomainName } from "@wifkit/core";
 
 /** Lifetime of a service account access token when none is asked for (the only one allowed without an org policy). */
 export const DEFAULT_LIFETIME_SECONDS = 3600;
@@ -58,24 +58,10 @@ export function lifetimeOption(value: unknown): number {
   return value;
 }
 
-export function nonEmptyOption(option: string, value: unknown): string {
-  if (typeof value !== "string" || value === "") throw invalidOption(option, "must be a non-empty string.");
-  return value;
-}
-
 /** `baseUrl` if given, else `https://iamcredentials.{universeDomain}`; no trailing slash. */
 export function baseUrlOption(baseUrl: unknown, universeDomain: unknown): string {
   if (baseUrl !== undefined) {
-    const raw = nonEmptyOption("baseUrl", baseUrl);
-    let url: URL;
-    try {
-      url = new URL(raw);
-    } catch {
-      throw invalidOption("baseUrl", "is not a valid URL.");
-    }
-    if (url.protocol !== "https:" && url.protocol !== "http:") {
-      throw invalidOption("baseUrl", `must be an http(s) URL, got ${url.protocol}.`);
-    }
+    const url = httpUrlOption("baseUrl", baseUrl);
     return `${url.origin}${url.pathname}`.replace(/\/+$/, "");
   }
   const domain =

@@ -1,12 +1,16 @@
-import { invalidOption, type SubjectTokenType, systemClock } from "@wifkit/core";
+import {
+  httpUrlOption,
+  invalidOption,
+  nonEmptyStringOption,
+  type SubjectTokenType,
+  systemClock,
+} from "@wifkit/core";
 import { describeUrl } from "@wifkit/http";
 import type { StsCallContext } from "./errors.js";
 import {
   basicAuthorization,
-  endpointUrl,
   parseTokenResponse,
   postForm,
-  requireString,
   type StsCallOptions,
   tokenValue,
 } from "./request.js";
@@ -79,13 +83,13 @@ export interface ExchangeTokenResult {
  * });
  */
 export async function exchangeToken(init: ExchangeTokenInit): Promise<ExchangeTokenResult> {
-  const url = endpointUrl(
+  const url = httpUrlOption(
     "tokenUrl",
     init.tokenUrl ?? (init.tls ? DEFAULT_MTLS_TOKEN_URL : DEFAULT_TOKEN_URL),
   );
-  const audience = requireString("audience", init.audience);
-  const subjectToken = requireString("subjectToken", init.subjectToken);
-  const subjectTokenType = requireString("subjectTokenType", init.subjectTokenType);
+  const audience = nonEmptyStringOption("audience", init.audience);
+  const subjectToken = nonEmptyStringOption("subjectToken", init.subjectToken);
+  const subjectTokenType = nonEmptyStringOption("subjectTokenType", init.subjectTokenType);
   const scopes = init.scopes ?? DEFAULT_SCOPES;
   if (
     !Array.isArray(scopes) ||
@@ -96,8 +100,8 @@ export async function exchangeToken(init: ExchangeTokenInit): Promise<ExchangeTo
   }
   const clientAuth = init.clientAuth;
   if (clientAuth) {
-    requireString("clientAuth.clientId", clientAuth.clientId);
-    requireString("clientAuth.clientSecret", clientAuth.clientSecret);
+    nonEmptyStringOption("clientAuth.clientId", clientAuth.clientId);
+    nonEmptyStringOption("clientAuth.clientSecret", clientAuth.clientSecret);
   }
 
   const form = new URLSearchParams({
@@ -109,7 +113,10 @@ export async function exchangeToken(init: ExchangeTokenInit): Promise<ExchangeTo
     subject_token_type: subjectTokenType,
   });
   if (init.userProject !== undefined && !clientAuth) {
-    form.set("options", JSON.stringify({ userProject: requireString("userProject", init.userProject) }));
+    form.set(
+      "options",
+      JSON.stringify({ userProject: nonEmptyStringOption("userProject", init.userProject) }),
+    );
   }
   const authorization = clientAuth
     ? basicAuthorization(clientAuth.clientId, clientAuth.clientSecret)

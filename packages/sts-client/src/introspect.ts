@@ -1,7 +1,8 @@
+import { httpUrlOption, nonEmptyStringOption } from "@wifkit/core";
 import { describeUrl } from "@wifkit/http";
 import type { StsCallContext } from "./errors.js";
 import type { ClientAuth } from "./exchange.js";
-import { basicAuthorization, endpointUrl, postForm, requireString, type StsCallOptions } from "./request.js";
+import { basicAuthorization, postForm, type StsCallOptions } from "./request.js";
 
 /** Google STS token introspection endpoint (`token_info_url`). */
 export const DEFAULT_TOKEN_INFO_URL = "https://sts.googleapis.com/v1/introspect";
@@ -42,14 +43,14 @@ const secondsToDate = (value: unknown): Date | undefined =>
  * const { active, expiresAt } = await introspectToken({ token: accessToken });
  */
 export async function introspectToken(init: IntrospectTokenInit): Promise<IntrospectTokenResult> {
-  const url = endpointUrl("tokenInfoUrl", init.tokenInfoUrl ?? DEFAULT_TOKEN_INFO_URL);
-  const token = requireString("token", init.token);
+  const url = httpUrlOption("tokenInfoUrl", init.tokenInfoUrl ?? DEFAULT_TOKEN_INFO_URL);
+  const token = nonEmptyStringOption("token", init.token);
   const form = new URLSearchParams({ token });
   if (init.tokenTypeHint !== undefined) form.set("token_type_hint", init.tokenTypeHint);
   const authorization = init.clientAuth
     ? basicAuthorization(
-        requireString("clientAuth.clientId", init.clientAuth.clientId),
-        requireString("clientAuth.clientSecret", init.clientAuth.clientSecret),
+        nonEmptyStringOption("clientAuth.clientId", init.clientAuth.clientId),
+        nonEmptyStringOption("clientAuth.clientSecret", init.clientAuth.clientSecret),
       )
     : undefined;
   const ctx: StsCallContext = {

@@ -1,12 +1,10 @@
-import { systemClock } from "@wifkit/core";
+import { httpUrlOption, nonEmptyStringOption, systemClock } from "@wifkit/core";
 import { describeUrl } from "@wifkit/http";
 import type { StsCallContext } from "./errors.js";
 import {
   basicAuthorization,
-  endpointUrl,
   parseTokenResponse,
   postForm,
-  requireString,
   type StsCallOptions,
   tokenValue,
 } from "./request.js";
@@ -48,10 +46,10 @@ export interface RefreshAccessTokenResult {
  * });
  */
 export async function refreshAccessToken(init: RefreshAccessTokenInit): Promise<RefreshAccessTokenResult> {
-  const url = endpointUrl("tokenUrl", init.tokenUrl ?? DEFAULT_AUTHORIZED_USER_TOKEN_URL);
-  const refreshToken = requireString("refreshToken", init.refreshToken);
-  const clientId = requireString("clientId", init.clientId);
-  const clientSecret = requireString("clientSecret", init.clientSecret);
+  const url = httpUrlOption("tokenUrl", init.tokenUrl ?? DEFAULT_AUTHORIZED_USER_TOKEN_URL);
+  const refreshToken = nonEmptyStringOption("refreshToken", init.refreshToken);
+  const clientId = nonEmptyStringOption("clientId", init.clientId);
+  const clientSecret = nonEmptyStringOption("clientSecret", init.clientSecret);
   const authorization = basicAuthorization(clientId, clientSecret);
   const ctx: StsCallContext = {
     operation: "Google STS refresh-token grant",

@@ -1,4 +1,4 @@
-import { type Clock, invalidOption, type Sleep, tokenValueProblem } from "@wifkit/core";
+import { type Clock, type Sleep, tokenValueProblem } from "@wifkit/core";
 import { type HttpTransport, httpRequest, type RetryPolicy, type TlsClientOptions } from "@wifkit/http";
 import { invalidResponse, type StsCallContext, stsErrorFromResponse } from "./errors.js";
 
@@ -23,26 +23,6 @@ export interface StsCallOptions {
   clock?: Clock | undefined;
   /** Timer seam for attempt timeouts and retry waits (tests pass virtual time). Default real timers. */
   sleep?: Sleep | undefined;
-}
-
-/** Parses and checks an endpoint option; the message names the option and shows the URL without its query. */
-export function endpointUrl(option: string, value: unknown): URL {
-  if (typeof value !== "string" || value.trim() === "") throw invalidOption(option, "must be a URL.");
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw invalidOption(option, "is not a valid URL.");
-  }
-  if (url.protocol !== "https:" && url.protocol !== "http:") {
-    throw invalidOption(option, `must be an http(s) URL, got ${url.protocol}.`);
-  }
-  return url;
-}
-
-export function requireString(option: string, value: unknown): string {
-  if (typeof value !== "string" || value === "") throw invalidOption(option, "must be a non-empty string.");
-  return value;
 }
 
 function mergeHeaders(extra: Record<string, string> | undefined, own: Record<string, string>) {
