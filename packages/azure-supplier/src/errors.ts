@@ -33,14 +33,10 @@ export const AZURE_ERROR_CODES = Object.freeze({
 export type AzureErrorCode = (typeof AZURE_ERROR_CODES)[keyof typeof AZURE_ERROR_CODES];
 
 /**
- * Upstream text is quoted in messages because it is what a person searches for (AADSTS codes), but an
+ * The error fields of the shapes Azure identity endpoints answer with (OAuth, App Service, ARM), redacted:
+ * upstream text is quoted in messages because it is what a person searches for (AADSTS codes), but an
  * identity endpoint may echo what it was sent (an identity header, an Arc key, a client assertion).
  */
-export function redact(text: string, secrets: readonly string[] = []): string {
-  return redactSecrets(text, secrets);
-}
-
-/** The error fields of the shapes Azure identity endpoints answer with (OAuth, App Service, ARM). */
 export function upstreamErrorOf(
   body: unknown,
   secrets: readonly string[] = [],
@@ -60,8 +56,8 @@ export function upstreamErrorOf(
     record.ExceptionMessage,
   );
   return {
-    ...(error === undefined ? {} : { error: redact(error, secrets) }),
-    ...(description === undefined ? {} : { description: redact(description, secrets) }),
+    ...(error === undefined ? {} : { error: redactSecrets(error, secrets) }),
+    ...(description === undefined ? {} : { description: redactSecrets(description, secrets) }),
   };
 }
 

@@ -1,6 +1,7 @@
+import { redactSecrets } from "@wifkit/core";
 import { UnsecuredJWT } from "jose";
 import { describe, expect, it } from "vitest";
-import { redact, upstreamErrorOf } from "./errors.js";
+import { upstreamErrorOf } from "./errors.js";
 import type { ResponseContext } from "./response.js";
 import { parseTokenResponse } from "./response.js";
 
@@ -84,6 +85,6 @@ describe("upstream errors", () => {
 
   it("cuts anything shaped like a JWT out of upstream text", () => {
     const jwt = new UnsecuredJWT({ sub: "s" }).encode();
-    expect(redact(`Assertion ${jwt} is expired`)).toBe("Assertion [redacted] is expired");
+    expect(redactSecrets(`Assertion ${jwt} is expired`)).toBe("Assertion [redacted] is expired");
   });
 });

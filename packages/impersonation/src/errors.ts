@@ -101,10 +101,6 @@ interface GoogleApiError {
   permission?: string;
 }
 
-function redact(text: string, secrets: ReadonlyArray<string | undefined>): string {
-  return redactSecrets(text, secrets);
-}
-
 /** Google's error (`readGoogleError`) plus the IAM permission it names, in the ErrorInfo or the message. */
 function readIamError(response: HttpResponse): {
   body: GoogleApiError;
@@ -218,7 +214,7 @@ export function iamErrorFromResponse(response: HttpResponse, ctx: IamCallContext
   const body: GoogleApiError = {};
   for (const field of ["status", "message", "reason", "permission"] as const) {
     const value = raw[field];
-    if (value !== undefined) body[field] = redact(value, ctx.secrets);
+    if (value !== undefined) body[field] = redactSecrets(value, ctx.secrets);
   }
   const description = body.message;
   const googleStatus = body.status;
@@ -286,7 +282,7 @@ function redirectError(response: HttpResponse, ctx: IamCallContext): Impersonati
   const location = response.headers.location;
   if (location) {
     try {
-      target = `to ${redact(describeUrl(new URL(location, ctx.url)), ctx.secrets)}`;
+      target = `to ${redactSecrets(describeUrl(new URL(location, ctx.url)), ctx.secrets)}`;
     } catch {
       target = "to an invalid URL";
     }

@@ -73,11 +73,6 @@ export interface StsCallContext {
   secrets: ReadonlyArray<string | undefined>;
 }
 
-/** Replaces every secret the call used, and anything token-shaped, in text echoed from upstream. */
-export function redact(text: string, secrets: ReadonlyArray<string | undefined>): string {
-  return redactSecrets(text, secrets);
-}
-
 /** The parts of a provider's audience, `//iam.googleapis.com/projects/N/locations/L/workloadIdentityPools/P/providers/X`. */
 function providerOf(audience: string | undefined) {
   const match =
@@ -203,8 +198,8 @@ function codeFor(status: number, oauthError: string | undefined, kind: StsCallCo
 export function stsErrorFromResponse(response: HttpResponse, ctx: StsCallContext): StsError {
   if (response.status >= 300 && response.status < 400) return redirectError(response, ctx);
   const body = readGoogleError(response);
-  const description = body.message === undefined ? undefined : redact(body.message, ctx.secrets);
-  const oauthError = body.error === undefined ? undefined : redact(body.error, ctx.secrets);
+  const description = body.message === undefined ? undefined : redactSecrets(body.message, ctx.secrets);
+  const oauthError = body.error === undefined ? undefined : redactSecrets(body.error, ctx.secrets);
   const disabled = disabledService(body);
   if (disabled) return serviceDisabledError(disabled, response.status, oauthError, description, ctx);
   const code = codeFor(response.status, oauthError, ctx.kind);
@@ -274,7 +269,7 @@ function redirectError(response: HttpResponse, ctx: StsCallContext): StsError {
 function redirectTarget(location: string | undefined, ctx: StsCallContext): string | undefined {
   if (location === undefined || location === "") return undefined;
   try {
-    return redact(describeUrl(new URL(location, ctx.url)), ctx.secrets);
+    return redactSecrets(describeUrl(new URL(location, ctx.url)), ctx.secrets);
   } catch {
     return "an invalid URL";
   }
