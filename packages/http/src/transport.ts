@@ -306,9 +306,8 @@ function tunnelAgent(
   }
   const existing = tls ? entry.tls.get(tls) : entry.plain;
   if (existing) return existing;
-  const agent = secure
-    ? new c.https.Agent({ keepAlive: true, maxSockets: 32, ...(tls ? tlsFields(tls) : {}) })
-    : new c.http.Agent({ keepAlive: true, maxSockets: 32 });
+  // The client certificate goes to the TLS connection made inside the tunnel below, not to the agent.
+  const agent = new (secure ? c.https : c.http).Agent({ keepAlive: true, maxSockets: 32 });
   // The agent's connections are tunnels; node hands the request to whatever socket the callback gives.
   (agent as unknown as { createConnection: CreateConnection }).createConnection = (options, done) => {
     openTunnel(c, proxy, options, proxyCa).then((tunnel) => {
